@@ -1,0 +1,37 @@
+"""codecascade: plan, check and run model cascades for LLM code generation under a budget.
+
+The public API is re-exported here and loaded lazily, so ``import planner`` stays light:
+numpy-heavy and solver modules load only when one of their names is first used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Profile": "planner.profile",
+    "ModelInfo": "planner.profile",
+    "ProfileError": "planner.profile",
+    "load_profile": "planner.profile",
+    "save_profile": "planner.profile",
+    "synthetic_profile": "planner.synthetic",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'planner' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
