@@ -42,7 +42,8 @@ Meaning of the fields:
   ``"fail"``, ``"error:<Type>"``, ``"timeout"``, ...; ``"no_code"`` for a failed generation).
 * ``chosen``/``score``/``scale`` come from the spec's scoring rule; the stage accepts iff
   ``score >= theta * scale``; ``decision`` is ``"accept"``, ``"escalate"``, ``"answer"``
-  (the last stage, which always answers) or ``"error"`` (no usable solution: escalate).
+  (the last stage, which always answers) or ``"error"`` (no usable solution, or every test
+  generation failed before the last stage: escalate).
 * ``cost`` is the method's cost in $ (method.md §1.6): generated tokens of the solutions plus
   the kept test lines' tokens, times the model's price, plus prompt tokens times the prompt
   price. ``billed_cost`` counts every generated token (whole test generations included).

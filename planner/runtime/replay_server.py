@@ -1,0 +1,379 @@
+"""A loopback OpenAI-compatible server that replays recorded generations.
+
+It answers ``/v1/chat/completions`` and ``/v1/completions`` with the real WizardCoder-Python
+generations of the seed paper's data release (``wizardcoder-python-humaneval/``), so a
+cascade spec can be run end to end, and the runtime tested, without a GPU:
+
+* the model is chosen from the request's ``model`` (the size in it: ``7B``, ``13B``, ``34B``);
+* the problem is the HumanEval problem whose prompt appears in the request;
+* a request is for tests when the request text outside the problem mentions ``assert``;
+* temperature 0 serves the greedy generation (``p0`` files); otherwise the next ``n``
+  recorded samples in order (loop 0 samples 0..9, then loop 1, ...), one cursor per
+  (model, problem, solutions|tests), wrapping after 100;
+* ``usage.completion_tokens`` is the recorded ``num_ids`` of each solution, and for a test
+  generation the sum of per-line counts whose first-2 and first-4 sums are the recorded
+  ``num_ids_2`` / ``num_ids_4`` (lines beyond the fourth are apportioned at the same
+  tokens-per-character rate). With ``logprobs`` the answer carries synthetic tokens that
+  reproduce exactly these counts per line. ``usage.prompt_tokens`` is len(prompt) / 4.
+
+Faults can be injected for robustness tests and benchmarks: HTTP 429 and 500, slow
+responses, malformed JSON bodies, bodies cut off mid-way, and a fixed delay per response
+plus per generated token. Every served request is logged in :attr:`ReplayServer.served`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from .tokens import apportion
+
+MODEL_SIZES = ("7B", "13B", "34B")
+SAMPLE_LOOPS = 10
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded generation and its generated-token count per line (solutions: one
+    "line", the whole text)."""
+
+    text: str
+    line_tokens: tuple[int, ...]
+
+    @property
+    def tokens(self) -> int:
+        return sum(self.line_tokens)
+
+
+def split_test_tokens(text: str, num_ids_2: int, num_ids_4: int) -> tuple[int, ...]:
+    """Per-line token counts of a recorded test generation (lines split on newlines), the
+    same split the profile builder uses (planner.measure): lines 1-2 share ``num_ids_2`` and
+    lines 3-4 share ``num_ids_4 - num_ids_2`` by length (newline included, largest
+    remainder), later lines get the first four lines' tokens-per-character rate (at least 1).
+    Tokens of a pair with no line at all (an end-of-sequence token) go to the last line."""
+    lines = text.split("\n")
+    lengths = [len(line) + 1 for line in lines]
+    counts = [0] * len(lines)
+    for lo, hi, total in ((0, 2, num_ids_2), (2, 4, max(0, num_ids_4 - num_ids_2))):
+        present = lengths[lo:hi]
+        if not present:
+            counts[-1] += total
+            continue
+        for offset, count in enumerate(apportion(total, present)):
+            counts[lo + offset] += count
+    first_chars = sum(lengths[:4])
+    rate = num_ids_4 / first_chars if first_chars else 0.0
+    for i in range(4, len(lines)):
+        counts[i] = max(1, round(rate * lengths[i])) if rate > 0 else 0
+    return tuple(counts)
+
+
+def synthetic_tokens(segments: list[tuple[str, int]]) -> list[str]:
+    """Tokens whose concatenation is the joined text, ``count`` tokens per segment, each
+    starting inside its segment (empty tokens first when a segment is shorter)."""
+    tokens: list[str] = []
+    for text, count in segments:
+        if count <= 0:
+            if tokens:
+                tokens[-1] += text
+            else:
+                tokens.append(text)
+            continue
+        if count >= len(text):
+            tokens.extend([""] * (count - len(text)))
+            tokens.extend(text)
+            continue
+        cuts = [round(i * len(text) / count) for i in range(count + 1)]
+        tokens.extend(text[cuts[i]:cuts[i + 1]] for i in range(count))
+    return tokens
+
+
+class WizardCoderData:
+    """The recorded generations of WizardCoder-Python 7B/13B/34B on HumanEval."""
+
+    def __init__(self, root: str | Path, sizes: tuple[str, ...] = MODEL_SIZES):
+        self.root = Path(root)
+        problems = json.loads((self.root / "HumanEval.json").read_text())
+        self.prompts = [p["prompt"].strip() for p in problems]
+        self.task_ids = [p["task_id"] for p in problems]
+        self.solutions: dict[str, list[list[Recorded]]] = {}
+        self.tests: dict[str, list[list[Recorded]]] = {}
+        self.greedy_solution: dict[str, list[Recorded]] = {}
+        self.greedy_test: dict[str, list[Recorded]] = {}
+        n = len(problems)
+        for size in sizes:
+            sols: list[list[Recorded]] = [[] for _ in range(n)]
+            tests: list[list[Recorded]] = [[] for _ in range(n)]
+            for loop in range(SAMPLE_LOOPS):
+                for r in self._load("answer", size, f"p10_l{loop}"):
+                    sols[r["number"]].append(Recorded(r["answer"], (int(r["num_ids"]),)))
+                for r in self._load("testcase", size, f"p10_l{loop}"):
+                    tests[r["number"]].append(_recorded_test(r))
+            self.solutions[size] = sols
+            self.tests[size] = tests
+            greedy_s: list[Recorded] = [Recorded("", (0,))] * n
+            for r in self._load("answer", size, "p0_l0"):
+                greedy_s[r["number"]] = Recorded(r["answer"], (int(r["num_ids"]),))
+            greedy_t: list[Recorded] = [Recorded("", (0,))] * n
+            for r in self._load("testcase", size, "p0_l0"):
+                greedy_t[r["number"]] = _recorded_test(r)
+            self.greedy_solution[size] = greedy_s
+            self.greedy_test[size] = greedy_t
+
+    def _load(self, kind: str, size: str, stem: str) -> list[dict[str, Any]]:
+        records = json.loads((self.root / kind / size / f"{size}_{stem}.json").read_text())
+        return sorted(records, key=lambda r: (r["number"], r.get("pass", 0)))
+
+    def find_problem(self, text: str) -> int | None:
+        """Index of the problem whose prompt occurs in ``text`` (the longest match)."""
+        best = None
+        for i, prompt in enumerate(self.prompts):
+            if prompt in text and (best is None or len(prompt) > len(self.prompts[best])):
+                best = i
+        return best
+
+
+def _recorded_test(r: dict[str, Any]) -> Recorded:
+    text = r["answer"]
+    return Recorded(text, split_test_tokens(text, int(r["num_ids_2"]), int(r["num_ids_4"])))
+
+
+@dataclass
+class Faults:
+    """Fault injection: per-request probabilities, a response delay, and tasks that always
+    get a malformed body. Probabilities are checked in the order of the fields."""
+
+    rate_limit: float = 0.0
+    server_error: float = 0.0
+    malformed: float = 0.0
+    cut_off: float = 0.0
+    slow: float = 0.0
+    slow_s: float = 0.0
+    delay_s: float = 0.0
+    delay_per_token_s: float = 0.0
+    always_malformed_tasks: frozenset[str] = frozenset()
+    seed: int = 0
+
+    def pick(self, rng: random.Random) -> str | None:
+        for name in ("rate_limit", "server_error", "malformed", "cut_off", "slow"):
+            if rng.random() < getattr(self, name):
+                return name
+        return None
+
+
+@dataclass
+class ServedRequest:
+    """One request the server answered with generations."""
+
+    model: str
+    task_id: str
+    kind: str
+    greedy: bool
+    indices: tuple[int, ...]
+    fault: str | None = None
+
+
+@dataclass
+class ReplayServer:
+    """The server; use as a context manager or call :meth:`start` / :meth:`stop`."""
+
+    data: WizardCoderData
+    faults: Faults = field(default_factory=Faults)
+    host: str = "127.0.0.1"
+    port: int = 0
+    served: list[ServedRequest] = field(default_factory=list)
+    requests: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cursor: dict[tuple[str, int, str], int] = {}
+        self._rng = random.Random(self.faults.seed)
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None
+        return f"http://{self.host}:{self._httpd.server_address[1]}/v1"
+
+    def start(self) -> ReplayServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    body = {"object": "list", "data": [
+                        {"id": s, "object": "model", "owned_by": "replay"}
+                        for s in server.data.solutions]}
+                    self._send(200, json.dumps(body).encode())
+                else:
+                    self._send(404, b'{"error": {"message": "not found"}}')
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, b'{"error": {"message": "bad json"}}')
+                    return
+                chat = self.path.rstrip("/").endswith("/chat/completions")
+                if not chat and not self.path.rstrip("/").endswith("/completions"):
+                    self._send(404, b'{"error": {"message": "not found"}}')
+                    return
+                status, payload, fault, delay = server.respond(body, chat)
+                if delay:
+                    time.sleep(delay)
+                if fault == "cut_off":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload[: len(payload) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                headers = {"Retry-After": "0"} if status == 429 else {}
+                self._send(status, payload, headers)
+
+            def _send(self, status: int, payload: bytes,
+                      headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- answering ------------------------------------------------------------------
+    def respond(self, body: dict[str, Any], chat: bool) -> tuple[int, bytes, str | None, float]:
+        """(status, payload, fault, delay) for one request body."""
+        with self._lock:
+            self.requests += 1
+            fault = self.faults.pick(self._rng)
+        if fault == "rate_limit":
+            return 429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', fault, 0
+        if fault == "server_error":
+            return 500, b'{"error": {"message": "internal error"}}', fault, 0
+        size = _model_size(str(body.get("model", "")), tuple(self.data.solutions))
+        if size is None:
+            return 404, json.dumps({"error": {"message": f"unknown model {body.get('model')}"}}
+                                   ).encode(), None, 0
+        if chat:
+            text = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        else:
+            text = str(body.get("prompt", ""))
+        number = self.data.find_problem(text)
+        if number is None:
+            return 400, b'{"error": {"message": "no known problem in the prompt"}}', None, 0
+        task_id = self.data.task_ids[number]
+        rest = text.replace(self.data.prompts[number], "")
+        kind = "tests" if "assert" in rest else "solutions"
+        n = max(1, int(body.get("n", 1) or 1))
+        greedy = float(body.get("temperature", 1.0) or 0.0) == 0.0
+        if greedy:
+            pool = self.data.greedy_test if kind == "tests" else self.data.greedy_solution
+            chosen = [pool[size][number]] * n
+            indices = tuple([-1] * n)
+        else:
+            pool_s = self.data.tests if kind == "tests" else self.data.solutions
+            samples = pool_s[size][number]
+            with self._lock:
+                key = (size, number, kind)
+                start = self._cursor.get(key, 0)
+                self._cursor[key] = start + n
+            indices = tuple((start + i) % len(samples) for i in range(n))
+            chosen = [samples[i] for i in indices]
+        if task_id in self.faults.always_malformed_tasks:
+            fault = "malformed"
+        with self._lock:
+            self.served.append(ServedRequest(size, task_id, kind, greedy, indices, fault))
+        want_logprobs = bool(body.get("logprobs"))
+        choices = []
+        completion_tokens = 0
+        for i, rec in enumerate(chosen):
+            content, segments = _render(rec, kind, chat)
+            completion_tokens += rec.tokens
+            choice: dict[str, Any] = {"index": i, "finish_reason": "stop"}
+            tokens = synthetic_tokens(segments) if want_logprobs else None
+            if chat:
+                choice["message"] = {"role": "assistant", "content": content}
+                if tokens is not None:
+                    choice["logprobs"] = {"content": [
+                        {"token": t, "logprob": -0.5, "bytes": list(t.encode()),
+                         "top_logprobs": []} for t in tokens]}
+            else:
+                choice["text"] = content
+                if tokens is not None:
+                    offsets, pos = [], 0
+                    for t in tokens:
+                        offsets.append(pos)
+                        pos += len(t)
+                    choice["logprobs"] = {"tokens": tokens, "token_logprobs": [-0.5] * len(tokens),
+                                          "text_offset": offsets, "top_logprobs": None}
+            choices.append(choice)
+        prompt_tokens = max(1, len(text) // 4)
+        payload = json.dumps({
+            "id": f"replay-{self.requests}",
+            "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": str(body.get("model")),
+            "choices": choices,
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }).encode()
+        if fault == "malformed":
+            payload = payload[: max(1, len(payload) // 3)] + b"<<not json"
+        delay = self.faults.delay_s + self.faults.delay_per_token_s * completion_tokens
+        if fault == "slow":
+            delay += self.faults.slow_s
+        return 200, payload, fault, delay
+
+
+def _model_size(model: str, sizes: tuple[str, ...]) -> str | None:
+    for match in re.finditer(r"(?<![0-9])([0-9]+)B", model):
+        if match.group(0) in sizes:
+            return match.group(0)
+    return None
+
+
+def _render(rec: Recorded, kind: str, chat: bool) -> tuple[str, list[tuple[str, int]]]:
+    """The response text and its (segment, tokens) split: solutions come fenced in chat
+    style, test lines are returned as recorded."""
+    if kind == "tests":
+        lines = rec.text.split("\n")
+        segments = [(line + ("\n" if i < len(lines) - 1 else ""), rec.line_tokens[i])
+                    for i, line in enumerate(lines)]
+        return rec.text, segments
+    content = f"```python\n{rec.text.rstrip()}\n```" if chat else rec.text
+    return content, [(content, rec.tokens)]

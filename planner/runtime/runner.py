@@ -1,0 +1,391 @@
+"""The cascade loop: run a plan on a stream of problems against live endpoints.
+
+Per problem, stage by stage (method.md §1, with the generalisations of §2):
+
+1. Ask the stage's model for its solutions and test generations at once: k = 0 one greedy
+   solution; k = 1 the greedy solution and the greedy test generation; k >= 2 k sampled
+   solutions and t sampled test generations (no test request when l = 0 or t = 0).
+2. Extract programs and lines; keep the first l lines of each test generation; those
+   starting with ``assert`` are the stage's test lines. With ``share_tests`` the lines the
+   earlier stages generated are appended (the estimator's column order).
+3. Run every solution on every test line in the sandbox (duplicates once), score the pass
+   matrix with the spec's rule (:func:`planner.scoring.select_solution`) and accept iff
+   ``score >= theta * scale``; k = 0 always answers, the last stage always answers.
+4. Cost = (solution tokens + kept test-line tokens) × price + prompt tokens × prompt price,
+   from the endpoint's usage (see :mod:`planner.measure.records`).
+
+Problems run concurrently (at most ``concurrency`` at a time); sandbox batches run in worker
+threads, at most ``sandbox_workers`` at a time. Every finished problem is appended to the
+records file at once. Generation failures are recorded, never raised; only a misconfigured
+endpoint or an unusable sandbox stops the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..measure.records import (
+    AnswerRecord,
+    ProblemRecord,
+    RecordWriter,
+    SolutionRecord,
+    StageRecord,
+    TestRecord,
+    read_records,
+)
+from ..options import CascadePlan, Stage
+from .client import EndpointClient, Generation
+from .endpoints import Endpoint, check_covers
+from .execute import Execution, Executor
+from .extract import extract_code, extract_lines, is_test_line
+from .problems import Problem
+from .prompts import solution_prompt, test_prompt
+from .tokens import line_tokens
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run executes: problem concurrency, sandbox parallelism and time limits."""
+
+    concurrency: int = 8
+    sandbox_workers: int = 0  # 0: one per CPU
+    test_timeout: float = 1.0
+    check_timeout: float = 10.0
+    progress: bool = True
+
+    def workers(self) -> int:
+        return self.sandbox_workers or (os.cpu_count() or 1)
+
+
+@dataclass
+class RunStats:
+    """Where the time went, summed over the problems of this run (seconds)."""
+
+    problems: int = 0
+    wall_s: float = 0.0
+    generation_s: float = 0.0
+    sandbox_s: float = 0.0
+    sandbox_queue_s: float = 0.0
+    requests: int = 0
+    retries: int = 0
+    generation_errors: int = 0
+
+
+@dataclass
+class _Slots:
+    """Shared sandbox concurrency and its queueing time."""
+
+    semaphore: asyncio.Semaphore
+    queue_s: float = 0.0
+
+
+class CascadeRunner:
+    """Runs one plan against endpoints; see the module docstring."""
+
+    def __init__(self, plan: CascadePlan, endpoints: dict[str, Endpoint], executor: Executor,
+                 *, spec_hash: str, options: RunOptions | None = None):
+        check_covers(endpoints, plan.models)
+        self.plan = plan
+        self.endpoints = endpoints
+        self.executor = executor
+        self.spec_hash = spec_hash
+        self.options = options or RunOptions()
+        self.stats = RunStats()
+        self._clients: dict[str, EndpointClient] = {}
+        self._slots: _Slots | None = None
+
+    # ---- the run -------------------------------------------------------------------
+    async def run(self, problems: Sequence[Problem], writer: RecordWriter,
+                  on_record: Callable[[ProblemRecord], None] | None = None) -> RunStats:
+        """Run every problem, appending each record to ``writer`` as soon as it is done."""
+        started = time.perf_counter()
+        self._slots = _Slots(asyncio.Semaphore(self.options.workers()))
+        self._clients = {m: EndpointClient(self.endpoints[m]) for m in self.plan.models}
+        queue: asyncio.Queue[Problem] = asyncio.Queue()
+        for problem in problems:
+            queue.put_nowait(problem)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    problem = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                record = await self.run_problem(problem)
+                writer.write(record)
+                self.stats.problems += 1
+                if on_record is not None:
+                    on_record(record)
+
+        workers = [asyncio.create_task(worker())
+                   for _ in range(max(1, min(self.options.concurrency, len(problems))))]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            for client in self._clients.values():
+                self.stats.requests += client.requests
+                self.stats.retries += client.retries
+                await client.close()
+            self.stats.sandbox_queue_s = self._slots.queue_s
+            self.stats.wall_s = time.perf_counter() - started
+        return self.stats
+
+    async def run_problem(self, problem: Problem) -> ProblemRecord:
+        """All stages of the plan for one problem, and the ground-truth check."""
+        started = time.perf_counter()
+        started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        stages: list[StageRecord] = []
+        answer: AnswerRecord | None = None
+        for i, stage in enumerate(self.plan.stages):
+            record = await self._run_stage(i, stage, problem, stages)
+            stages.append(record)
+            self.stats.generation_s += record.generation_s
+            self.stats.sandbox_s += record.sandbox_s
+            if record.decision in ("accept", "answer"):
+                answer = AnswerRecord(stage.model, i, record.solutions[record.chosen].code)
+                break
+        correct, verdict, check_s = await self._check(problem, answer)
+        self.stats.sandbox_s += check_s
+        return ProblemRecord(
+            task_id=problem.task_id,
+            prompt=problem.prompt,
+            entry_point=problem.entry_point,
+            spec_hash=self.spec_hash,
+            stages=tuple(stages),
+            answer=answer,
+            correct=correct,
+            cost=math.fsum(s.cost for s in stages),
+            latency_s=time.perf_counter() - started,
+            billed_cost=math.fsum(s.billed_cost for s in stages),
+            correct_verdict=verdict,
+            started_at=started_at,
+            error=None if answer is not None else "no stage produced a usable solution",
+        )
+
+    # ---- one stage -----------------------------------------------------------------
+    async def _run_stage(self, index: int, stage: Stage, problem: Problem,
+                         earlier: list[StageRecord]) -> StageRecord:
+        opt = stage.option
+        ep = self.endpoints[stage.model]
+        client = self._clients[stage.model]
+        last = index == len(self.plan.stages) - 1
+        started = time.perf_counter()
+        greedy = opt.k <= 1
+        n_solutions = max(1, opt.k) if opt.k >= 2 else 1
+        n_tests = 0 if opt.k == 0 or opt.l == 0 else (1 if opt.k == 1 else opt.t)
+        sol_request = client.generate(
+            solution_prompt(ep, problem.prompt, problem.entry_point), n_solutions,
+            greedy=greedy, max_tokens=ep.max_tokens)
+        test_request = client.generate(
+            test_prompt(ep, problem.prompt, problem.entry_point, opt.l), n_tests,
+            greedy=greedy, max_tokens=ep.test_max_tokens)
+        sol_gens, test_gens = await asyncio.gather(sol_request, test_request)
+        generation_s = time.perf_counter() - started
+        self.stats.generation_errors += sum(g.error is not None for g in (*sol_gens, *test_gens))
+
+        solutions = tuple(self._solution(g, problem, ep, greedy) for g in sol_gens)
+        tests = tuple(self._tests(g, ep, greedy) for g in test_gens)
+        columns = _own_columns(index, tests, opt.l)
+        if opt.share_tests:
+            for s, prev in enumerate(earlier):
+                columns += _own_columns(s, prev.tests, prev.l)
+        column_text = [_line_text(earlier, index, tests, c) for c in columns]
+
+        usable = [i for i, s in enumerate(solutions) if s.code]
+        execution = Execution(np.zeros((len(solutions), 0), dtype=bool),
+                              tuple(() for _ in solutions), "", 0.0)
+        if usable and columns and opt.k >= 1:
+            execution = await self._execute(problem, [solutions[i].code for i in usable],
+                                            column_text)
+        passed = np.zeros((len(solutions), len(columns)), dtype=bool)
+        verdicts = [["no_code"] * len(columns) for _ in solutions]
+        for row, i in enumerate(usable):
+            if execution.passed.shape[1]:
+                passed[i] = execution.passed[row]
+                verdicts[i] = list(execution.verdicts[row])
+
+        tests_failed = bool(tests) and all(t.error is not None for t in tests)
+        if not usable or (tests_failed and not last):
+            chosen = usable[-1] if usable else len(solutions) - 1
+            score, scale, accepted = 0.0, 0.0, False
+            decision = "error"
+        elif opt.k == 0:
+            chosen, score, scale, accepted = usable[0], 0.0, 0.0, True
+            decision = "answer" if last else "accept"
+        else:
+            from ..scoring import select_solution
+
+            chosen, score, scale = select_solution(passed, opt.rule)
+            accepted = bool(score >= opt.theta * scale)
+            if not solutions[chosen].code:
+                chosen = usable[-1]
+            decision = "answer" if last else ("accept" if accepted else "escalate")
+
+        cost, billed = _stage_cost(ep, solutions, tests, opt.l)
+        return StageRecord(
+            model=stage.model, k=opt.k, t=opt.t, l=opt.l, theta=opt.theta, rule=opt.rule,
+            share_tests=opt.share_tests, solutions=solutions, tests=tests,
+            test_columns=tuple(columns),
+            verdicts=tuple(tuple(v) for v in verdicts),
+            chosen=int(chosen), score=float(score), scale=float(scale), accepted=accepted,
+            decision=decision, cost=cost, billed_cost=billed,
+            latency_s=time.perf_counter() - started, generation_s=generation_s,
+            sandbox_s=execution.seconds, sandbox_level=execution.level,
+        )
+
+    def _solution(self, g: Generation, problem: Problem, ep: Endpoint,
+                  greedy: bool) -> SolutionRecord:
+        code = "" if g.error else extract_code(g.text, problem.prompt, problem.entry_point,
+                                               ep.style)
+        return SolutionRecord(
+            text=g.text, code=code, completion_tokens=g.completion_tokens,
+            prompt_tokens=g.prompt_tokens, greedy=greedy, error=g.error,
+            finish_reason=g.finish_reason, tokens_estimated=g.tokens_estimated,
+            attempts=g.attempts)
+
+    def _tests(self, g: Generation, ep: Endpoint, greedy: bool) -> TestRecord:
+        lines = [] if g.error else extract_lines(g.text, ep.style)
+        counts, estimated = line_tokens([(ln.start, ln.end) for ln in lines], len(g.text),
+                                        g.completion_tokens, g.token_starts)
+        return TestRecord(
+            text=g.text, lines=tuple(ln.text for ln in lines), line_tokens=tuple(counts),
+            completion_tokens=g.completion_tokens, prompt_tokens=g.prompt_tokens,
+            greedy=greedy, error=g.error, finish_reason=g.finish_reason,
+            tokens_estimated=g.tokens_estimated or (estimated and bool(lines)),
+            attempts=g.attempts)
+
+    async def _execute(self, problem: Problem, codes: list[str],
+                       tests: list[str]) -> Execution:
+        assert self._slots is not None
+        waited = time.perf_counter()
+        async with self._slots.semaphore:
+            self._slots.queue_s += time.perf_counter() - waited
+            return await asyncio.to_thread(self.executor, problem.preamble, codes, tests,
+                                           self.options.test_timeout)
+
+    async def _check(self, problem: Problem,
+                     answer: AnswerRecord | None) -> tuple[bool | None, str | None, float]:
+        """Ground-truth verdict of the answer (None without ground truth)."""
+        program = problem.check_program()
+        if program is None:
+            return None, None, 0.0
+        if answer is None or not answer.text:
+            return False, "no_answer", 0.0
+        assert self._slots is not None
+        async with self._slots.semaphore:
+            execution = await asyncio.to_thread(self.executor, problem.preamble, [answer.text],
+                                                [program], self.options.check_timeout)
+        return bool(execution.passed[0, 0]), execution.verdicts[0][0], execution.seconds
+
+
+def _own_columns(stage: int, tests: Sequence[TestRecord], l: int  # noqa: E741
+                 ) -> list[tuple[int, int, int]]:
+    """(stage, generation, line) of the test lines a stage generated: the first ``l`` lines
+    of each of its test generations that start with ``assert``."""
+    return [(stage, j, i) for j, t in enumerate(tests) for i, line in enumerate(t.lines[:l])
+            if is_test_line(line)]
+
+
+def _line_text(earlier: Sequence[StageRecord], index: int, tests: Sequence[TestRecord],
+               column: tuple[int, int, int]) -> str:
+    stage, gen, line = column
+    source = tests if stage == index else earlier[stage].tests
+    return source[gen].lines[line]
+
+
+def _stage_cost(ep: Endpoint, solutions: Sequence[SolutionRecord],
+                tests: Sequence[TestRecord], l: int) -> tuple[float, float]:  # noqa: E741
+    """(method cost, billed cost) in $ of one stage."""
+    sol_tokens = sum(s.completion_tokens for s in solutions)
+    kept = sum(sum(t.line_tokens[:l]) for t in tests)
+    every = sum(t.completion_tokens for t in tests)
+    prompt = sum(s.prompt_tokens for s in solutions) + sum(t.prompt_tokens for t in tests)
+    paid_prompt = ep.price_prompt * prompt
+    return (ep.price_generated * (sol_tokens + kept) + paid_prompt,
+            ep.price_generated * (sol_tokens + every) + paid_prompt)
+
+
+# ---- summary ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a records file says about a spec: accuracy with a Wilson interval (when the
+    problems carry ground truth), mean cost with a normal interval, per-stage reach."""
+
+    n_problems: int
+    n_answered: int
+    n_with_truth: int
+    n_correct: int
+    accuracy: float | None
+    accuracy_ci: tuple[float, float] | None
+    cost: float
+    cost_ci: tuple[float, float]
+    billed_cost: float
+    stage_reached: tuple[int, ...]
+    stage_answered: tuple[int, ...]
+    generation_errors: int
+    latency_s: float
+
+
+def summarize(path: str | os.PathLike[str], n_stages: int, confidence: float = 0.95
+              ) -> RunSummary:
+    """Summary of every record in a records file."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + confidence / 2))
+    records = list(read_records(path))
+    n = len(records)
+    truth = [r.correct for r in records if r.correct is not None]
+    n_correct = sum(truth)
+    accuracy = n_correct / len(truth) if truth else None
+    accuracy_ci = wilson_interval(n_correct, len(truth), z) if truth else None
+    costs = np.array([r.cost for r in records], dtype=np.float64)
+    mean = float(costs.mean()) if n else 0.0
+    half = z * float(costs.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    reached = [0] * n_stages
+    answered = [0] * n_stages
+    errors = 0
+    for r in records:
+        for i, s in enumerate(r.stages[:n_stages]):
+            reached[i] += 1
+            errors += sum(x.error is not None for x in (*s.solutions, *s.tests))
+        if r.answer is not None and r.answer.stage < n_stages:
+            answered[r.answer.stage] += 1
+    return RunSummary(
+        n_problems=n,
+        n_answered=sum(r.answer is not None for r in records),
+        n_with_truth=len(truth),
+        n_correct=n_correct,
+        accuracy=accuracy,
+        accuracy_ci=accuracy_ci,
+        cost=mean,
+        cost_ci=(mean - half, mean + half),
+        billed_cost=float(np.mean([r.billed_cost for r in records])) if n else 0.0,
+        stage_reached=tuple(reached),
+        stage_answered=tuple(answered),
+        generation_errors=errors,
+        latency_s=float(np.mean([r.latency_s for r in records])) if n else 0.0,
+    )
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
