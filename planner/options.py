@@ -11,6 +11,7 @@ skipped models simply do not appear.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,15 @@ from .errors import CodecascadeError
 
 #: Scoring rules known to the estimator (see planner.scoring).
 SCORING_RULES = ("paper", "pass_fraction", "consensus")
+
+#: θ from 0.0 to 1.0 in steps of 0.1, as the same floats as the literals 0.1, 0.2, ... that
+#: the seed paper's code compares with (0.3 * 10 == 3.0, unlike 0.30000000000000004 * 10).
+THETA_STEPS: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
+
+#: How option tables draw a stage's samples: uniformly random subsets (Monte Carlo), or the
+#: seed paper's fixed "loop L's first k samples and first k test generations", averaged
+#: over the loops.
+SAMPLINGS = ("random", "paper_loops")
 
 
 class PlanError(CodecascadeError, ValueError):
@@ -46,6 +56,10 @@ class StageOption:
             raise PlanError("k=0 (greedy alone) takes no tests: t, l must be 0")
         if self.k == 1 and self.t != 1:
             raise PlanError("k=1 (greedy + greedy tests) has exactly one test generation, t=1")
+        if self.k >= 1 and (self.t == 0 or self.l == 0):
+            # as the paper's is_bad_combo: a stage with k >= 1 but no test lines would
+            # accept every answer, which is k = 0 at a higher price
+            raise PlanError(f"k={self.k} needs test lines: t and l must be >= 1")
 
     @property
     def is_greedy(self) -> bool:
@@ -121,3 +135,102 @@ def validate_plan(plan: CascadePlan) -> None:
             raise PlanError(f"stage {i + 1} ({stage.model}) has k=0, so no stage may follow")
         if i == 0 and stage.option.share_tests:
             raise PlanError("the first stage has no earlier test lines to share")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The stage options a search may use for each model, and how they are estimated.
+
+    Sampled options are the product ``ks`` × ``ts`` × ``ls`` × ``thetas`` × ``rules``
+    (``ts`` = None ties t to k, as in the paper). ``greedy`` adds k = 0; ``greedy_tests``
+    adds k = 1 with every l in ``greedy_ls`` and θ (rule ``paper``: on one solution all rules
+    give the same choice and acceptance). ``shared_theta``: a plan uses one θ for all its
+    stages (the paper's search). ``sampling`` names how tables draw subsets (SAMPLINGS).
+    Every model gets the same options.
+    """
+
+    name: str
+    ks: tuple[int, ...]
+    ts: tuple[int, ...] | None
+    ls: tuple[int, ...]
+    thetas: tuple[float, ...] = THETA_STEPS
+    rules: tuple[str, ...] = ("paper",)
+    greedy: bool = True
+    greedy_tests: bool = True
+    greedy_ls: tuple[int, ...] = (1, 2, 3, 4, 5)
+    shared_theta: bool = False
+    sampling: str = "random"
+
+    def __post_init__(self) -> None:
+        if any(k < 2 for k in self.ks):
+            raise PlanError(f"grid {self.name!r}: sampled k must be >= 2, got {self.ks}")
+        if self.ts is not None and any(t < 1 for t in self.ts):
+            raise PlanError(f"grid {self.name!r}: t must be >= 1, got {self.ts}")
+        if any(line < 1 for line in (*self.ls, *self.greedy_ls)):
+            raise PlanError(f"grid {self.name!r}: l must be >= 1")
+        if not self.thetas or any(not 0.0 <= th <= 1.0 for th in self.thetas):
+            raise PlanError(f"grid {self.name!r}: every θ must be in [0, 1]")
+        unknown = set(self.rules) - set(SCORING_RULES)
+        if unknown or not self.rules:
+            raise PlanError(f"grid {self.name!r}: unknown scoring rules {sorted(unknown)}")
+        if self.sampling not in SAMPLINGS:
+            raise PlanError(f"grid {self.name!r}: unknown sampling {self.sampling!r}")
+        if not (self.ks or self.greedy or self.greedy_tests):
+            raise PlanError(f"grid {self.name!r} has no options")
+
+    def options(self) -> tuple[StageOption, ...]:
+        """All options of one model: k = 0, then k = 1, then sampled, in a fixed order."""
+        out: list[StageOption] = []
+        if self.greedy:
+            out.append(StageOption(k=0))
+        if self.greedy_tests:
+            out += [StageOption(k=1, t=1, l=line, theta=th)
+                    for line, th in itertools.product(self.greedy_ls, self.thetas)]
+        for k in self.ks:
+            ts = (k,) if self.ts is None else self.ts
+            out += [StageOption(k=k, t=t, l=line, theta=th, rule=rule)
+                    for rule, t, line, th in itertools.product(self.rules, ts, self.ls,
+                                                               self.thetas)]
+        return tuple(out)
+
+    def options_for(self, model: str) -> tuple[StageOption, ...]:
+        """The options of ``model`` (the same for every model)."""
+        del model
+        return self.options()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ks": list(self.ks),
+                "ts": None if self.ts is None else list(self.ts), "ls": list(self.ls),
+                "thetas": list(self.thetas), "rules": list(self.rules),
+                "greedy": self.greedy, "greedy_tests": self.greedy_tests,
+                "greedy_ls": list(self.greedy_ls), "shared_theta": self.shared_theta,
+                "sampling": self.sampling}
+
+
+def paper_grid() -> Grid:
+    """The seed paper's grid: k in {skip, 0, 1, 3, 5, 10} with t = k, l in {2, 4} for
+    k >= 1 (its ``is_bad_combo`` forbids l = 0 with k >= 1 and l > 0 with k = 0), one θ in
+    0.0..1.0 shared by all stages, the paper rule, and its loop subsets."""
+    return Grid(name="paper", ks=(3, 5, 10), ts=None, ls=(2, 4), greedy_ls=(2, 4),
+                shared_theta=True, sampling="paper_loops")
+
+
+def default_grid() -> Grid:
+    """The grid ``plan`` searches by default: k in {0, 1, 2, 3, 5, 10}, t in
+    {1, 2, 3, 5, 10} independent of k, l in 1..5, θ per stage in 0.0..1.0, paper rule."""
+    return Grid(name="default", ks=(2, 3, 5, 10), ts=(1, 2, 3, 5, 10), ls=(1, 2, 3, 4, 5))
+
+
+def generalised_grid(rules: tuple[str, ...] = SCORING_RULES) -> Grid:
+    """Everything: k in 0..10, t in 1..10, l in 1..5, θ per stage in 0.0..1.0, all rules."""
+    return Grid(name="generalised" if rules == SCORING_RULES else "generalised-" + "+".join(rules),
+                ks=tuple(range(2, 11)), ts=tuple(range(1, 11)), ls=(1, 2, 3, 4, 5),
+                rules=rules)
+
+
+def grid_by_name(name: str) -> Grid:
+    """A named grid (paper, default, generalised); PlanError naming the known ones."""
+    grids = {"paper": paper_grid, "default": default_grid, "generalised": generalised_grid}
+    if name not in grids:
+        raise PlanError(f"unknown grid {name!r}; known: {', '.join(grids)}")
+    return grids[name]()
