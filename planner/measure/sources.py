@@ -1,0 +1,439 @@
+"""Readers: each data source becomes :class:`ModelGenerations`, one per model.
+
+A model's generations per problem are its sampled solutions in their recorded order (as
+whole programs, ready to run), an optional greedy solution, its test generations split
+into line positions (raw lines with per-position token counts), an optional greedy test
+generation, and prompt token counts. The readers do not execute anything; every text is
+untrusted and only :mod:`planner.measure.build` sends it to the sandbox.
+
+Sources (see ``../shared/data/README.md``): the seed paper's WizardCoder-Python release,
+CodeT's CodeGen-Mono-16B generations, the GPT-3.5 / GPT-4 / CodeLlama-34B-Instruct API runs,
+and the project's own run records (``codecascade run``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .problems import SOLUTION_PREAMBLE, Problem, SourceError
+from .tokens import split_line_tokens, token_counter
+
+#: Line positions kept per test generation (the models were asked for 5 lines).
+LINE_POSITIONS = 5
+
+WIZARDCODER_SOURCE = ("code_cascading_shared (arXiv 2405.15842), "
+                      "BoyuanJackChen/code_cascading_shared@f13952b")
+CODET_SOURCE = "microsoft/CodeT@35f54d6 (MIT), CodeGen-Mono-16B HumanEval generations"
+API_RUNS_SOURCE = "jamesmurdza/humaneval-results@5eac780 (runs of 2023-09-01)"
+
+#: The models in the API runs file, with the name a profile gives them and their counter.
+API_MODELS: dict[str, tuple[str, str]] = {
+    "gpt-3.5-turbo": ("gpt-3.5-turbo", "cl100k"),
+    "gpt-4": ("gpt-4", "cl100k"),
+    "codellama-34b-instruct": ("CodeLlama-34B-Instruct", "llama-approx"),
+}
+
+_ASSERT = re.compile(r"assert\b")
+
+
+def is_assert_line(line: str) -> bool:
+    """A kept test line: after stripping, it starts with the ``assert`` keyword."""
+    return _ASSERT.match(line.strip()) is not None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated solution: the whole program to run, and its generated tokens."""
+
+    program: str
+    tokens: int
+
+
+@dataclass(frozen=True)
+class TestGeneration:
+    """One generated test block, as its first line positions and their token counts."""
+
+    lines: tuple[str, ...]
+    line_tokens: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.line_tokens) != LINE_POSITIONS or len(self.lines) > LINE_POSITIONS:
+            raise SourceError(
+                f"a test generation has {len(self.lines)} lines / {len(self.line_tokens)} "
+                f"token counts; expected at most {LINE_POSITIONS} / exactly {LINE_POSITIONS}")
+
+    @classmethod
+    def counted(cls, lines: Sequence[str], count: Callable[[str], int]) -> TestGeneration:
+        """A generation whose line tokens are counted one line at a time."""
+        kept = tuple(lines[:LINE_POSITIONS])
+        tokens = [count(line + "\n") for line in kept]
+        return cls(kept, tuple(tokens + [0] * (LINE_POSITIONS - len(kept))))
+
+
+@dataclass(frozen=True)
+class ProblemGenerations:
+    """Everything one model generated for one problem."""
+
+    samples: tuple[Sample, ...]
+    greedy: Sample | None = None
+    tests: tuple[TestGeneration, ...] = ()
+    greedy_test: TestGeneration | None = None
+    prompt_tokens: int = 0
+    test_prompt_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ModelGenerations:
+    """One model's generations on a set of problems (keyed by task id), with provenance."""
+
+    name: str
+    problems: Mapping[str, ProblemGenerations]
+    samples_per_loop: int = 0
+    source: str = ""
+    token_counting: str = ""
+    input_files: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+def _load_json(path: Path) -> Any:
+    if not path.is_file():
+        raise SourceError(f"input file not found: {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _load_jsonl(path: Path) -> list[Any]:
+    if not path.is_file():
+        raise SourceError(f"input file not found: {path}")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise SourceError(f"{path}:{number}: not valid JSON ({exc})") from None
+    return rows
+
+
+def _field(record: Any, name: str, kind: type, where: str) -> Any:
+    if not isinstance(record, dict) or name not in record:
+        raise SourceError(f"{where}: record lacks the field {name!r}")
+    value = record[name]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise SourceError(f"{where}: field {name!r} must be an integer, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise SourceError(f"{where}: field {name!r} must be a string")
+    return value
+
+
+def _loop_files(folder: Path, stem: str) -> list[Path]:
+    """``{stem}_l0.json`` … in loop order; the loop indices must be 0..n-1."""
+    found: dict[int, Path] = {}
+    for path in folder.glob(f"{stem}_l*.json"):
+        suffix = path.stem.removeprefix(f"{stem}_l")
+        if suffix.isdigit():
+            found[int(suffix)] = path
+    if not found:
+        raise SourceError(f"no files {stem}_l*.json in {folder}")
+    if sorted(found) != list(range(len(found))):
+        raise SourceError(f"{folder}: loop files {stem}_l* are not numbered 0..{len(found) - 1}")
+    return [found[i] for i in range(len(found))]
+
+
+def _by_number(records: Any, path: Path, n_problems: int, per_problem: int
+               ) -> dict[int, dict[int, dict[str, Any]]]:
+    """Records of one loop file grouped as number -> pass -> record, fully checked."""
+    if not isinstance(records, list):
+        raise SourceError(f"{path}: expected a JSON list of records")
+    grouped: dict[int, dict[int, dict[str, Any]]] = {}
+    for i, rec in enumerate(records):
+        where = f"{path}[{i}]"
+        number = _field(rec, "number", int, where)
+        index = _field(rec, "pass", int, where) if per_problem > 1 else 0
+        if not 0 <= number < n_problems:
+            raise SourceError(f"{where}: problem number {number} outside 0..{n_problems - 1}")
+        if not 0 <= index < per_problem:
+            raise SourceError(f"{where}: sample index {index} outside 0..{per_problem - 1}")
+        if index in grouped.setdefault(number, {}):
+            raise SourceError(f"{where}: duplicate record for problem {number} sample {index}")
+        grouped[number][index] = rec
+    for number, by_index in grouped.items():
+        if len(by_index) != per_problem:
+            raise SourceError(f"{path}: problem {number} has {len(by_index)} records, "
+                              f"expected {per_problem}")
+    return grouped
+
+
+# ---- WizardCoder-Python (the seed paper's release) -------------------------------------
+
+def read_wizardcoder(folder: str | os.PathLike[str], size: str,
+                     problems: Sequence[Problem], name: str | None = None) -> ModelGenerations:
+    """One WizardCoder-Python model (``size`` is ``7B``, ``13B`` or ``34B``).
+
+    Sample index = loop * 10 + pass; token counts are the recorded ``num_ids``; test line
+    tokens are split from ``num_ids_2``/``num_ids_4`` (:func:`split_line_tokens`); prompt
+    tokens of the solution prompt (recorded in the greedy file) are approximated with the
+    Llama counter; the test prompt is not recorded, so its tokens are 0.
+    """
+    root = Path(folder)
+    answer_dir, test_dir = root / "answer" / size, root / "testcase" / size
+    n = len(problems)
+    llama = token_counter("llama-approx")
+    inputs: list[Path] = []
+
+    def loops(folder: Path, per_loop: int) -> list[dict[int, dict[int, dict[str, Any]]]]:
+        files = _loop_files(folder, f"{size}_p10")
+        inputs.extend(files)
+        return [_by_number(_load_json(f), f, n, per_loop) for f in files]
+
+    def single(path: Path) -> dict[int, dict[str, Any]]:
+        inputs.append(path)
+        return {k: v[0] for k, v in _by_number(_load_json(path), path, n, 1).items()}
+
+    answer_loops = loops(answer_dir, 10)
+    test_loops = loops(test_dir, 10)
+    for kind, loop_list in (("answer", answer_loops), ("testcase", test_loops)):
+        if any(set(loop) != set(loop_list[0]) for loop in loop_list):
+            raise SourceError(f"{root}: the {kind} loop files of {size} cover different problems")
+    greedy = single(answer_dir / f"{size}_p0_l0.json")
+    greedy_tests = single(test_dir / f"{size}_p0_l0.json")
+
+    def solution(rec: dict[str, Any], where: str) -> Sample:
+        text = _field(rec, "answer", str, where)
+        return Sample(f"{SOLUTION_PREAMBLE}\n{text}", _field(rec, "num_ids", int, where))
+
+    def test_generation(rec: dict[str, Any], where: str) -> TestGeneration:
+        lines = _field(rec, "answer", str, where).split("\n")[:LINE_POSITIONS]
+        tokens = split_line_tokens(lines, _field(rec, "num_ids_2", int, where),
+                                   _field(rec, "num_ids_4", int, where), LINE_POSITIONS)
+        return TestGeneration(tuple(lines), tuple(tokens))
+
+    generations: dict[str, ProblemGenerations] = {}
+    for number, problem in enumerate(problems):
+        where = f"{root} {size} problem {number}"
+        samples = []
+        for loop in answer_loops:
+            samples.extend(solution(rec, where) for _, rec in sorted(loop.get(number, {}).items()))
+        tests = []
+        for loop in test_loops:
+            tests.extend(test_generation(rec, where)
+                         for _, rec in sorted(loop.get(number, {}).items()))
+        g = greedy.get(number)
+        gt = greedy_tests.get(number)
+        if not samples and g is None:
+            continue
+        prompt = g.get("prompt", "") if g is not None else ""
+        generations[problem.task_id] = ProblemGenerations(
+            samples=tuple(samples),
+            greedy=solution(g, where) if g is not None else None,
+            tests=tuple(tests),
+            greedy_test=test_generation(gt, where) if gt is not None else None,
+            prompt_tokens=llama(prompt) if isinstance(prompt, str) else 0,
+        )
+    return ModelGenerations(
+        name=name or f"WizardCoder-Python-{size}",
+        problems=generations,
+        samples_per_loop=10,
+        source=WIZARDCODER_SOURCE,
+        token_counting="recorded num_ids (solutions); test lines split from recorded "
+                       "num_ids_2/num_ids_4 by character length; prompts: llama-approx",
+        input_files=tuple(str(p) for p in inputs),
+    )
+
+
+# ---- CodeT: CodeGen-Mono-16B ------------------------------------------------------------
+
+CODET_SOLUTIONS = "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl"
+CODET_TESTS = "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl"
+CODET_CODE_PROMPTS = "HumanEval_for_code_generation.jsonl"
+CODET_TEST_PROMPTS = "HumanEval_for_test_case_generation.jsonl"
+
+_ASSERT_SPLIT = re.compile(r"\bassert\b")
+
+
+def codet_test_lines(completion: str) -> list[str]:
+    """CodeT test generations continue a prompt ending in ``assert ``: put it back, split on
+    the ``assert`` keyword, and keep each non-empty piece as one ``assert …`` line."""
+    pieces = _ASSERT_SPLIT.split("assert " + completion)
+    return [f"assert {piece.strip()}" for piece in pieces if piece.strip()]
+
+
+def read_codet(folder: str | os.PathLike[str], problems: Sequence[Problem],
+               name: str = "CodeGen-Mono-16B") -> ModelGenerations:
+    """CodeGen-Mono-16B from CodeT: 100 solutions and 100 test generations per problem.
+
+    Lines are joined to problems by their prompt text. No greedy outputs exist. Tokens are
+    counted with the ``codegen-approx`` counter (solutions: the completion only).
+    """
+    root = Path(folder)
+    count = token_counter("codegen-approx")
+    paths = [root / f for f in (CODET_SOLUTIONS, CODET_TESTS, CODET_CODE_PROMPTS,
+                                CODET_TEST_PROMPTS)]
+    solutions, tests, code_prompts, test_prompts = (_load_jsonl(p) for p in paths)
+    task_of_code_prompt = {_field(r, "prompt", str, str(paths[2])):
+                           _field(r, "task_id", str, str(paths[2])) for r in code_prompts}
+    task_of_test_prompt = {_field(r, "prompt", str, str(paths[3])):
+                           _field(r, "task_id", str, str(paths[3])) for r in test_prompts}
+    wanted = {p.task_id for p in problems}
+
+    def join(rows: list[Any], lookup: dict[str, str], path: Path) -> dict[str, dict[str, Any]]:
+        joined: dict[str, dict[str, Any]] = {}
+        for i, row in enumerate(rows):
+            where = f"{path}:{i + 1}"
+            task = lookup.get(_field(row, "prompt", str, where))
+            if task is None:
+                raise SourceError(f"{where}: its prompt matches no prompt file entry")
+            samples = _field(row, "samples", list, where)
+            if not all(isinstance(s, str) for s in samples):
+                raise SourceError(f"{where}: samples must be strings")
+            joined[task] = row
+        return joined
+
+    solution_rows = join(solutions, task_of_code_prompt, paths[0])
+    test_rows = join(tests, task_of_test_prompt, paths[1])
+    generations: dict[str, ProblemGenerations] = {}
+    for problem in problems:
+        row = solution_rows.get(problem.task_id)
+        if row is None or problem.task_id not in wanted:
+            continue
+        prompt = row["prompt"]
+        samples = tuple(Sample(prompt + s, count(s)) for s in row["samples"])
+        trow = test_rows.get(problem.task_id)
+        test_gens = tuple(TestGeneration.counted(codet_test_lines(s), count)
+                          for s in (trow["samples"] if trow else []))
+        generations[problem.task_id] = ProblemGenerations(
+            samples=samples,
+            tests=test_gens,
+            prompt_tokens=count(prompt),
+            test_prompt_tokens=count(trow["prompt"]) if trow else 0,
+        )
+    return ModelGenerations(
+        name=name, problems=generations, samples_per_loop=10, source=CODET_SOURCE,
+        token_counting="codegen-approx (cl100k BPE with CodeGen whitespace-run tokens)",
+        input_files=tuple(str(p) for p in paths),
+    )
+
+
+# ---- GPT-3.5 / GPT-4 / CodeLlama-34B-Instruct API runs ----------------------------------
+
+def read_api_runs(path: str | os.PathLike[str], model: str, problems: Sequence[Problem],
+                  name: str | None = None) -> ModelGenerations:
+    """One model of ``runs.jsonl`` (``gpt-3.5-turbo``, ``gpt-4``, ``codellama-34b-instruct``).
+
+    Each run is one sample (index = run - 1). The answers are whole functions, run after the
+    WizardCoder preamble plus the prompt's own import lines. The stored ``passed`` is
+    ignored. Tokens: cl100k (GPT) or llama-approx (CodeLlama) of the code, which misses
+    any chat text around it; prompt tokens count the HumanEval prompt alone (a lower bound).
+    """
+    if model not in API_MODELS:
+        raise SourceError(f"unknown API-run model {model!r}; known: {', '.join(API_MODELS)}")
+    display, counter_name = API_MODELS[model]
+    count = token_counter(counter_name)
+    file = Path(path)
+    by_task: dict[str, dict[int, str]] = {}
+    for i, row in enumerate(_load_jsonl(file)):
+        where = f"{file}:{i + 1}"
+        if _field(row, "model", str, where) != model:
+            continue
+        run = _field(row, "run", int, where)
+        task = _field(row, "task_id", str, where)
+        if run < 1:
+            raise SourceError(f"{where}: run numbers start at 1, got {run}")
+        if run in by_task.setdefault(task, {}):
+            raise SourceError(f"{where}: duplicate run {run} of {task}")
+        by_task[task][run] = _field(row, "code", str, where)
+    if not by_task:
+        raise SourceError(f"{file}: no runs of model {model!r}")
+    generations: dict[str, ProblemGenerations] = {}
+    for problem in problems:
+        runs = by_task.get(problem.task_id)
+        if not runs:
+            continue
+        if sorted(runs) != list(range(1, len(runs) + 1)):
+            raise SourceError(f"{file}: runs of {problem.task_id} are not numbered 1..n")
+        preamble = "\n".join(x for x in (SOLUTION_PREAMBLE, problem.prompt_imports) if x)
+        generations[problem.task_id] = ProblemGenerations(
+            samples=tuple(Sample(f"{preamble}\n{runs[r]}", count(runs[r])) for r in sorted(runs)),
+            prompt_tokens=count(problem.prompt),
+        )
+    return ModelGenerations(
+        name=name or display, problems=generations, samples_per_loop=0,
+        source=API_RUNS_SOURCE, token_counting=f"{counter_name} of the code",
+        input_files=(str(file),),
+    )
+
+
+# ---- the project's own run records ------------------------------------------------------
+
+def read_run_records(paths: Iterable[str | os.PathLike[str]], problems: Sequence[Problem],
+                     ) -> list[ModelGenerations]:
+    """Models measured by ``codecascade run`` (format ``codecascade-record/1``, read with
+    :func:`planner.measure.records.read_records`).
+
+    Every stage of every record contributes that model's solutions (program = preamble +
+    the prompt's imports + the extracted ``code``; a failed generation stays a sample with
+    an empty program, which fails), its greedy solution, and its test generations (the
+    recorded ``lines`` and ``line_tokens``, first five positions). Token counts are the
+    endpoint's ``completion_tokens``; the prompt tokens are one request's. Records of one
+    problem and model append in file order. A task id absent from ``problems`` is an error.
+    """
+    from .records import read_records
+
+    known = {p.task_id: p for p in problems}
+    collected: dict[str, dict[str, dict[str, Any]]] = {}
+    files = [str(path) for path in paths]
+    for path in files:
+        for record in read_records(path):
+            problem = known.get(record.task_id)
+            if problem is None:
+                raise SourceError(f"{path}: record for {record.task_id!r}, which is not in "
+                                  f"the problems file")
+            preamble = "\n".join(x for x in (SOLUTION_PREAMBLE, problem.prompt_imports) if x)
+            for stage in record.stages:
+                acc = collected.setdefault(stage.model, {}).setdefault(
+                    record.task_id, {"samples": [], "greedy": None, "tests": [],
+                                     "greedy_test": None, "prompt_tokens": 0,
+                                     "test_prompt_tokens": 0})
+                for sol in stage.solutions:
+                    sample = Sample(f"{preamble}\n{sol.code}", int(sol.completion_tokens))
+                    acc["prompt_tokens"] = max(acc["prompt_tokens"], int(sol.prompt_tokens))
+                    if sol.greedy:
+                        acc["greedy"] = sample
+                    else:
+                        acc["samples"].append(sample)
+                for test in stage.tests:
+                    lines = tuple(test.lines[:LINE_POSITIONS])
+                    tokens = [int(x) for x in test.line_tokens[:LINE_POSITIONS]]
+                    gen = TestGeneration(lines, tuple(tokens + [0] * (LINE_POSITIONS
+                                                                      - len(tokens))))
+                    acc["test_prompt_tokens"] = max(acc["test_prompt_tokens"],
+                                                    int(test.prompt_tokens))
+                    if test.greedy:
+                        acc["greedy_test"] = gen
+                    else:
+                        acc["tests"].append(gen)
+    if not collected:
+        raise SourceError(f"no records in {', '.join(files)}")
+    return [
+        ModelGenerations(
+            name=model,
+            problems={task: ProblemGenerations(
+                samples=tuple(a["samples"]), greedy=a["greedy"], tests=tuple(a["tests"]),
+                greedy_test=a["greedy_test"], prompt_tokens=a["prompt_tokens"],
+                test_prompt_tokens=a["test_prompt_tokens"]) for task, a in per_task.items()},
+            samples_per_loop=0, source="codecascade run records",
+            token_counting="recorded by the endpoint (completion_tokens, line_tokens)",
+            input_files=tuple(files))
+        for model, per_task in collected.items()
+    ]

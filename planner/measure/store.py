@@ -1,0 +1,139 @@
+"""The resumable cell store: measured verdicts per problem, keyed by text hashes.
+
+For each problem, one ``.npz`` file holds the verdict code of every (solution program,
+test snippet) cell measured so far, with the texts' hashes as row and column keys. Files
+are written atomically after every finished job, so a killed measurement resumes where it
+stopped, and a later measurement with more models reuses every cell it already has.
+Verdicts depend on the execution settings, so each settings combination has its own
+sub-folder (named by a hash of the settings, which are also written beside it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .execute import UNKNOWN, ExecutionError
+
+
+@dataclass(frozen=True)
+class CellTable:
+    """Verdict codes of one problem: ``codes[i, j]`` for solution key i and test key j."""
+
+    solution_keys: tuple[str, ...]
+    test_keys: tuple[str, ...]
+    codes: np.ndarray
+    levels: frozenset[str] = frozenset()
+
+    @classmethod
+    def empty(cls) -> CellTable:
+        return cls((), (), np.zeros((0, 0), dtype=np.uint8))
+
+    def lookup(self, solution_keys: Sequence[str], test_keys: Sequence[str]) -> np.ndarray:
+        """Codes for the given keys, [len(solution_keys), len(test_keys)]; 0 where unknown."""
+        rows = _positions(self.solution_keys, solution_keys)
+        cols = _positions(self.test_keys, test_keys)
+        out = np.zeros((len(rows), len(cols)), dtype=np.uint8)
+        r_ok, c_ok = rows >= 0, cols >= 0
+        out[np.ix_(r_ok, c_ok)] = self.codes[np.ix_(rows[r_ok], cols[c_ok])]
+        return out
+
+    def merged(self, solution_keys: Sequence[str], test_keys: Sequence[str],
+               codes: np.ndarray, level: str) -> CellTable:
+        """A table that also holds the block ``codes`` [solution_keys × test_keys]."""
+        have_sol, have_tst = set(self.solution_keys), set(self.test_keys)
+        sol = list(self.solution_keys)
+        sol += [k for k in dict.fromkeys(solution_keys) if k not in have_sol]
+        tst = list(self.test_keys)
+        tst += [k for k in dict.fromkeys(test_keys) if k not in have_tst]
+        grown = np.zeros((len(sol), len(tst)), dtype=np.uint8)
+        grown[:self.codes.shape[0], :self.codes.shape[1]] = self.codes
+        rows = _positions(tuple(sol), solution_keys)
+        cols = _positions(tuple(tst), test_keys)
+        grown[np.ix_(rows, cols)] = codes
+        return CellTable(tuple(sol), tuple(tst), grown, self.levels | {level})
+
+
+def _positions(keys: tuple[str, ...], wanted: Sequence[str]) -> np.ndarray:
+    index = {k: i for i, k in enumerate(keys)}
+    return np.array([index.get(k, -1) for k in wanted], dtype=np.int64)
+
+
+class CellStore:
+    """A folder of per-problem :class:`CellTable` files for one execution setting."""
+
+    def __init__(self, root: str | os.PathLike[str], settings: Mapping[str, object]) -> None:
+        digest = hashlib.sha256(json.dumps(dict(settings), sort_keys=True).encode()).hexdigest()
+        self.folder = Path(root) / digest[:16]
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            settings_file = self.folder / "settings.json"
+            if not settings_file.exists():
+                settings_file.write_text(json.dumps(dict(settings), sort_keys=True, indent=1))
+        except OSError as exc:
+            raise ExecutionError(f"cannot use the cache folder {self.folder}: {exc}") from None
+
+    def _path(self, task_id: str) -> Path:
+        return self.folder / f"{hashlib.sha256(task_id.encode()).hexdigest()[:20]}.npz"
+
+    def load(self, task_id: str) -> CellTable:
+        """The stored table of ``task_id``; empty if none or if the file is unreadable (an
+        unreadable file is only possible from outside interference, and is re-measured)."""
+        path = self._path(task_id)
+        if not path.is_file():
+            return CellTable.empty()
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                sol = tuple(str(k) for k in npz["solution_keys"])
+                tst = tuple(str(k) for k in npz["test_keys"])
+                codes = np.asarray(npz["codes"], dtype=np.uint8)
+                levels = frozenset(str(x) for x in npz["levels"])
+                stored_id = str(npz["task_id"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+            return CellTable.empty()
+        if stored_id != task_id or codes.shape != (len(sol), len(tst)):
+            return CellTable.empty()
+        return CellTable(sol, tst, codes, levels)
+
+    def save(self, task_id: str, table: CellTable) -> None:
+        """Write the table atomically (temporary file in the same folder, then rename)."""
+        path = self._path(task_id)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez_compressed(
+                    fh, task_id=np.array(task_id),
+                    solution_keys=np.array(table.solution_keys, dtype="<U16").reshape(-1),
+                    test_keys=np.array(table.test_keys, dtype="<U16").reshape(-1),
+                    codes=table.codes, levels=np.array(sorted(table.levels), dtype=str))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def known(self, task_id: str) -> bool:
+        return self._path(task_id).is_file()
+
+
+def _unknown_blocks(codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cover the unknown cells of ``codes`` with at most two rectangles (row idx, col idx):
+    rows never measured × every column, then the other rows with gaps × their gap columns."""
+    unknown = codes == UNKNOWN
+    if not unknown.any():
+        return []
+    blocks = []
+    fresh_rows = unknown.all(axis=1) if codes.shape[1] else np.ones(codes.shape[0], bool)
+    if fresh_rows.any():
+        blocks.append((np.flatnonzero(fresh_rows), np.arange(codes.shape[1])))
+    rest = unknown & ~fresh_rows[:, None]
+    if rest.any():
+        blocks.append((np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))))
+    return blocks

@@ -1,0 +1,125 @@
+"""A per-model summary of a profile: what ``codecascade profile PATH`` prints.
+
+Per model: problems covered, samples per problem, greedy and sampled pass@1 (from the
+profile's re-executed correctness, never from a source's stored flags), test generations
+and assert lines per problem, the share of assert lines that hold for the reference
+solution (over recorded occurrences and over distinct lines), and mean generated tokens
+per solution and per test generation. Everything is computed with array operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..profile import Profile
+
+
+def _mean(values: np.ndarray, where: np.ndarray) -> float | None:
+    """Mean of ``values`` over ``where``; None if nothing is selected."""
+    count = int(where.sum())
+    return float(values[where].sum() / count) if count else None
+
+
+def profile_summary(profile: Profile) -> dict[str, Any]:
+    """The summary as a JSON-ready dict: profile-level facts and one entry per model."""
+    P = profile.n_problems
+    problem_axis = np.arange(P)
+    models = []
+    for m, info in enumerate(profile.models):
+        ids = profile.sample_solution[m]                       # [P, N]
+        present = ids >= 0
+        n_samples = present.sum(axis=1)
+        correct = np.take_along_axis(profile.solution_correct, np.maximum(ids, 0), axis=1)
+        sampled_rate = np.where(n_samples > 0,
+                                (correct & present).sum(axis=1) / np.maximum(n_samples, 1), 0.0)
+        greedy = profile.greedy_solution[m]
+        has_greedy = greedy >= 0
+        greedy_ok = profile.solution_correct[problem_axis, np.maximum(greedy, 0)] & has_greedy
+        covered = (n_samples > 0) | has_greedy
+
+        lines = profile.test_line[m]                            # [P, T, L]
+        line_present = lines >= 0
+        gen_present = (line_present | (profile.test_line_tokens[m] > 0)).any(axis=2)
+        n_gens = gen_present.sum(axis=1)
+        holds = np.take_along_axis(
+            profile.line_holds_reference, np.maximum(lines, 0).reshape(P, -1), axis=1
+        ).reshape(lines.shape) & line_present
+        n_line_occ = line_present.sum(axis=(1, 2))
+        distinct = np.zeros(profile.line_holds_reference.shape, dtype=bool)
+        p_idx, _, _ = np.nonzero(line_present)
+        distinct[p_idx, lines[line_present]] = True
+        has_tests = n_gens > 0
+        gen_tokens = profile.test_line_tokens[m].sum(axis=2)
+        models.append({
+            "name": info.name,
+            "price_generated_per_1k": info.price_generated * 1000,
+            "price_prompt_per_1k": info.price_prompt * 1000,
+            "problems": int(covered.sum()),
+            "samples_per_problem": _mean(n_samples.astype(float), covered),
+            "samples_total": int(n_samples.sum()),
+            "greedy_pass_at_1": _mean(greedy_ok.astype(float), has_greedy),
+            "sampled_pass_at_1": _mean(sampled_rate, n_samples > 0),
+            "test_generations_per_problem": _mean(n_gens.astype(float), covered),
+            "assert_lines_per_problem": _mean(n_line_occ.astype(float), has_tests),
+            "distinct_assert_lines_per_problem": _mean(distinct.sum(axis=1).astype(float),
+                                                       has_tests),
+            "lines_holding_for_reference": (float(holds.sum() / n_line_occ.sum())
+                                            if n_line_occ.sum() else None),
+            "distinct_lines_holding_for_reference": (
+                float((distinct & profile.line_holds_reference).sum() / distinct.sum())
+                if distinct.sum() else None),
+            "mean_solution_tokens": _mean(profile.sample_tokens[m].astype(float), present),
+            "mean_greedy_tokens": _mean(profile.greedy_tokens[m].astype(float), has_greedy),
+            "mean_test_generation_tokens": _mean(gen_tokens.astype(float), gen_present),
+        })
+    return {
+        "problems": P,
+        "models": models,
+        "pooled_solutions_per_problem": float(profile.n_solutions.mean()),
+        "pooled_assert_lines_per_problem": float(profile.n_lines.mean()),
+        "fingerprint": profile.fingerprint(),
+        "provenance": profile.provenance,
+    }
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A fixed-width table of :func:`profile_summary` for the terminal."""
+    header = (f"{'model':<26} {'$/1k gen':>9} {'probs':>5} {'samples':>7} {'greedy':>7} "
+              f"{'sampled':>7} {'tests':>5} {'lines':>6} {'valid':>6} {'tok/sol':>7} "
+              f"{'tok/test':>8}")
+    rows = [header, "-" * len(header)]
+    for m in summary["models"]:
+        rows.append(
+            f"{m['name'][:26]:<26} {m['price_generated_per_1k']:>9.5f} {m['problems']:>5} "
+            f"{_fmt(m['samples_per_problem'], '.0f'):>7} "
+            f"{_pct(m['greedy_pass_at_1']):>7} {_pct(m['sampled_pass_at_1']):>7} "
+            f"{_fmt(m['test_generations_per_problem'], '.0f'):>5} "
+            f"{_fmt(m['assert_lines_per_problem'], '.0f'):>6} "
+            f"{_pct(m['lines_holding_for_reference']):>6} "
+            f"{_fmt(m['mean_solution_tokens'], '.0f'):>7} "
+            f"{_fmt(m['mean_test_generation_tokens'], '.0f'):>8}")
+    prov = summary["provenance"]
+    levels = ",".join(prov.get("sandbox_levels", [])) or "?"
+    rows += [
+        "",
+        f"{summary['problems']} problems; per problem {summary['pooled_solutions_per_problem']:.0f}"
+        f" distinct solutions and {summary['pooled_assert_lines_per_problem']:.0f} distinct "
+        f"assert lines (all models pooled)",
+        "greedy/sampled = pass@1 re-executed against the ground truth; tests = test "
+        "generations, lines = assert lines per problem (first 5 line positions), valid = "
+        "share of those lines that hold for the reference solution",
+        f"built {prov.get('created', '?')} by {prov.get('tool', '?')} "
+        f"{prov.get('tool_version', '')}, sandbox level {levels}, fingerprint "
+        f"{summary['fingerprint'][:12]}",
+    ]
+    return "\n".join(rows)
