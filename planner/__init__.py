@@ -19,6 +19,13 @@ _EXPORTS: dict[str, str] = {
     "load_profile": "planner.profile",
     "save_profile": "planner.profile",
     "synthetic_profile": "planner.synthetic",
+    "BatchJob": "planner.sandbox",
+    "BatchResult": "planner.sandbox",
+    "Limits": "planner.sandbox",
+    "SandboxError": "planner.sandbox",
+    "run_batch": "planner.sandbox",
+    "run_batches": "planner.sandbox",
+    "probe_isolation": "planner.sandbox",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -1,0 +1,124 @@
+"""What a batch asks for and what it gets back: limits, jobs, results, verdict names."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from ..errors import CodecascadeError
+
+MODES = ("fast", "strict")
+
+#: Every verdict a cell can get, besides ``error:<Type>`` and ``error(load):<Type>``.
+VERDICTS = ("pass", "fail", "timeout", "timeout(load)", "timeout(skipped)", "crash", "memory",
+            "tampered", "harness_error")
+
+
+class SandboxError(CodecascadeError):
+    """The sandbox refuses (level C without the unsafe flag, CI below level A) or a job is
+    malformed; the message is one line naming the problem."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-execution limits (defaults follow the sandbox research, section 4.5).
+
+    ``test_timeout`` is the soft per-test wall time (an in-process alarm); the runner kills
+    the child's process group ``kill_grace`` seconds later if the alarm did not stop it.
+    ``load_timeout`` bounds loading one solution (preamble + source). After
+    ``max_timeouts`` timeouts of one solution its remaining tests are ``timeout(skipped)``.
+    ``memory_mb`` is the address-space budget on top of the interpreter's own size.
+    ``max_processes`` is RLIMIT_NPROC when the sandbox runs as a dedicated uid (children
+    cannot start processes at all; this bounds threads). Solutions longer than
+    ``max_source_chars`` are not sent to the sandbox: ``error(load):SourceTooLarge``.
+    """
+
+    test_timeout: float = 1.0
+    load_timeout: float = 2.0
+    kill_grace: float = 0.5
+    max_timeouts: int = 3
+    memory_mb: int = 1024
+    max_processes: int = 64
+    max_open_files: int = 256
+    max_file_mb: int = 16
+    tmpfs_mb: int = 64
+    max_source_chars: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SandboxError(f"limit {f.name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise SandboxError(f"limit {f.name} must be a positive number, got {value!r}")
+            if f.type == "int" and not float(value).is_integer():
+                raise SandboxError(f"limit {f.name} must be a whole number, got {value!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """One problem's execution request: every solution is run with every test.
+
+    ``preamble`` (imports) runs before each solution; a test runs after the solution (the
+    paper's "solution, newline, assert line"); a ground-truth test is a snippet such as
+    ``<HumanEval test code>\\ncheck(<entry_point>)``. ``mode`` is "fast" (one process per
+    solution, tests share its module state) or "strict" (one process per pair).
+    """
+
+    solutions: tuple[str, ...]
+    tests: tuple[str, ...]
+    preamble: str = ""
+    limits: Limits = field(default_factory=Limits)
+    mode: str = "fast"
+
+    def __post_init__(self) -> None:
+        for name in ("solutions", "tests"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not hasattr(value, "__iter__"):
+                raise SandboxError(f"BatchJob.{name} must be a sequence of strings")
+            value = tuple(value)
+            bad = [i for i, text in enumerate(value) if not isinstance(text, str)]
+            if bad:
+                raise SandboxError(f"BatchJob.{name}[{bad[0]}] is not a string")
+            object.__setattr__(self, name, value)
+        if not isinstance(self.preamble, str):
+            raise SandboxError("BatchJob.preamble must be a string")
+        if not isinstance(self.limits, Limits):
+            raise SandboxError("BatchJob.limits must be a planner.sandbox.Limits")
+        if self.mode not in MODES:
+            raise SandboxError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.solutions) * len(self.tests)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """Verdicts of one job. ``passed`` and ``verdicts`` are [n_solutions, n_tests];
+    ``codes`` indexes ``vocabulary`` (compact form of ``verdicts``); ``tampered`` marks
+    solutions caught forging results; ``level`` is the isolation level ("A", "B", "C"),
+    also in ``meta`` with the limits, interpreter, mode and timings."""
+
+    passed: np.ndarray
+    verdicts: np.ndarray
+    codes: np.ndarray
+    vocabulary: tuple[str, ...]
+    tampered: np.ndarray
+    level: str
+    meta: dict[str, Any]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.passed.shape  # type: ignore[return-value]
+
+    def counts(self) -> dict[str, int]:
+        """How many cells got each verdict."""
+        ids, n = np.unique(self.codes, return_counts=True)
+        return {self.vocabulary[i]: int(c) for i, c in zip(ids, n, strict=True)}
