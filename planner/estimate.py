@@ -586,7 +586,7 @@ def _generic_replicates(
 # ---- option tables -------------------------------------------------------------------
 
 
-def _problem_index(profile: Profile, problems: Sequence[int] | np.ndarray | None) -> np.ndarray:
+def problem_index(profile: Profile, problems: Sequence[int] | np.ndarray | None) -> np.ndarray:
     if problems is None:
         return np.arange(profile.n_problems)
     idx = np.asarray(problems)
@@ -669,7 +669,7 @@ def option_tables(
     Tables are cached on disk (:func:`cache_dir`), keyed by the profile's fingerprint, the
     grid, the problems, R and the seed; pass ``cache=False`` to always recompute.
     """
-    idx = _problem_index(profile, problems)
+    idx = problem_index(profile, problems)
     path = cache_dir() / f"tables-{_cache_key(profile, grid, idx, replicates, seed)}.npz"
     if cache and path.is_file():
         cached = _load_cached(path, profile, grid, idx)
@@ -717,7 +717,7 @@ def simulate_plan(
     the test lines earlier stages paid for in that replicate, and the first stage that
     accepts answers (the last always does). ``paper_loops``: replicate r is loop r for
     every model, the paper's own protocol."""
-    idx = _problem_index(profile, problems)
+    idx = problem_index(profile, problems)
     n_r = None
     per_stage = []
     earlier: list[np.ndarray] = []
@@ -813,7 +813,7 @@ def estimate_plan(
 
     if sampling not in SAMPLINGS:
         raise EstimateError(f"unknown sampling {sampling!r}; known: {SAMPLINGS}")
-    idx = _problem_index(profile, problems)
+    idx = problem_index(profile, problems)
     for stage in plan.stages:
         profile.model_index(stage.model)
     sharing = any(s.option.share_tests for s in plan.stages)
@@ -837,14 +837,14 @@ def estimate_plan(
             outcomes.append(stage_outcomes(profile, m, [stage.option], idx,
                                            replicates=replicates, seed=seed,
                                            keep_replicates=True))
-        acc_p, cost_p, reach_p = _formula(
+        acc_p, cost_p, reach_p = cascade_arrays(
             [(o.accept[0], o.accept_correct[0], o.correct[0], o.cost[0]) for o in outcomes])
         reach = tuple(float(r.mean()) for r in reach_p)
         rep = [(o.replicate_accept[0], o.replicate_accept[0] & o.replicate_correct[0],
                 o.replicate_correct[0], o.replicate_cost[0]) for o in outcomes]
         n_r = max(o.replicate_accept.shape[2] for o in outcomes)
         if n_r > 1 and any(s.option.k >= 2 for s in plan.stages):
-            rep_acc, rep_cost, _ = _formula(rep)
+            rep_acc, rep_cost, _ = cascade_arrays(rep)
             acc_se = _replicate_se(rep_acc.mean(axis=0))
             cost_se = _replicate_se(rep_cost.mean(axis=0))
         else:
@@ -862,7 +862,7 @@ def estimate_plan(
     )
 
 
-def _formula(
+def cascade_arrays(
     stages: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Cascade formula on (a, g, h, c) arrays of any equal shape; also each stage's reach."""

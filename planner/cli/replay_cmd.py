@@ -1,0 +1,162 @@
+"""``codecascade replay``: score a cascade spec on recorded generations, or re-run the seed
+paper's own evaluation (``--paper``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import CodecascadeError
+from . import app
+
+
+class ReplayUsageError(CodecascadeError, ValueError):
+    """The replay command was called with an impossible combination of arguments."""
+
+
+@app.command()
+def replay(
+    spec: Annotated[Path | None, typer.Argument(
+        help="Cascade spec (JSON) from `codecascade plan`; omit with --paper.")] = None,
+    paper: Annotated[bool, typer.Option(
+        "--paper", help="Replay the seed paper's grid and protocol on the profile.")] = False,
+    theta: Annotated[float, typer.Option(
+        help="--paper: the θ shared by all stages.")] = 1.0,
+    profile: Annotated[str | None, typer.Option(
+        "--profile", help="Profile file or bundled name (default: the spec's, else the "
+        "bundled default).")] = None,
+    split: Annotated[str, typer.Option(
+        help="Spec replay: score on the spec split's validation or test problems, or all.")
+    ] = "test",
+    replicates: Annotated[int, typer.Option(
+        min=1, help="Monte Carlo replicates for sampled stages.")] = 64,
+    seed: Annotated[int | None, typer.Option(
+        help="Monte Carlo seed (default: the spec's estimator seed, else 0).")] = None,
+    confidence: Annotated[float, typer.Option(help="Interval confidence level.")] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Predicted vs replayed accuracy and cost of a spec on held-out problems (with
+    percentile-bootstrap intervals over problems), or with --paper every valid
+    configuration of the paper's grid on all problems, plus its published self-checks."""
+    from ..profile import load_profile
+
+    if not 0.0 < confidence < 1.0:
+        raise ReplayUsageError(f"--confidence must be in (0, 1), got {confidence}")
+    if paper:
+        if spec is not None:
+            raise ReplayUsageError("give either a SPEC or --paper, not both")
+        if not 0.0 <= theta <= 1.0:
+            raise ReplayUsageError(f"--theta must be in [0, 1], got {theta}")
+        from ..replay import paper_replay
+
+        result = paper_replay(load_profile(profile), theta, confidence=confidence)
+        if as_json:
+            typer.echo(json.dumps(result.to_json(), indent=1))
+        else:
+            typer.echo(format_paper(result))
+        return
+    if spec is None:
+        raise ReplayUsageError("give a SPEC file to replay, or --paper")
+    out = replay_spec(spec, profile, split, replicates, seed, confidence)
+    if as_json:
+        typer.echo(json.dumps(out, indent=1))
+    else:
+        typer.echo(format_spec_replay(out))
+
+
+def replay_spec(spec_path: Path, profile_name: str | None, part: str, replicates: int,
+                seed: int | None, confidence: float) -> dict[str, object]:
+    """Load a spec, resolve its profile and split, and estimate its plan on ``part``."""
+    from ..estimate import estimate_plan
+    from ..profile import ProfileError, load_profile
+    from ..spec import load_spec
+    from ..splits import SPLIT_PARTS, split_by_name
+
+    if part not in SPLIT_PARTS:
+        raise ReplayUsageError(f"--split must be one of {', '.join(SPLIT_PARTS)}, got {part!r}")
+    cascade = load_spec(spec_path)
+    prov = cascade.provenance
+    if profile_name is None:
+        try:
+            prof = load_profile(prov.profile)
+        except ProfileError:
+            raise ReplayUsageError(f"the spec's profile {prov.profile!r} is not found; "
+                                   "name one with --profile") from None
+    else:
+        prof = load_profile(profile_name)
+    notes = []
+    if prof.fingerprint() != prov.profile_sha256:
+        notes.append("the profile differs from the one the spec was planned on")
+    split = split_by_name(prov.split, prof.n_problems) if part != "all" else None
+    problems = split.part(part) if split is not None else None
+    mc_seed = seed if seed is not None else int(prov.seeds.get("estimator", 0))
+    sampling = "paper_loops" if prov.grid == "paper" else "random"
+    est = estimate_plan(prof, cascade.plan, problems, replicates=replicates, seed=mc_seed,
+                        sampling=sampling, confidence=confidence)
+    predicted = {"validation": cascade.planning, "test": cascade.heldout}.get(part)
+    if part == "all" and cascade.planning.split == "all":
+        predicted = cascade.planning
+    return {
+        "spec": str(spec_path),
+        "plan": cascade.plan.label(),
+        "split": prov.split,
+        "part": part,
+        "predicted": None if predicted is None else predicted.to_json(),
+        "replayed": est.to_json(),
+        "notes": notes,
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def format_spec_replay(out: dict) -> str:
+    """Predicted vs replayed, one aligned line each."""
+    rep = out["replayed"]
+    lines = [f"plan: {out['plan']}",
+             f"split: {out['split']} ({out['part']} part, {rep['n_problems']} problems)"]
+    rows = []
+    pred = out["predicted"]
+    if pred is not None:
+        rows.append(("predicted", pred["accuracy"], pred["accuracy_ci"], pred["cost"],
+                     pred["cost_ci"]))
+    rows.append(("replayed", rep["accuracy"], rep["accuracy_ci"], rep["cost"],
+                 rep["cost_ci"]))
+    lines.append(f"{'':10} {'accuracy':>8} {'interval':>15}   {'$/problem':>10} {'interval':>23}")
+    for name, acc, acc_ci, cost, cost_ci in rows:
+        lines.append(f"{name:10} {_pct(acc):>8} [{_pct(acc_ci[0])}, {_pct(acc_ci[1])}]"
+                     f"   {cost:>10.6f} [{cost_ci[0]:.6f}, {cost_ci[1]:.6f}]")
+    lines.append(f"intervals: {rep['interval']}, {100 * rep['confidence']:g}%; "
+                 f"estimate: {rep['method']}; Monte Carlo SE {100 * rep['accuracy_mc_se']:.2f} "
+                 f"pp accuracy, ${rep['cost_mc_se']:.2g} cost ({rep['replicates']} replicates)")
+    lines += [f"note: {n}" for n in out["notes"]]
+    return "\n".join(lines)
+
+
+def format_paper(result) -> str:
+    """Every configuration (k/l per model, accuracy %, $ per 1,000 questions) and the
+    self-check table."""
+    models = result.models
+    head = "  ".join(f"{m[-14:]:>14}" for m in models)
+    lines = [f"paper replay at θ = {result.theta:g} on {result.n_problems} problems; "
+             f"intervals: percentile bootstrap over problems, {100 * result.confidence:g}%",
+             f"{head}  {'accuracy':>8} {'interval':>15}  {'$/1000 q':>9} {'interval':>17}"]
+    for row in result.rows:
+        cells = "  ".join(f"{'skip' if k < 0 else f'k={k} l={line}':>14}"
+                          for k, line in row.choices)
+        lines.append(f"{cells}  {_pct(row.accuracy):>8} [{_pct(row.accuracy_ci[0])}, "
+                     f"{_pct(row.accuracy_ci[1])}]  {1000 * row.cost:>9.3f} "
+                     f"[{1000 * row.cost_ci[0]:.3f}, {1000 * row.cost_ci[1]:.3f}]")
+    if result.self_checks:
+        lines.append("")
+        lines.append(f"{'self-check (published vs ours)':44} {'acc pub':>7} {'ours':>6} "
+                     f"{'$ pub':>8} {'ours':>8}")
+        for c in result.self_checks:
+            lines.append(f"{c.label:44} {c.published_accuracy_pct:>7.1f} "
+                         f"{c.accuracy_pct:>6.1f} {c.published_cost_per_1000:>8.3f} "
+                         f"{c.cost_per_1000:>8.3f}")
+    return "\n".join(lines)
