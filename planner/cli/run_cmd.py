@@ -1,0 +1,85 @@
+"""``codecascade run``: execute a cascade spec against OpenAI-compatible endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import app
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="Cascade spec (JSON) from `codecascade plan`.")],
+    endpoints: Annotated[Path, typer.Option(
+        "--endpoints", "-e", help="TOML file: base URL, model, key variable, style, "
+        "sampling and prices of every spec model.")],
+    problems: Annotated[str, typer.Option(
+        "--problems", "-p", help="humaneval, mbpp, or a JSONL file with prompt, "
+        "entry_point and optional test.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Records file (JSONL), written one problem at a time.")],
+    resume: Annotated[bool, typer.Option(help="Skip problems already in the output.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Start the output file afresh.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight at once.")] = 8,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+    task_id: Annotated[list[str] | None, typer.Option(
+        help="Only these task ids (repeatable).")] = None,
+    test_timeout: Annotated[float, typer.Option(
+        min=0.05, help="Seconds per (solution, test line) run.")] = 1.0,
+    check_timeout: Annotated[float, typer.Option(
+        min=0.05, help="Seconds for the ground-truth check of an answer.")] = 10.0,
+    sandbox_workers: Annotated[int, typer.Option(
+        min=0, help="Sandbox batches at once (0: one per CPU).")] = 0,
+    strict: Annotated[bool, typer.Option(
+        help="Sandbox: fork per (solution, test) pair instead of per solution.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a cascade spec on problems against live models and record every generation,
+    verdict, decision, cost and latency. With ground truth, report the accuracy next to
+    the spec's prediction."""
+    from ..runtime.api import run_spec
+    from ..runtime.runner import RunOptions
+
+    options = RunOptions(concurrency=concurrency, sandbox_workers=sandbox_workers,
+                         test_timeout=test_timeout, check_timeout=check_timeout,
+                         progress=progress)
+    result = run_spec(spec, endpoints, problems, output, resume=resume, overwrite=overwrite,
+                      limit=limit, task_ids=task_id, options=options,
+                      sandbox_mode="strict" if strict else "fast")
+    typer.echo(format_result(result, output))
+
+
+def format_result(result, output: Path) -> str:
+    """The run summary as a few aligned lines."""
+    s = result.summary
+    st = result.stats
+    lines = [f"records: {output} ({s.n_problems} problems; {result.ran} run now, "
+             f"{result.skipped} already recorded)"]
+    if s.accuracy is not None and s.accuracy_ci is not None:
+        lo, hi = s.accuracy_ci
+        lines.append(f"accuracy: {100 * s.accuracy:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] "
+                     f"({s.n_correct}/{s.n_with_truth}, Wilson 95%)")
+    else:
+        lines.append("accuracy: unknown (the problems carry no tests)")
+    lo, hi = s.cost_ci
+    lines.append(f"cost: ${s.cost:.6g} per problem [{lo:.6g}, {hi:.6g}] "
+                 f"(billed incl. unkept test lines: ${s.billed_cost:.6g})")
+    p = result.predicted
+    if p is not None:
+        lines.append(f"spec predicted ({p.split}, {p.n_problems} problems): accuracy "
+                     f"{100 * p.accuracy:.1f}% [{100 * p.accuracy_ci[0]:.1f}, "
+                     f"{100 * p.accuracy_ci[1]:.1f}], cost ${p.cost:.6g} "
+                     f"[{p.cost_ci[0]:.6g}, {p.cost_ci[1]:.6g}]")
+    reach = ", ".join(f"{r}/{a}" for r, a in zip(s.stage_reached, s.stage_answered,
+                                                   strict=True))
+    lines.append(f"stages reached/answered: {reach}; generation errors: {s.generation_errors}")
+    if result.ran:
+        rate = 60 * st.problems / st.wall_s if st.wall_s > 0 else 0.0
+        lines.append(f"this run: {st.wall_s:.1f} s, {rate:.1f} problems/min, "
+                     f"{st.requests} requests, {st.retries} retries; time in generation "
+                     f"{st.generation_s:.1f} s, sandbox {st.sandbox_s:.1f} s "
+                     f"(+{st.sandbox_queue_s:.1f} s queued)")
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""``run_spec``: the importable form of ``codecascade run``.
+
+Loads the spec, endpoints and problems, checks everything before the first request (every
+spec model has an endpoint, every API key variable is set, the records file is new or is
+being resumed with the same spec), then runs the cascade with a progress bar showing the
+running cost and accuracy, and summarises the whole records file next to the spec's
+prediction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CodecascadeError
+from ..measure.records import RecordWriter, read_records
+from .endpoints import check_covers, load_endpoints
+from .execute import Executor, SandboxExecutor
+from .problems import load_problems
+from .runner import CascadeRunner, RunOptions, RunStats, RunSummary, summarize
+
+
+class RunError(CodecascadeError, ValueError):
+    """A run cannot start as asked (output file, resume mismatch, ...); one line."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did: problems run now and skipped as already recorded, timing, the
+    summary of the whole records file and the spec's prediction (if it has one)."""
+
+    ran: int
+    skipped: int
+    stats: RunStats
+    summary: RunSummary
+    predicted: object | None
+
+
+def spec_hash(path: str | os.PathLike[str]) -> str:
+    """sha256 of the spec file's bytes: ties records to the spec that made them."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_spec(
+    spec_path: str | os.PathLike[str],
+    endpoints_path: str | os.PathLike[str],
+    problems: str,
+    output: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    limit: int | None = None,
+    task_ids: Sequence[str] | None = None,
+    options: RunOptions | None = None,
+    sandbox_mode: str = "fast",
+    executor: Executor | None = None,
+) -> RunResult:
+    """Run the spec's cascade on the problems and append records to ``output``."""
+    from ..spec import load_spec
+
+    options = options or RunOptions()
+    if options.concurrency < 1:
+        raise RunError(f"concurrency must be >= 1, got {options.concurrency}")
+    spec = load_spec(spec_path)
+    plan = spec.plan
+    digest = spec_hash(spec_path)
+    endpoints = load_endpoints(endpoints_path)
+    check_covers(endpoints, plan.models)
+    for model in plan.models:
+        endpoints[model].api_key()
+    todo = load_problems(problems, limit=limit, task_ids=task_ids)
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise RunError(f"output folder {output.parent} does not exist")
+    if output.exists() and output.stat().st_size and not (resume or overwrite):
+        raise RunError(f"{output} exists; pass --resume to continue it or --overwrite to "
+                       "start again")
+    if resume and overwrite:
+        raise RunError("--resume and --overwrite exclude each other")
+    done: set[str] = set()
+    if resume and output.exists():
+        for record in read_records(output):
+            if record.spec_hash != digest:
+                raise RunError(f"{output} holds records of another spec (task "
+                               f"{record.task_id}); resume needs the same spec file")
+            done.add(record.task_id)
+    remaining = [p for p in todo if p.task_id not in done]
+    runner = CascadeRunner(plan, endpoints, executor or SandboxExecutor(sandbox_mode),
+                           spec_hash=digest, options=options)
+    with RecordWriter(output, append=resume) as writer:
+        stats = _run_with_progress(runner, remaining, writer, options.progress)
+    predicted = spec.heldout or spec.planning
+    return RunResult(ran=len(remaining), skipped=len(todo) - len(remaining), stats=stats,
+                     summary=summarize(output, len(plan.stages)), predicted=predicted)
+
+
+def _run_with_progress(runner: CascadeRunner, problems: list, writer: RecordWriter,
+                       progress: bool) -> RunStats:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(problems), unit="problem", disable=not progress, dynamic_ncols=True)
+    totals = {"cost": 0.0, "checked": 0, "correct": 0, "n": 0}
+
+    def on_record(record) -> None:
+        totals["n"] += 1
+        totals["cost"] += record.cost
+        if record.correct is not None:
+            totals["checked"] += 1
+            totals["correct"] += int(record.correct)
+        postfix = {"cost": f"${totals['cost']:.4g}"}
+        if totals["checked"]:
+            postfix["acc"] = f"{100 * totals['correct'] / totals['checked']:.1f}%"
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(1)
+
+    try:
+        return asyncio.run(runner.run(problems, writer, on_record))
+    finally:
+        bar.close()

@@ -1,0 +1,125 @@
+"""The endpoints file and problem loading: valid inputs load, bad ones fail in one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from planner.runtime.endpoints import EndpointError, check_covers, load_endpoints
+from planner.runtime.problems import MBPP_ENV, ProblemError, load_problems
+
+GOOD = """
+[defaults]
+base_url = "http://127.0.0.1:8000/v1"
+price_per_1m_generated = 1.91
+
+[models."WizardCoder-Python-7B"]
+model = "WizardLM/WizardCoder-Python-7B-V1.0"
+style = "instruction"
+
+[models.gpt]
+base_url = "https://api.example.com/v1"
+model = "gpt-x"
+api_key_env = "CODECASCADE_TEST_KEY"
+supports_n = false
+price_per_1m_prompt = 0.5
+"""
+
+
+def write(tmp_path, text, name="endpoints.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_endpoints_load_with_defaults_and_prices(tmp_path, monkeypatch):
+    eps = load_endpoints(write(tmp_path, GOOD))
+    wiz = eps["WizardCoder-Python-7B"]
+    assert wiz.style == "instruction" and wiz.base_url.endswith(":8000/v1")
+    assert wiz.price_generated == pytest.approx(1.91e-6)
+    assert wiz.api_key() == "EMPTY"
+    gpt = eps["gpt"]
+    assert not gpt.supports_n and gpt.price_prompt == pytest.approx(0.5e-6)
+    monkeypatch.delenv("CODECASCADE_TEST_KEY", raising=False)
+    with pytest.raises(EndpointError, match="CODECASCADE_TEST_KEY is not set"):
+        gpt.api_key()
+    monkeypatch.setenv("CODECASCADE_TEST_KEY", "sk-test")
+    assert gpt.api_key() == "sk-test"
+    check_covers(eps, ["gpt"])
+    with pytest.raises(EndpointError, match=r"no endpoint for spec model\(s\) \['34B'\]"):
+        check_covers(eps, ["gpt", "34B"])
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[models.a]\nmodel = 'x'\n", "has no base_url"),
+    ("[models.a]\nbase_url = 'ftp://x'\nmodel = 'x'\n", "base_url must start with http"),
+    ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\nstyle = 'poem'\n", "style must be"),
+    ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\ntemprature = 0.2\n", "unknown keys"),
+    ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\nmax_tokens = 'many'\n", "must be a int"),
+    ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\ntop_p = 0\n", "invalid top_p"),
+    ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\nlogprobs = 1\n", "must be a bool"),
+    ("[defaults]\ntimeout_s = 3\n", "at least one"),
+    ("[model.a]\n", "unknown top-level keys"),
+    ("models = 3 = 4", "not valid TOML"),
+])
+def test_bad_endpoint_files_fail_in_one_line(tmp_path, text, message):
+    with pytest.raises(EndpointError, match=message) as info:
+        load_endpoints(write(tmp_path, text))
+    assert "\n" not in str(info.value)
+
+
+def test_missing_endpoints_file(tmp_path):
+    with pytest.raises(EndpointError, match="cannot read endpoints file"):
+        load_endpoints(tmp_path / "nope.toml")
+
+
+def test_humaneval_problems_carry_their_tests():
+    problems = load_problems("humaneval", limit=3)
+    assert [p.task_id for p in problems] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
+    assert "from typing import List" in problems[0].preamble
+    assert problems[0].check_program().endswith("check(has_close_elements)\n")
+    picked = load_problems("humaneval", task_ids=["HumanEval/7"])
+    assert picked[0].entry_point == "filter_by_substring"
+
+
+def test_mbpp_from_the_documented_path(shared_data, monkeypatch):
+    monkeypatch.setenv(MBPP_ENV, str(shared_data / "codet"
+                                     / "mbpp_sanitized_for_code_generation.jsonl"))
+    problems = load_problems("mbpp")
+    assert len(problems) == 427
+    assert all(p.test and p.entry_point.isidentifier() for p in problems)
+    monkeypatch.setenv(MBPP_ENV, "/nonexistent/mbpp.jsonl")
+    with pytest.raises(ProblemError, match="MBPP-sanitized file not found"):
+        load_problems("mbpp")
+
+
+def test_jsonl_problems_with_and_without_ground_truth(tmp_path):
+    path = tmp_path / "p.jsonl"
+    rows = [{"prompt": "def f(x):\n", "entry_point": "f", "tests": ["assert f(1) == 1"]},
+            {"task_id": "two", "prompt": "def g():\n", "entry_point": "g"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    one, two = load_problems(str(path))
+    assert one.task_id == "p.jsonl:1" and "assert f(1) == 1" in one.test
+    assert two.test is None and two.check_program() is None
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("{", "not JSON"),
+    ('{"prompt": "def f():"}', "missing or empty 'entry_point'"),
+    ('{"prompt": "x", "entry_point": "a b"}', "is not a name"),
+    ('{"prompt": "x", "entry_point": "f", "tests": "assert 1"}', "list of assert"),
+    ("[1]", "must be a JSON object"),
+])
+def test_bad_problem_files_name_the_line(tmp_path, line, message):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"prompt": "def f():\\n", "entry_point": "f"}\n' + line + "\n")
+    with pytest.raises(ProblemError, match=f"p.jsonl:2: .*{message}"):
+        load_problems(str(path))
+
+
+def test_unknown_problem_source_and_task():
+    with pytest.raises(ProblemError, match="humaneval, mbpp or a JSONL file"):
+        load_problems("humaneval-x")
+    with pytest.raises(ProblemError, match="unknown task ids"):
+        load_problems("humaneval", task_ids=["HumanEval/999"])

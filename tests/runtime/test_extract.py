@@ -1,0 +1,145 @@
+"""Extraction of programs and assert lines, prompts in the three styles, token splits."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from planner.runtime.endpoints import EndpointError, parse_endpoints
+from planner.runtime.extract import code_blocks, extract_code, extract_lines, is_test_line
+from planner.runtime.prompts import solution_prompt, test_prompt
+from planner.runtime.replay_server import split_test_tokens, synthetic_tokens
+from planner.runtime.tokens import apportion, line_tokens
+
+PROMPT = 'def add(a, b):\n    """Add two numbers."""\n'
+
+
+def endpoint(**extra):
+    table = {"base_url": "http://127.0.0.1:1/v1", "model": "m", **extra}
+    return parse_endpoints({"models": {"m": table}})["m"]
+
+
+def test_code_from_chat_answer_prefers_block_defining_the_entry_point():
+    text = ("Sure!\n```python\nimport math\n```\nHere it is:\n```python\n"
+            "def add(a, b):\n    return a + b\n```\nDone.")
+    assert extract_code(text, PROMPT, "add", "chat") == "def add(a, b):\n    return a + b\n"
+
+
+def test_unclosed_fence_of_a_cut_off_generation_runs_to_the_end():
+    text = "```python\ndef add(a, b):\n    return a +"
+    assert code_blocks(text) == [(10, len(text))]
+    assert extract_code(text, PROMPT, "add", "chat").startswith("def add(a, b):")
+
+
+def test_body_without_def_gets_the_prompt_in_front():
+    code = extract_code("```python\n    return a + b\n```", PROMPT, "add", "instruction")
+    assert code == PROMPT + "    return a + b\n"
+
+
+def test_plain_answer_without_fences_is_the_program():
+    text = "def add(a, b):\n    return a + b\n"
+    assert extract_code(text, PROMPT, "add", "instruction") == text
+
+
+def test_completion_style_continues_the_prompt_and_stops_at_top_level_code():
+    code = extract_code("    return a + b\n\n\ndef other():\n    pass\n", PROMPT, "add",
+                        "completion")
+    assert code == PROMPT + "    return a + b\n"
+    assert extract_code("   ", PROMPT, "add", "completion") == ""
+
+
+def test_non_python_blocks_are_ignored():
+    text = "```bash\nrm -rf /\n```\n```python\ndef add(a, b):\n    return 3\n```"
+    assert "rm" not in extract_code(text, PROMPT, "add", "chat")
+
+
+def test_test_lines_come_from_the_block_with_asserts_blank_lines_keep_positions():
+    text = ("```python\ndef add(a, b):\n    return a + b\n```\n```python\n"
+            "assert add(1, 2) == 3\n\n  assert add(0, 0) == 0\nprint('x')\n```")
+    lines = extract_lines(text, "chat")
+    assert [ln.text for ln in lines] == ["assert add(1, 2) == 3", "",
+                                         "assert add(0, 0) == 0", "print('x')"]
+    assert [is_test_line(ln.text) for ln in lines] == [True, False, True, False]
+    assert not is_test_line("asserting()")
+
+
+def test_completion_test_lines_get_assert_back():
+    lines = extract_lines("add(1, 2) == 3\nassert add(2, 2) == 4\n", "completion")
+    assert [ln.text for ln in lines] == ["assert add(1, 2) == 3", "assert add(2, 2) == 4"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab \n`python"), max_size=80))
+def test_line_spans_point_at_their_text(text):
+    for style in ("chat", "completion"):
+        for line in extract_lines(text, style):
+            raw = text[line.start:line.end].strip()
+            assert line.text == raw or line.text == "assert " + raw
+            assert 0 <= line.start <= line.end <= len(text)
+
+
+def test_prompts_in_each_style():
+    chat = solution_prompt(endpoint(style="chat", system_prompt="be brief"), PROMPT, "add")
+    assert chat.is_chat and chat.messages[0]["role"] == "system"
+    assert PROMPT.rstrip() in chat.messages[-1]["content"]
+    instr = test_prompt(endpoint(style="instruction"), PROMPT, "add", 4)
+    assert instr.text.startswith("Below is an instruction")
+    assert "Write 4 test cases" in instr.text and "assert" in instr.text
+    comp = test_prompt(endpoint(style="completion"), PROMPT, "add", 2)
+    assert comp.text.startswith(PROMPT.rstrip()) and comp.text.endswith("assert ")
+    assert solution_prompt(endpoint(style="completion"), PROMPT, "add").stop
+    custom = solution_prompt(endpoint(solution_template="Do {entry_point}: {prompt}"),
+                             PROMPT, "add")
+    assert custom.messages[-1]["content"].startswith("Do add: def add")
+    with pytest.raises(EndpointError, match="bad prompt template"):
+        solution_prompt(endpoint(solution_template="{nope}"), PROMPT, "add")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000), st.lists(st.integers(0, 50), min_size=1, max_size=12))
+def test_apportion_sums_exactly_and_is_proportional(total, weights):
+    parts = apportion(total, weights)
+    assert sum(parts) == total and all(p >= 0 for p in parts)
+    if sum(weights):
+        for p, w in zip(parts, weights, strict=True):
+            assert abs(p - total * w / sum(weights)) < 1 + 1e-9
+
+
+def test_line_tokens_exact_from_token_starts_else_by_characters():
+    spans = [(0, 10), (10, 20)]
+    assert line_tokens(spans, 25, 99, [0, 3, 10, 12, 15, 21]) == ([2, 3], False)
+    counts, estimated = line_tokens(spans, 30, 30, None)
+    assert estimated and counts == [10, 10]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="ab =", max_size=30), min_size=1, max_size=8),
+       st.integers(0, 60), st.integers(0, 60))
+def test_replayed_test_tokens_keep_the_recorded_prefix_sums(lines, n2, extra):
+    text = "\n".join(lines)
+    counts = split_test_tokens(text, n2, n2 + extra)
+    assert len(counts) == len(lines)
+    if len(lines) >= 3:
+        assert sum(counts[:2]) == n2
+    if len(lines) >= 4:
+        assert sum(counts[:4]) == n2 + extra
+    # Synthetic tokens reproduce the counts line by line under the runtime's rule (a token
+    # belongs to the line it starts in), except what no token can carry: a first line with
+    # no tokens, and a final empty line.
+    assume(counts[0] > 0)
+    segments = [(line + ("\n" if i < len(lines) - 1 else ""), c)
+                for i, (line, c) in enumerate(zip(lines, counts, strict=True))]
+    tokens = synthetic_tokens(segments)
+    assert "".join(tokens) == text
+    starts, pos = [], 0
+    for tok in tokens:
+        starts.append(pos)
+        pos += len(tok)
+    spans, pos = [], 0
+    for seg, _ in segments:
+        spans.append((pos, pos + len(seg)))
+        pos += len(seg)
+    got, _ = line_tokens(spans, len(text), sum(counts), starts)
+    last = len(lines) - 1 if lines[-1] == "" else len(lines)
+    assert got[:last] == list(counts[:last])
