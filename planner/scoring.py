@@ -73,7 +73,7 @@ def select_batch(
     rowsum = m.sum(axis=2)
     if rule == "paper":
         colsum = m.sum(axis=1)
-        best_cell = np.where(m, colsum[:, None, :], 0).max(axis=2)
+        best_cell = np.where(m, colsum[:, None, :], 0).max(axis=2, initial=0)
         row_score = rowsum * best_cell
         scale = n_sol * n_lines
     elif rule == "pass_fraction":
