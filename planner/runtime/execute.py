@@ -34,7 +34,11 @@ class Executor(Protocol):
 
 
 class SandboxExecutor:
-    """The project's sandbox (``planner.sandbox.run_batch``) with duplicate removal."""
+    """The project's sandbox (``planner.sandbox.run_batch``) with duplicate removal.
+
+    Each call uses one sandbox worker: the runtime already runs several problems' batches
+    at once (``RunOptions.sandbox_workers``), so more per call would oversubscribe the CPUs.
+    """
 
     def __init__(self, mode: str = "fast"):
         self.mode = mode
@@ -51,7 +55,7 @@ class SandboxExecutor:
         uniq_test, test_idx = _unique(tests)
         job = BatchJob(solutions=tuple(uniq_sol), tests=tuple(uniq_test), preamble=preamble,
                        limits=Limits(test_timeout=test_timeout), mode=self.mode)
-        result = run_batch(job)
+        result = run_batch(job, workers=1)
         passed = np.asarray(result.passed, dtype=bool)[np.ix_(sol_idx, test_idx)]
         verdicts = np.asarray(result.verdicts, dtype=object)[np.ix_(sol_idx, test_idx)]
         return Execution(passed, tuple(tuple(str(v) for v in row) for row in verdicts),
