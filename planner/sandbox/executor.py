@@ -84,6 +84,7 @@ class _JobState:
         self.codes = np.full((len(job.solutions), len(job.tests)), _HARNESS_ERROR_ID,
                              dtype=np.uint16)
         self.tampered = np.zeros(len(job.solutions), dtype=bool)
+        self.flags = [0] * len(job.solutions)
         self.vocabulary = list(VERDICTS)
         self.vocab_ids = {name: i for i, name in enumerate(self.vocabulary)}
         self.remaining = len(job.solutions)
@@ -98,8 +99,8 @@ class _JobState:
             self.vocabulary.append(verdict)
         return k
 
-    def record(self, solution: int, local: np.ndarray, names: Sequence[str],
-               tampered: bool) -> None:
+    def record(self, solution: int, local: np.ndarray, names: Sequence[str], tampered: bool,
+               flags: int) -> None:
         lut = np.full(256, _HARNESS_ERROR_ID, dtype=np.uint16)
         for code, vid in _FIXED_IDS.items():
             lut[code] = vid
@@ -107,6 +108,7 @@ class _JobState:
             lut[rt.NAMED_BASE + k] = self._id(_clean_verdict(name))
         self.codes[solution] = lut[local]
         self.tampered[solution] = tampered
+        self.flags[solution] = flags
         self.remaining -= 1
 
     def fill(self, solution: int, verdict: str) -> None:
@@ -124,8 +126,10 @@ class _JobState:
                 "elapsed_s": round(time.monotonic() - self.started, 3),
                 "n_pairs": int(self.codes.size), "retried_solutions": self.retried,
                 "sandbox_errors": list(self.errors)}
+        suspicious = tuple(tuple(name for bit, name in enumerate(rt.SCAN_FLAGS)
+                                 if flags >> bit & 1) for flags in self.flags)
         return BatchResult(passed=self.codes == _PASS_ID, verdicts=verdicts, codes=self.codes,
-                           vocabulary=vocab, tampered=self.tampered,
+                           vocabulary=vocab, tampered=self.tampered, suspicious=suspicious,
                            level=report.level.value, meta=meta)
 
 
@@ -340,12 +344,13 @@ class _Pool:
             try:
                 local = np.frombuffer(base64.b64decode(msg["c"]), dtype=np.uint8)
                 names = [str(n) for n in msg.get("n", [])]
+                flags = int(msg.get("f", 0))
             except (KeyError, ValueError, TypeError):
                 raise _SandboxDied("runner sent a malformed result") from None
             if local.shape != (len(job.tests),):
                 raise _SandboxDied("runner sent a result of the wrong length")
             with self.lock:
-                state.record(s, local, names, bool(msg.get("t")))
+                state.record(s, local, names, bool(msg.get("t")), flags)
                 pending.discard(s)
                 self._maybe_finish(unit.job_index)
 

@@ -103,14 +103,17 @@ class BatchJob:
 class BatchResult:
     """Verdicts of one job. ``passed`` and ``verdicts`` are [n_solutions, n_tests];
     ``codes`` indexes ``vocabulary`` (compact form of ``verdicts``); ``tampered`` marks
-    solutions caught forging results; ``level`` is the isolation level ("A", "B", "C"),
-    also in ``meta`` with the limits, interpreter, mode and timings."""
+    solutions caught forging results (the canary test passed); ``suspicious`` lists, per
+    solution, constructs an AST scan found (``frame_access``, ``always_equal``, ...: logged,
+    not blocked); ``level`` is the isolation level ("A", "B", "C"), also in ``meta`` with
+    the limits, interpreter, mode and timings."""
 
     passed: np.ndarray
     verdicts: np.ndarray
     codes: np.ndarray
     vocabulary: tuple[str, ...]
     tampered: np.ndarray
+    suspicious: tuple[tuple[str, ...], ...]
     level: str
     meta: dict[str, Any]
 

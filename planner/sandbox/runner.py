@@ -79,12 +79,74 @@ _OFF_N_NAMES = 12  # u32
 _OFF_LOADED = 16  # nonce: the solution loaded
 _OFF_DONE = 32  # nonce: the child finished its tests
 _OFF_DIGEST = 48  # 16 bytes: keyed blake2b of the verdict bytes of the child's tests
-_OFF_NAMES = 64  # MAX_NAMES slots of 64 bytes: length byte + up to 63 bytes of name
+_OFF_FLAGS = 64  # u32: bit mask of suspicious constructs found in the solution (SCAN_FLAGS)
+_OFF_NAMES = 128  # MAX_NAMES slots of 64 bytes: length byte + up to 63 bytes of name
 _NAME_SLOT = 64
 _OFF_CODES = _OFF_NAMES + MAX_NAMES * _NAME_SLOT
 _U32 = struct.Struct("<I")
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+#: Suspicious constructs an AST scan of each solution reports (logged, never blocked):
+#: the usual tools of result forging and sandbox probing.
+SCAN_FLAGS = ("frame_access", "tracing", "gc", "ctypes", "inspect", "process_exit", "signals",
+              "builtins_access", "shared_memory", "subclass_walk", "processes", "network",
+              "always_equal")
+_SCAN_NAMES = {
+    "_getframe": "frame_access", "f_back": "frame_access", "f_locals": "frame_access",
+    "f_globals": "frame_access", "currentframe": "frame_access", "settrace": "tracing",
+    "setprofile": "tracing", "gc": "gc", "ctypes": "ctypes", "inspect": "inspect",
+    "_exit": "process_exit", "exit": "process_exit", "signal": "signals",
+    "builtins": "builtins_access", "__builtins__": "builtins_access", "mmap": "shared_memory",
+    "__subclasses__": "subclass_walk", "fork": "processes", "kill": "processes",
+    "system": "processes", "popen": "processes", "subprocess": "processes",
+    "multiprocessing": "processes", "socket": "network",
+}
+
+
+def scan_source(tree) -> int:
+    """Bit mask (over SCAN_FLAGS) of suspicious constructs in a parsed solution."""
+    import ast
+
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            key = node.id
+        elif isinstance(node, ast.Attribute):
+            key = node.attr
+        elif isinstance(node, ast.alias):
+            key = node.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            key = (node.module or "").split(".")[0]
+        elif isinstance(node, ast.ClassDef) and _always_equal(node):
+            found.add("always_equal")
+            continue
+        else:
+            continue
+        flag = _SCAN_NAMES.get(key)
+        if flag:
+            found.add(flag)
+    return sum(1 << i for i, flag in enumerate(SCAN_FLAGS) if flag in found)
+
+
+def _always_equal(cls) -> bool:
+    """A class whose __eq__/__ne__ ignores its argument and returns a constant."""
+    import ast
+
+    for item in cls.body:
+        targets = []
+        if isinstance(item, ast.FunctionDef) and item.name in ("__eq__", "__ne__"):
+            body = [n for n in item.body if not isinstance(n, ast.Expr)]
+            targets = [n.value for n in body[:1] if isinstance(n, ast.Return)] if len(
+                body) == 1 else []
+        elif isinstance(item, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id in ("__eq__", "__ne__") for t in item.targets):
+            value = item.value
+            targets = [value.body] if isinstance(value, ast.Lambda) else []
+        if any(isinstance(v, ast.Constant) for v in targets):
+            return True
+    return False
+
 
 # ---- kernel interfaces -----------------------------------------------------------------
 _PR_SET_PDEATHSIG = 1
@@ -233,8 +295,10 @@ class Runner:
     # ---- one child ---------------------------------------------------------------------
     def _child_setup(self, limits: dict, cpu_seconds: int, vm_bytes: int) -> None:
         os.setpgid(0, 0)
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # SIGXFSZ stays ignored (as Python starts): a too-big write raises OSError (EFBIG).
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD,
-                    signal.SIGXCPU, signal.SIGXFSZ, signal.SIGHUP):
+                    signal.SIGXCPU, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGALRM, _on_alarm)
         os.dup2(self.devnull, 0)
@@ -263,7 +327,8 @@ class Runner:
             raise OSError(ctypes.get_errno(), "seccomp")
 
     def _child(self, shm, nonce: bytes, source: str, order: list, tests: list, timeouts_left: int,
-               fresh_globals: bool, limits: dict, cpu_seconds: int, vm_bytes: int) -> None:
+               fresh_globals: bool, scan: bool, limits: dict, cpu_seconds: int,
+               vm_bytes: int) -> None:
         """Body of a forked child; never returns."""
         try:
             self._child_setup(limits, cpu_seconds, vm_bytes)
@@ -272,6 +337,7 @@ class Runner:
         # Everything the loop needs is bound to locals before untrusted code runs, so that
         # patching builtins or modules cannot change how results are recorded.
         exec_, dict_, type_, len_, bytes_ = exec, dict, type, len, bytes
+        assertion_error, any_error, test_timeout_error = AssertionError, BaseException, _TestTimeout
         setitimer, real = signal.setitimer, signal.ITIMER_REAL
         pack_into, codes_off = _U32.pack_into, _OFF_CODES
         test_timeout, names = float(limits["test_timeout"]), {}
@@ -294,12 +360,21 @@ class Runner:
         glb = {"__name__": "__main__", "__builtins__": __builtins__}
         try:
             setitimer(real, float(limits["load_timeout"]))
-            exec_(compile(source, "<solution>", "exec", dont_inherit=True, optimize=0), glb)
+            if scan:
+                import ast
+
+                tree = compile(source, "<solution>", "exec", ast.PyCF_ONLY_AST,
+                               dont_inherit=True, optimize=0)
+                pack_into(shm, _OFF_FLAGS, scan_source(tree))
+                code = compile(tree, "<solution>", "exec", dont_inherit=True, optimize=0)
+            else:
+                code = compile(source, "<solution>", "exec", dont_inherit=True, optimize=0)
+            exec_(code, glb)
             setitimer(real, 0)
-        except _TestTimeout:
+        except test_timeout_error:
             pack_into(shm, _OFF_LOAD_STATUS, 2)
             os._exit(0)
-        except BaseException as exc:
+        except any_error as exc:
             setitimer(real, 0)
             pack_into(shm, _OFF_LOAD_NAME, name_code(exc) - NAMED_BASE)
             pack_into(shm, _OFF_LOAD_STATUS, 1)
@@ -316,16 +391,16 @@ class Runner:
                     exec_(tests[j], dict_(glb) if fresh_globals else glb)
                     setitimer(real, 0)
                     verdict = PASS
-                except AssertionError:
+                except assertion_error:
                     setitimer(real, 0)
                     verdict = FAIL
-                except _TestTimeout:
+                except test_timeout_error:
                     verdict = TIMEOUT
                     timeouts_left -= 1
-                except BaseException as exc:
+                except any_error as exc:
                     setitimer(real, 0)
                     verdict = name_code(exc)
-            except _TestTimeout:
+            except test_timeout_error:
                 setitimer(real, 0)
                 verdict = TIMEOUT
                 timeouts_left -= 1
@@ -366,7 +441,7 @@ class Runner:
                 break
 
     def run_child(self, shm, source: str, order: list, tests: list, timeouts_left: int,
-                  fresh_globals: bool, limits: dict, vm_bytes: int) -> dict:
+                  fresh_globals: bool, scan: bool, limits: dict, vm_bytes: int) -> dict:
         """Fork a child for ``order`` (test indices), watch it, and read its outcome."""
         shm[:_OFF_CODES] = bytes(_OFF_CODES)
         for j in order:
@@ -379,8 +454,8 @@ class Runner:
         cpu = int(load_timeout + test_timeout * len(order)) + 2
         pid = os.fork()
         if pid == 0:
-            self._child(shm, nonce, source, order, tests, timeouts_left, fresh_globals, limits,
-                        cpu, vm_bytes)
+            self._child(shm, nonce, source, order, tests, timeouts_left, fresh_globals, scan,
+                        limits, cpu, vm_bytes)
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)
         pidfd = os.pidfd_open(pid)
@@ -428,7 +503,8 @@ class Runner:
                    "killed_at": killed_at, "status": status,
                    "progress": _U32.unpack_from(shm, _OFF_PROGRESS)[0],
                    "load_status": _U32.unpack_from(shm, _OFF_LOAD_STATUS)[0],
-                   "load_name": _U32.unpack_from(shm, _OFF_LOAD_NAME)[0]}
+                   "load_name": _U32.unpack_from(shm, _OFF_LOAD_NAME)[0],
+                   "flags": _U32.unpack_from(shm, _OFF_FLAGS)[0] & ((1 << len(SCAN_FLAGS)) - 1)}
         if done:
             digest = hashlib.blake2b(bytes(codes[j] for j in order), key=nonce,
                                      digest_size=16).digest()
@@ -452,8 +528,8 @@ class Runner:
         verdicts = {}
         pending = list(range(len(all_tests)))
         while pending:
-            out = self.run_child(shm, "", pending, probe, len(pending) + 1, False, limits,
-                                 vm_bytes)
+            out = self.run_child(shm, "", pending, probe, len(pending) + 1, False, False,
+                                 limits, vm_bytes)
             codes = out["codes"]
             if not out["loaded"]:
                 verdicts.update({j: "crash" for j in pending})
@@ -481,8 +557,9 @@ class Runner:
     # ---- one solution ------------------------------------------------------------------
     def run_solution(self, shm, source: str, n_tests: int, limits: dict, strict: bool,
                      vm_bytes: int) -> tuple:
-        """Verdicts (list of codes, with named codes indexing the returned name list) for
-        every test of one solution; the canary is checked and stripped."""
+        """(codes, names, tampered, flags) for every test of one solution: named codes index
+        the name list; the canary is checked and stripped; flags come from the AST scan
+        done in the solution's first child."""
         canary = n_tests
         final = [PENDING] * (n_tests + 1)
         names = []
@@ -502,10 +579,14 @@ class Runner:
         timeouts = 0
         max_timeouts = int(limits["max_timeouts"])
         load_verdict = None
+        flags = 0
+        first = True
         while pending:
             order = pending[:1] if strict else pending
             out = self.run_child(shm, source, order, self.compiled, max_timeouts - timeouts,
-                                 not strict, limits, vm_bytes)
+                                 not strict, first, limits, vm_bytes)
+            if first:
+                flags, first = out["flags"], False
             if not out["loaded"]:
                 if out["load_status"] == 1 and out["load_name"] < len(out["names"]):
                     load_verdict = named("error(load):" + out["names"][out["load_name"]])
@@ -517,7 +598,7 @@ class Runner:
             codes = out["codes"]
             if out["done"]:
                 if not out.get("digest_ok") or any(codes[j] == PENDING for j in order):
-                    return [TAMPERED] * n_tests, [], True
+                    return [TAMPERED] * n_tests, [], True, flags
                 stop = len(order)
             else:
                 progress = out["progress"]
@@ -543,17 +624,17 @@ class Runner:
                     final[j] = code
                     timeouts += code == TIMEOUT
                 else:
-                    return [TAMPERED] * n_tests, [], True
+                    return [TAMPERED] * n_tests, [], True, flags
             pending = order[stop:] + pending[len(order):]
             if timeouts >= max_timeouts:
                 for j in pending:
                     final[j] = TIMEOUT_SKIPPED
                 pending = []
         if load_verdict is not None:
-            return [load_verdict] * n_tests, names, False
+            return [load_verdict] * n_tests, names, False, flags
         if final[canary] == PASS:
-            return [TAMPERED] * n_tests, [], True
-        return final[:n_tests], names, False
+            return [TAMPERED] * n_tests, [], True, flags
+        return final[:n_tests], names, False, flags
 
     # ---- units -------------------------------------------------------------------------
     def run_unit(self, unit: dict) -> None:
@@ -569,9 +650,9 @@ class Runner:
             strict = unit["mode"] == "strict"
             for index, source in unit["solutions"]:
                 full = f"{preamble}\n{source}" if preamble else source
-                codes, names, tampered = self.run_solution(shm, full, n_tests, limits, strict,
-                                                           vm_bytes)
-                self.send({"u": unit["unit"], "s": index, "t": tampered, "n": names,
+                codes, names, tampered, flags = self.run_solution(shm, full, n_tests, limits,
+                                                                  strict, vm_bytes)
+                self.send({"u": unit["unit"], "s": index, "t": tampered, "n": names, "f": flags,
                            "c": base64.b64encode(bytes(codes)).decode("ascii")})
         finally:
             shm.close()
