@@ -1,0 +1,112 @@
+"""Isolation levels: the probe, simulated fallbacks (no bwrap, no Landlock, no seccomp),
+the loud warning, the level-C refusal, the CI=true refusal, and the interpreter check."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from planner.sandbox import (
+    BatchJob,
+    IsolationLevel,
+    SandboxError,
+    probe_isolation,
+    run_batch,
+)
+from planner.sandbox import probe as probe_module
+
+from .conftest import FAST_LIMITS
+
+JOB = BatchJob(solutions=("def f():\n    return 1\n", "def f():\n    while True:\n        pass\n",
+                          "import os\nos._exit(0)\n", "def f():\n    return 2\n"),
+               tests=("assert f() == 1", "assert f() == 2"), limits=FAST_LIMITS)
+EXPECTED = [["pass", "fail"], ["timeout", "timeout"], ["crash", "crash"], ["fail", "pass"]]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warnings(monkeypatch):
+    monkeypatch.setattr(probe_module, "_WARNED", set())
+    monkeypatch.delenv("CI", raising=False)
+
+
+def test_probe_finds_level_a_here(level_a):
+    assert level_a.level is IsolationLevel.A
+    assert level_a.bwrap and level_a.seccomp_bpf
+    assert "bubblewrap namespaces" in level_a.layers
+    assert level_a.summary().startswith("sandbox: level A")
+    assert level_a.to_json()["level"] == "A"
+
+
+def test_no_bwrap_falls_back_to_landlock_with_a_warning(level_a, capsys):
+    report = probe_isolation(disable=("bwrap",))
+    if not report.landlock_abi:
+        pytest.skip("kernel without Landlock")
+    assert report.level is IsolationLevel.B
+    assert any("bubblewrap" in m for m in report.missing)
+    res = run_batch(JOB, isolation=report)
+    err = capsys.readouterr().err
+    assert err.count("WARNING sandbox: level B") == 1 and err[-1] == "\n"
+    assert len(err.strip().splitlines()) == 1
+    assert "bubblewrap" in err and "landlock ABI" in err
+    assert res.verdicts.tolist() == EXPECTED
+    assert res.level == "B" and res.meta["level"] == "B"
+    assert any("bubblewrap" in m for m in res.meta["missing"])
+
+
+def test_no_seccomp_is_not_level_a(level_a, capsys):
+    report = probe_isolation(disable=("seccomp",))
+    assert report.level is IsolationLevel.B
+    assert any(m.startswith("seccomp") for m in report.missing)
+    res = run_batch(JOB, isolation=report)
+    assert res.verdicts.tolist() == EXPECTED
+    assert "seccomp" in capsys.readouterr().err
+
+
+def test_level_c_is_refused_without_the_unsafe_flag(level_a, capsys):
+    report = probe_isolation(disable=("bwrap", "landlock"))
+    assert report.level is IsolationLevel.C
+    with pytest.raises(SandboxError, match=r"level C.*unsafe"):
+        run_batch(JOB, isolation=report)
+    res = run_batch(JOB, isolation=report, allow_unsafe=True)
+    assert res.level == "C"
+    assert res.verdicts.tolist() == EXPECTED
+    assert "WARNING sandbox: level C" in capsys.readouterr().err
+
+
+def test_ci_refuses_anything_below_level_a(level_a, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    for disable in (("bwrap",), ("seccomp",), ("bwrap", "landlock")):
+        report = probe_isolation(disable=disable)
+        with pytest.raises(SandboxError, match="CI=true requires sandbox level A"):
+            run_batch(JOB, isolation=report, allow_unsafe=True)
+    res = run_batch(JOB, isolation=level_a)
+    assert res.level == "A"
+
+
+def test_level_is_recorded_with_every_result(level_a):
+    res = run_batch(JOB, isolation=level_a)
+    assert res.level == res.meta["level"] == "A"
+    assert res.meta["interpreter"] == level_a.interpreter
+    assert res.meta["mode"] == "fast"
+
+
+def test_unknown_component_is_refused():
+    with pytest.raises(SandboxError, match="unknown sandbox component"):
+        probe_isolation(disable=("docker",))
+
+
+def test_missing_interpreter_is_refused():
+    with pytest.raises(SandboxError, match="cannot be started"):
+        probe_isolation("/nonexistent/python3")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the probe as a sandbox uid")
+def test_interpreter_unreadable_by_the_sandbox_uid_is_refused(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    link = private / "python3"
+    link.symlink_to(os.path.realpath(sys.executable))
+    with pytest.raises(SandboxError, match="uid"):
+        probe_isolation(str(link))
