@@ -46,9 +46,15 @@ def run(
     options = RunOptions(concurrency=concurrency, sandbox_workers=sandbox_workers,
                          test_timeout=test_timeout, check_timeout=check_timeout,
                          progress=progress)
-    result = run_spec(spec, endpoints, problems, output, resume=resume, overwrite=overwrite,
-                      limit=limit, task_ids=task_id, options=options,
-                      sandbox_mode="strict" if strict else "fast")
+    try:
+        result = run_spec(spec, endpoints, problems, output, resume=resume,
+                          overwrite=overwrite, limit=limit, task_ids=task_id, options=options,
+                          sandbox_mode="strict" if strict else "fast")
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished problems are in {output}; run again with --resume "
+                   "to continue", err=True)
+        # SystemExit, not typer.Exit: the CLI wrapper does not pass typer's exit codes on.
+        raise SystemExit(130) from None
     typer.echo(format_result(result, output))
 
 

@@ -240,8 +240,11 @@ class ReplayServer:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload[: len(payload) // 2])
-                    self.wfile.flush()
+                    try:
+                        self.wfile.write(payload[: len(payload) // 2])
+                        self.wfile.flush()
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
                     self.close_connection = True
                     return
                 headers = {"Retry-After": "0"} if status == 429 else {}
@@ -255,7 +258,10 @@ class ReplayServer:
                 for key, value in (headers or {}).items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (timeout, Ctrl-C)
 
         self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
         self._httpd.daemon_threads = True

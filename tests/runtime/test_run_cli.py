@@ -1,0 +1,149 @@
+"""``codecascade run`` end to end: spec + endpoints file + problems -> records, the summary
+next to the prediction, resume, one-line errors, and Ctrl-C leaving a valid file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from planner.cli import _register_commands, app, run_command
+from planner.measure.records import ProblemRecord, read_records
+from planner.options import Stage, StageOption
+from planner.runtime.replay_server import Faults
+from planner.spec import CascadeSpec, Prediction, Provenance, SolverInfo, save_spec
+
+from .conftest import sandbox_available
+
+STAGES = (Stage("WizardCoder-Python-7B", StageOption(k=1, t=1, l=2, theta=1.0)),
+          Stage("WizardCoder-Python-34B", StageOption(k=0)))
+
+
+def make_spec(path, stages=STAGES):
+    spec = CascadeSpec(
+        stages=stages, objective="max_accuracy", budget=0.01, target_accuracy=None,
+        planning=Prediction("validation", 49, 0.7, (0.6, 0.8), 0.0004, (0.0003, 0.0005)),
+        heldout=Prediction("test", 115, 0.72, (0.64, 0.8), 0.00041, (0.00035, 0.00047)),
+        solver=SolverInfo("exact", "optimal", 0.0, 1.5, "enumeration", 1000),
+        provenance=Provenance(profile="wizardcoder-humaneval", profile_sha256="a" * 64,
+                              prices={s.model: 1e-6 for s in stages}, grid="paper",
+                              split="paper:3", seeds={"split": 3}, version="0.1.0",
+                              created="2026-01-01T00:00:00Z"),
+    )
+    return save_spec(spec, path)
+
+
+def make_endpoints(path, base_url, key_env=None):
+    key = f'api_key_env = "{key_env}"\n' if key_env else ""
+    path.write_text(
+        f'[defaults]\nbase_url = "{base_url}"\nstyle = "chat"\nlogprobs = true\n'
+        f'backoff_s = 0.0\n{key}\n'
+        '[models."WizardCoder-Python-7B"]\nmodel = "WizardLM/WizardCoder-Python-7B-V1.0"\n'
+        'price_per_1m_generated = 1.91\n\n'
+        '[models."WizardCoder-Python-34B"]\nmodel = "WizardLM/WizardCoder-Python-34B-V1.0"\n'
+        'price_per_1m_generated = 20.24\n')
+    return path
+
+
+def cli(*args):
+    _register_commands()
+    import typer
+
+    return run_command(typer.main.get_command(app), list(args), "codecascade")
+
+
+@pytest.fixture
+def setup(tmp_path, replay_server):
+    server = replay_server()
+    return (make_spec(tmp_path / "spec.json"),
+            make_endpoints(tmp_path / "endpoints.toml", server.base_url), tmp_path, server)
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="planner.sandbox.run_batch is unavailable")
+def test_run_writes_records_and_reports_accuracy_next_to_the_prediction(setup, capsys):
+    spec, endpoints, tmp, _ = setup
+    out = tmp / "records.jsonl"
+    code = cli("run", str(spec), "--endpoints", str(endpoints), "--problems", "humaneval",
+               "-o", str(out), "--limit", "3", "--no-progress", "--concurrency", "2")
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    records = list(read_records(out))
+    assert sorted(r.task_id for r in records) == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
+    assert all(r.correct is not None and r.answer is not None for r in records)
+    assert "accuracy:" in printed and "Wilson 95%" in printed
+    assert "spec predicted (test, 115 problems): accuracy 72.0%" in printed
+    # Resume: the three recorded problems are skipped, two more are run.
+    code = cli("run", str(spec), "--endpoints", str(endpoints), "--problems", "humaneval",
+               "-o", str(out), "--limit", "5", "--no-progress", "--resume")
+    printed = capsys.readouterr().out
+    assert code == 0 and "2 run now, 3 already recorded" in printed
+    assert len({r.task_id for r in read_records(out)}) == 5 == len(list(read_records(out)))
+
+
+def test_bad_invocations_fail_in_one_line(setup, capsys, monkeypatch, tmp_path):
+    spec, endpoints, tmp, server = setup
+    out = tmp / "records.jsonl"
+    out.write_text("")
+    base = ["run", str(spec), "--endpoints", str(endpoints), "--no-progress"]
+
+    def error(*args):
+        code = cli(*base, *args)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.startswith("error: ") and "\n" not in err, err
+        return err
+
+    assert "humaneval, mbpp or a JSONL file" in error("--problems", "nope", "-o", str(out))
+    foreign = ProblemRecord("HumanEval/0", "p", "f", "another-spec-hash", (), None, None,
+                            0.0, 0.0)
+    out.write_text(foreign.dumps() + "\n")
+    assert "pass --resume" in error("--problems", "humaneval", "-o", str(out))
+    assert "records of another spec" in error("--problems", "humaneval", "-o", str(out),
+                                              "--resume")
+    out.write_text('{"format": "codecascade-record/1"}\n')
+    assert "bad record field" in error("--problems", "humaneval", "-o", str(out), "--resume")
+    assert "does not exist" in error("--problems", "humaneval", "-o", str(tmp / "x" / "r"))
+    other = make_spec(tmp / "other.json", (Stage("NoSuchModel", StageOption(k=0)),))
+    code = cli("run", str(other), "--endpoints", str(endpoints), "--problems", "humaneval",
+               "-o", str(tmp / "n.jsonl"))
+    assert code == 2 and "no endpoint for spec model(s) ['NoSuchModel']" in capsys.readouterr().err
+    monkeypatch.delenv("CODECASCADE_TEST_KEY", raising=False)
+    keyed = make_endpoints(tmp / "keyed.toml", server.base_url, "CODECASCADE_TEST_KEY")
+    code = cli("run", str(spec), "--endpoints", str(keyed), "--problems", "humaneval",
+               "-o", str(tmp / "k.jsonl"))
+    assert code == 2 and "CODECASCADE_TEST_KEY is not set" in capsys.readouterr().err
+    assert not (tmp / "k.jsonl").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sandbox_available(), reason="planner.sandbox.run_batch is unavailable")
+def test_ctrl_c_leaves_a_valid_file_and_resume_completes_it(tmp_path, replay_server):
+    server = replay_server(Faults(delay_s=0.4))
+    spec = make_spec(tmp_path / "spec.json")
+    endpoints = make_endpoints(tmp_path / "endpoints.toml", server.base_url)
+    out = tmp_path / "records.jsonl"
+    args = [sys.executable, "-c", "from planner.cli import main; main()", "run", str(spec),
+            "--endpoints", str(endpoints), "--problems", "humaneval", "-o", str(out),
+            "--limit", "12", "--concurrency", "2", "--no-progress"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if out.exists() and out.read_bytes().count(b"\n") >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out.read_bytes().endswith(b"\n")
+    done = [json.loads(line)["task_id"] for line in out.read_text().splitlines()]
+    assert 2 <= len(done) < 12
+    code = cli("run", str(spec), "--endpoints", str(endpoints), "--problems", "humaneval",
+               "-o", str(out), "--limit", "12", "--resume", "--no-progress")
+    assert code == 0
+    assert sorted(r.task_id for r in read_records(out)) == sorted(
+        f"HumanEval/{i}" for i in range(12))
