@@ -210,43 +210,44 @@ def _sampled_scores(
     ti = np.asarray(ts) - 1
     li = np.asarray(ls) - 1
     n_b, n_k = inst.shape[:2]
-    mi = inst.astype(np.int16)
-    rowsum = mi.cumsum(axis=3).cumsum(axis=2)[:, :, ti][:, :, :, li]  # [B, K, nt, nl]
+    # solutions on the last axis: [B, T, L, K], so reductions over solutions are contiguous
+    by_line = np.ascontiguousarray(inst.transpose(0, 2, 3, 1))
+    mi = by_line.astype(np.int16)
+    rowsum = mi.cumsum(axis=2).cumsum(axis=1)[:, ti][:, :, li]  # [B, nt, nl, K]
     n_lines = line_valid.astype(np.int16).cumsum(axis=2).cumsum(axis=1)[:, ti][:, :, li]
     n_lines = n_lines.astype(np.float64)
     shape = (n_b, len(ks), len(ts), len(ls))
     out = {rule: (np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool))
            for rule in rules}
-    colsum = mi.cumsum(axis=1) if "paper" in rules else None
+    colsum = mi.cumsum(axis=3) if "paper" in rules else None  # [B, T, L, k-prefix]
     same_cum = None
     if "consensus" in rules:
-        differ = inst[:, :, None] != inst[:, None, :]  # [B, K, K, T, L]
-        differ = np.logical_or.accumulate(differ, axis=4)
-        differ = np.logical_or.accumulate(differ, axis=3)[:, :, :, ti][:, :, :, :, li]
-        same_cum = (~differ).astype(np.int8).cumsum(axis=2)  # [B, a, k, nt, nl]
+        differ = by_line[..., :, None] != by_line[..., None, :]  # [B, T, L, K, K]
+        differ = np.logical_or.accumulate(differ, axis=2)
+        differ = np.logical_or.accumulate(differ, axis=1)[:, ti][:, :, li]
+        same_cum = (~differ).astype(np.int8).cumsum(axis=4)  # [B, nt, nl, a, k-prefix]
         del differ
     for ki, k in enumerate(ks):
         if k > n_k:
             raise EstimateError(f"internal: k={k} exceeds the {n_k} drawn samples")
         for rule in rules:
             if rule == "paper":
-                cell = np.where(inst[:, :k], colsum[:, k - 1][:, None], 0)
-                cell = np.maximum.accumulate(cell, axis=3)
-                best = np.maximum.accumulate(cell, axis=2)[:, :, ti][:, :, :, li]
-                row_score = rowsum[:, :k] * best
+                cell = np.where(by_line[..., :k], colsum[..., k - 1: k], 0)
+                cell = np.maximum.accumulate(cell, axis=2)
+                best = np.maximum.accumulate(cell, axis=1)[:, ti][:, :, li]
+                row_score = rowsum[..., :k] * best
                 scale = k * n_lines
             elif rule == "pass_fraction":
-                row_score = rowsum[:, :k]
+                row_score = rowsum[..., :k]
                 scale = n_lines
             else:
-                row_score = same_cum[:, :k, k - 1] * rowsum[:, :k]
+                row_score = same_cum[..., :k, k - 1] * rowsum[..., :k]
                 scale = k * n_lines
-            index = row_score.argmax(axis=1)
-            score = np.take_along_axis(row_score, index[:, None], axis=1)[:, 0]
+            index = row_score.argmax(axis=3)
+            score = row_score.max(axis=3)
             index = np.where(score > 0, index, k - 1)
-            chosen_ok = np.take_along_axis(
-                np.broadcast_to(correct[:, :k, None, None], row_score.shape), index[:, None],
-                axis=1)[:, 0]
+            chosen_ok = np.take_along_axis(correct[:, :k], index.reshape(n_b, -1),
+                                           axis=1).reshape(index.shape)
             out_score, out_scale, out_ok = out[rule]
             out_score[:, ki] = score
             out_scale[:, ki] = scale
@@ -432,8 +433,10 @@ def _sampled_outcomes(
     rules = sorted({o.rule for o in options})
     thetas = sorted({o.theta for o in options})
     combos = sorted({(o.rule, o.k, o.t, o.l) for o in options})
-    combo_of = np.array([combos.index((o.rule, o.k, o.t, o.l)) for o in options])
-    theta_of = np.array([thetas.index(o.theta) for o in options])
+    combo_pos = {c: i for i, c in enumerate(combos)}
+    theta_pos = {th: i for i, th in enumerate(thetas)}
+    combo_of = np.array([combo_pos[(o.rule, o.k, o.t, o.l)] for o in options])
+    theta_of = np.array([theta_pos[o.theta] for o in options])
     c_rule = np.array([rules.index(c[0]) for c in combos])
     c_k = np.array([ks.index(c[1]) for c in combos])
     c_t = np.array([ts.index(c[2]) for c in combos])
@@ -457,6 +460,13 @@ def _sampled_outcomes(
         rep = (np.zeros((n_o, n_p, n_r), dtype=bool), np.zeros((n_o, n_p, n_r), dtype=bool),
                np.zeros((n_o, n_p, n_r)))
     theta_arr = np.array(thetas)
+    # every score and scale is an integer <= k t l: tabulate score >= θ * scale for all of
+    # them once (the exact float comparison of method.md §1.4); θ ascending makes the
+    # accepted θ a prefix, so a count per (score, scale) says which θ accept
+    top = ks[-1] * ts[-1] * ls[-1]
+    values = np.arange(top + 1, dtype=np.float64)
+    accepted_count = (values[:, None, None] >= theta_arr * values[None, :, None]).sum(axis=2)
+    n_bins = len(thetas) + 1
     price, price_prompt = _prices(profile, model)
     chunk = max(1, _BATCH // n_r)
     for start in range(0, n_p, chunk):
@@ -472,10 +482,17 @@ def _sampled_outcomes(
         h_c[:, rows] = ok3.mean(axis=2)
         if n_r > 1 and sampling == "random":
             se2_c += ok3.var(axis=2, ddof=1).sum(axis=1) / n_r
-        for j, theta in enumerate(thetas):
-            acc3 = (score >= theta * scale).reshape(n_c, n_rows, n_r)
-            a_ct[j, :, rows] = acc3.mean(axis=2)
-            g_ct[j, :, rows] = (acc3 & ok3).mean(axis=2)
+        # how many θ (ascending) each replicate accepts; acceptance at θ_j is n_acc > j
+        n_acc = accepted_count[score.astype(np.int64), scale.astype(np.int64)]
+        key = ((np.arange(n_c)[:, None] * n_rows + np.repeat(np.arange(n_rows), n_r)) * n_bins
+               + n_acc).ravel()
+        size = n_c * n_rows * n_bins
+        hist = np.bincount(key, minlength=size).reshape(n_c, n_rows, n_bins)
+        hist_ok = np.bincount(key, weights=ok.ravel(), minlength=size).reshape(hist.shape)
+        at_least = hist[..., ::-1].cumsum(axis=2)[..., ::-1]  # replicates with n_acc >= i
+        at_least_ok = hist_ok[..., ::-1].cumsum(axis=2)[..., ::-1]
+        a_ct[:, :, rows] = at_least[..., 1:].transpose(2, 0, 1) / n_r
+        g_ct[:, :, rows] = at_least_ok[..., 1:].transpose(2, 0, 1) / n_r
         if keep_replicates or sampling != "random":
             prompt = profile.prompt_tokens[model][g.problem].astype(np.float64)
             test_prompt = profile.test_prompt_tokens[model][g.problem].astype(np.float64)
