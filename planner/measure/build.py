@@ -247,7 +247,8 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
         "tool": "codecascade measure",
         "tool_version": __version__,
         "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "execution": dict(executor.description),
+        "execution": {**executor.description,
+                      "limits": dict(getattr(executor, "limits", {}) or {})},
         "line_positions": LINE_POSITIONS,
         "models": {
             m.name: {

@@ -82,6 +82,12 @@ class SandboxExecutor:
         self.mode = mode
         self.description: dict[str, object] = {
             "executor": "planner.sandbox", "mode": mode, "test_timeout_s": self.test_timeout}
+        try:
+            from ..sandbox import Limits
+        except ImportError:
+            self.limits: dict[str, object] = {}
+        else:
+            self.limits = Limits(test_timeout=self.test_timeout).to_json()
 
     def run(self, jobs: Sequence[ExecutionJob]) -> Iterator[tuple[int, ExecutionResult]]:
         try:

@@ -38,6 +38,9 @@ def profile_summary(profile: Profile) -> dict[str, Any]:
         has_greedy = greedy >= 0
         greedy_ok = profile.solution_correct[problem_axis, np.maximum(greedy, 0)] & has_greedy
         covered = (n_samples > 0) | has_greedy
+        ordered = np.sort(ids, axis=1)
+        n_distinct = ((ordered[:, 1:] != ordered[:, :-1]) & (ordered[:, 1:] >= 0)).sum(axis=1)
+        n_distinct += (ordered[:, :1] >= 0).sum(axis=1)
 
         lines = profile.test_line[m]                            # [P, T, L]
         line_present = lines >= 0
@@ -59,6 +62,7 @@ def profile_summary(profile: Profile) -> dict[str, Any]:
             "problems": int(covered.sum()),
             "samples_per_problem": _mean(n_samples.astype(float), covered),
             "samples_total": int(n_samples.sum()),
+            "distinct_solutions_per_problem": _mean(n_distinct.astype(float), n_samples > 0),
             "greedy_pass_at_1": _mean(greedy_ok.astype(float), has_greedy),
             "sampled_pass_at_1": _mean(sampled_rate, n_samples > 0),
             "test_generations_per_problem": _mean(n_gens.astype(float), covered),

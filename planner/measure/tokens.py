@@ -42,7 +42,7 @@ _CODEGEN_WS = re.compile(r" {2,31}|\t{2,9}")
 
 #: Coefficients of :func:`llama_features`, fitted by :func:`fit_llama_approx` on all
 #: WizardCoder-Python 7B/13B/34B HumanEval samples (shared data, commit f13952b).
-LLAMA_COEFFICIENTS = np.array([0.512, 0.073, 1.298, 0.737, 0.55, 0.29, 1.927, 2.442])
+LLAMA_COEFFICIENTS = np.array([0.5277, 0.0740, 1.3148, 0.7310, 0.5496, 0.2712, 1.9273, 2.4546])
 
 
 class TokenCountError(CodecascadeError):

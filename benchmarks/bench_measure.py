@@ -1,0 +1,96 @@
+"""Benchmark: wall time and pairs per second of building the default profile.
+
+Builds the WizardCoder-Python 7B/13B/34B HumanEval profile (cross-model matrix included)
+from ../shared/data with a fresh, empty cell cache, so every pair really runs in the
+sandbox; then rebuilds it from the cache (the cost of a resumed or repeated build).
+Prints a table and writes ``benchmarks/results/bench_measure.json``.
+
+    python3 benchmarks/bench_measure.py            # the full build (the target: < 30 min)
+    python3 benchmarks/bench_measure.py --limit 10 # the first 10 problems only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "wizardcoder-python-humaneval"
+RESULT = ROOT / "benchmarks" / "results" / "bench_measure.json"
+TARGET_S = 30 * 60
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="first N problems only")
+    parser.add_argument("--data", type=Path, default=DATA, help="WizardCoder release folder")
+    args = parser.parse_args()
+
+    from planner.measure import (
+        SandboxExecutor,
+        build_pools,
+        load_prices,
+        measure_profile,
+        read_problems,
+        read_wizardcoder,
+    )
+    from planner.profile import data_dir
+    from planner.sandbox import probe_isolation
+
+    t0 = time.perf_counter()
+    problems = read_problems(args.data / "HumanEval.json")
+    models = [read_wizardcoder(args.data, size, problems) for size in ("7B", "13B", "34B")]
+    chosen = problems[:args.limit]
+    pools = build_pools(chosen, models)
+    read_s = time.perf_counter() - t0
+    pairs = sum((len(p.solutions) + 1) * (len(p.lines) + 1) for p in pools)
+    prices = load_prices(data_dir() / "prices.json")
+    with tempfile.TemporaryDirectory(prefix="bench-measure-") as cache:
+        t1 = time.perf_counter()
+        profile = measure_profile(chosen, models, prices, SandboxExecutor(), cache,
+                                  progress=True)
+        build_s = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        measure_profile(chosen, models, prices, SandboxExecutor(), cache, progress=False)
+        cached_s = time.perf_counter() - t2
+    level = probe_isolation().level
+    result = {
+        "benchmark": "bench_measure",
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "sandbox_level": str(getattr(level, "value", level)),
+        "mode": "fast",
+        "problems": profile.n_problems,
+        "models": list(profile.model_names),
+        "pairs": pairs,
+        "read_and_pool_s": round(read_s, 2),
+        "build_s": round(build_s, 1),
+        "pairs_per_s": round(pairs / build_s, 1),
+        "rebuild_from_cache_s": round(cached_s, 2),
+        "target_s": TARGET_S if args.limit is None else None,
+        "verdicts": profile.provenance["verdicts"],
+        "note": "machine shared with other engineers' jobs during the run",
+    }
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(result, indent=1) + "\n")
+    rows = [("problems", profile.n_problems), ("pairs executed", f"{pairs:,}"),
+            ("read + pool", f"{read_s:.1f} s"), ("build (sandbox)", f"{build_s:.1f} s"),
+            ("pairs / s", f"{pairs / build_s:,.0f}"),
+            ("rebuild from cache", f"{cached_s:.1f} s"),
+            ("sandbox level", result["sandbox_level"])]
+    if args.limit is None:
+        rows.append(("target", f"< {TARGET_S} s: {'met' if build_s < TARGET_S else 'MISSED'}"))
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+    print(f"wrote {RESULT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
