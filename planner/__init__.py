@@ -41,6 +41,13 @@ _EXPORTS: dict[str, str] = {
     "run_batch": "planner.sandbox",
     "run_batches": "planner.sandbox",
     "probe_isolation": "planner.sandbox",
+    # runtime and run records
+    "run_spec": "planner.runtime.api",
+    "load_endpoints": "planner.runtime.endpoints",
+    "load_problems": "planner.runtime.problems",
+    "ReplayServer": "planner.runtime.replay_server",
+    "read_records": "planner.measure.records",
+    "ProblemRecord": "planner.measure.records",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

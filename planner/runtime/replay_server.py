@@ -148,7 +148,9 @@ def _recorded_test(r: dict[str, Any]) -> Recorded:
 @dataclass
 class Faults:
     """Fault injection: per-request probabilities, a response delay, and tasks that always
-    get a malformed body. Probabilities are checked in the order of the fields."""
+    get a malformed body. Probabilities are checked in the order of the fields. A response
+    takes ``delay_s`` plus ``delay_per_token_s`` per token of its longest choice (the
+    choices of one ``n`` request decode in parallel), plus ``slow_s`` when "slow"."""
 
     rate_limit: float = 0.0
     server_error: float = 0.0
@@ -360,7 +362,8 @@ class ReplayServer:
         }).encode()
         if fault == "malformed":
             payload = payload[: max(1, len(payload) // 3)] + b"<<not json"
-        delay = self.faults.delay_s + self.faults.delay_per_token_s * completion_tokens
+        longest = max((rec.tokens for rec in chosen), default=0)
+        delay = self.faults.delay_s + self.faults.delay_per_token_s * longest
         if fault == "slow":
             delay += self.faults.slow_s
         return 200, payload, fault, delay
