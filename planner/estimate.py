@@ -203,55 +203,78 @@ def _sampled_scores(
     ``inst`` [B, K, T, L]: solution a of the replicate on line j of test generation g;
     option (k, t, l) is the sub-matrix a < k, g < t, j < l (columns in (g, j) order).
     Returns rule -> (score, scale, chosen-is-correct), each [B, len(ks), len(ts), len(ls)].
-    Prefix sums make this one pass per k instead of one per option: a row's pass count is
-    a 2-d prefix sum over (g, j); in the paper rule a row's best cell is rowsum × the largest
-    column sum among its passing cells, a running maximum over (g, j).
+    Prefix sums make this one pass per solution instead of one per option: a row's pass
+    count is a 2-d prefix sum over (g, j); in the paper rule a row's best cell is rowsum ×
+    the largest column sum among its passing cells, a running maximum over (g, j); the
+    chosen row is a running first-maximum over solutions (so the first row wins ties).
     """
     ti = np.asarray(ts) - 1
     li = np.asarray(ls) - 1
     n_b, n_k = inst.shape[:2]
-    # solutions on the last axis: [B, T, L, K], so reductions over solutions are contiguous
-    by_line = np.ascontiguousarray(inst.transpose(0, 2, 3, 1))
-    mi = by_line.astype(np.int16)
-    rowsum = mi.cumsum(axis=2).cumsum(axis=1)[:, ti][:, :, li]  # [B, nt, nl, K]
-    n_lines = line_valid.astype(np.int16).cumsum(axis=2).cumsum(axis=1)[:, ti][:, :, li]
-    n_lines = n_lines.astype(np.float64)
+    k_top = max(ks)
+    if k_top > n_k:
+        raise EstimateError(f"internal: k={k_top} exceeds the {n_k} drawn samples")
+    by_row = np.ascontiguousarray(inst.transpose(1, 0, 2, 3))  # [K, B, T, L]
+    mi = by_row.astype(np.int16)
+
+    def prefix(x: np.ndarray, op: np.ufunc) -> np.ndarray:
+        """op-accumulate over (g, j) of [..., T, L] and keep the (t, l) of the grid."""
+        x = op.accumulate(op.accumulate(x, axis=-1), axis=-2)
+        return x[..., ti, :][..., li]
+
+    rowsum = prefix(mi, np.add)  # [K, B, nt, nl]
+    scale_lines = prefix(line_valid.astype(np.int16), np.add).astype(np.float64)
     shape = (n_b, len(ks), len(ts), len(ls))
     out = {rule: (np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool))
            for rule in rules}
-    colsum = mi.cumsum(axis=3) if "paper" in rules else None  # [B, T, L, k-prefix]
-    same_cum = None
+
+    def record(rule: str, k: int, score: np.ndarray, index: np.ndarray) -> None:
+        ki = ks.index(k)
+        index = np.where(score > 0, index, k - 1)
+        chosen_ok = np.take_along_axis(correct, index.reshape(n_b, -1), axis=1)
+        out_score, out_scale, out_ok = out[rule]
+        out_score[:, ki] = score
+        out_scale[:, ki] = scale_lines if rule == "pass_fraction" else k * scale_lines
+        out_ok[:, ki] = chosen_ok.reshape(index.shape)
+
+    def first_max(row_scores) -> tuple[np.ndarray, np.ndarray]:
+        best, index = None, None
+        for a, row in enumerate(row_scores):
+            if best is None:
+                best, index = row, np.zeros(row.shape, dtype=np.int64)
+                continue
+            better = row > best
+            best = np.where(better, row, best)
+            index = np.where(better, a, index)
+        return best, index
+
+    if "pass_fraction" in rules:
+        best, index = rowsum[0], np.zeros(rowsum.shape[1:], dtype=np.int64)
+        for a in range(k_top):
+            if a:
+                better = rowsum[a] > best
+                best = np.where(better, rowsum[a], best)
+                index = np.where(better, a, index)
+            if a + 1 in ks:
+                record("pass_fraction", a + 1, best, index)
+    if "paper" in rules:
+        colsum = mi.cumsum(axis=0)
+        for k in ks:
+            best_cells = (prefix(np.where(by_row[a], colsum[k - 1], 0), np.maximum)
+                          for a in range(k))
+            record("paper", k, *first_max(rowsum[a] * cell
+                                          for a, cell in enumerate(best_cells)))
     if "consensus" in rules:
-        differ = by_line[..., :, None] != by_line[..., None, :]  # [B, T, L, K, K]
-        differ = np.logical_or.accumulate(differ, axis=2)
-        differ = np.logical_or.accumulate(differ, axis=1)[:, ti][:, :, li]
-        same_cum = (~differ).astype(np.int8).cumsum(axis=4)  # [B, nt, nl, a, k-prefix]
-        del differ
-    for ki, k in enumerate(ks):
-        if k > n_k:
-            raise EstimateError(f"internal: k={k} exceeds the {n_k} drawn samples")
-        for rule in rules:
-            if rule == "paper":
-                cell = np.where(by_line[..., :k], colsum[..., k - 1: k], 0)
-                cell = np.maximum.accumulate(cell, axis=2)
-                best = np.maximum.accumulate(cell, axis=1)[:, ti][:, :, li]
-                row_score = rowsum[..., :k] * best
-                scale = k * n_lines
-            elif rule == "pass_fraction":
-                row_score = rowsum[..., :k]
-                scale = n_lines
-            else:
-                row_score = same_cum[..., :k, k - 1] * rowsum[..., :k]
-                scale = k * n_lines
-            index = row_score.argmax(axis=3)
-            score = row_score.max(axis=3)
-            index = np.where(score > 0, index, k - 1)
-            chosen_ok = np.take_along_axis(correct[:, :k], index.reshape(n_b, -1),
-                                           axis=1).reshape(index.shape)
-            out_score, out_scale, out_ok = out[rule]
-            out_score[:, ki] = score
-            out_scale[:, ki] = scale
-            out_ok[:, ki] = chosen_ok
+        group = np.zeros(rowsum.shape, dtype=np.int16)  # same-pattern rows among the first k
+        for k in range(1, k_top + 1):
+            new = k - 1
+            group[new] = 1
+            for a in range(new):
+                same = ~prefix(by_row[a] != by_row[new], np.logical_or)
+                group[a] += same
+                group[new] += same
+            if k in ks:
+                record("consensus", k, *first_max(group[a] * rowsum[a] for a in range(k)))
     return out
 
 
