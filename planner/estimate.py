@@ -48,6 +48,9 @@ ESTIMATOR_VERSION = 1
 #: Default Monte Carlo replicates: the SE of a mean over 164 problems is then <= 0.49 pp.
 DEFAULT_REPLICATES = 64
 
+#: How many option-table files the cache keeps (the oldest are removed first).
+CACHE_ENTRIES = 24
+
 #: Target number of (problem, replicate) matrices scored at once (bounds peak memory).
 _BATCH = 1024
 
@@ -693,6 +696,19 @@ def _store_cached(path: Path, tables: Sequence[OptionTable]) -> None:
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
+        return
+    # keep the cache bounded: drop the least recently written entries
+    entries = sorted(path.parent.glob("tables-*.npz"), key=_mtime)
+    for old in entries[:-CACHE_ENTRIES]:
+        old.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    """Modification time, or 0 for a file another process just removed."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def option_tables(
