@@ -386,3 +386,32 @@ def _render(rec: Recorded, kind: str, chat: bool) -> tuple[str, list[tuple[str, 
         return rec.text, segments
     content = f"```python\n{rec.text.rstrip()}\n```" if chat else rec.text
     return content, [(content, rec.tokens)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the recorded generations on a port until Ctrl-C (a dry run of a spec)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python3 -m planner.runtime.replay_server",
+        description="OpenAI-compatible server replaying WizardCoder-Python generations.")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="the wizardcoder-python-humaneval folder")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per response")
+    parser.add_argument("--per-token", type=float, default=0.0, help="seconds per token")
+    args = parser.parse_args(argv)
+    if not (args.data / "HumanEval.json").is_file():
+        parser.error(f"{args.data} is not the wizardcoder-python-humaneval folder")
+    server = ReplayServer(WizardCoderData(args.data),
+                          Faults(delay_s=args.delay, delay_per_token_s=args.per_token),
+                          port=args.port).start()
+    print(f"serving {', '.join(MODEL_SIZES)} on {server.base_url} (Ctrl-C stops)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

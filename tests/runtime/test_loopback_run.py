@@ -161,3 +161,52 @@ def test_stand_in_verdicts_drive_acceptance_and_sharing(replay_server, tmp_path)
                                                  for v in middle.verdicts)
         last = record.stages[2]
         assert last.chosen == len(last.solutions) - 1 and last.score == 0
+
+
+def _wizardcoder_profile():
+    from planner.profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile()
+    except ProfileError:
+        return None
+    names = [f"WizardCoder-Python-{size}" for size in PRICES]
+    if not all(n in profile.model_names for n in names):
+        return None
+    return profile
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sandbox_available(), reason="planner.sandbox.run_batch is unavailable")
+def test_run_matches_the_estimators_paper_loop_replay(replay_server, tmp_path):
+    """The estimator's own replay (simulate_plan, paper loop 0 = the samples the server
+    serves first) on the bundled profile gives the same answering stage, correctness and
+    cost per problem as the live run."""
+    from planner.estimate import simulate_plan
+    from planner.runtime.execute import SandboxExecutor
+
+    profile = _wizardcoder_profile()
+    if profile is None:
+        pytest.skip("no bundled WizardCoder-Python profile (codecascade measure builds it)")
+    names = {size: f"WizardCoder-Python-{size}" for size in PRICES}
+    plan = CascadePlan(tuple(Stage(names[s.model], s.option) for s in PLAN.stages))
+    server = replay_server()
+    models = {}
+    for name in names.values():
+        info = profile.models[profile.model_index(name)]
+        if info.price_prompt:
+            pytest.skip("the profile prices prompt tokens; the replay server's prompt counts "
+                        "are approximations")
+        models[name] = {"model": name, "price_per_1m_generated": info.price_generated * 1e6}
+    eps = parse_endpoints({"defaults": {"base_url": server.base_url, "logprobs": True},
+                           "models": models})
+    problems = load_problems("humaneval", limit=20)
+    index = [profile.problems.index(p.task_id) for p in problems]
+    _, records = run(plan, eps, SandboxExecutor(), problems, tmp_path / "r.jsonl",
+                     concurrency=4, test_timeout=1.0)
+    sim = simulate_plan(profile, plan, index, sampling="paper_loops")
+    for row, problem in enumerate(problems):
+        record = records[problem.task_id]
+        assert record.answer.stage == sim.answered_by[row, 0], problem.task_id
+        assert record.cost == pytest.approx(sim.cost[row, 0], rel=1e-9), problem.task_id
+        assert record.correct == bool(sim.correct[row, 0]), problem.task_id
