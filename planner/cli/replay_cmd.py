@@ -140,8 +140,7 @@ def format_spec_replay(out: dict) -> str:
 def format_paper(result) -> str:
     """Every configuration (k/l per model, accuracy %, $ per 1,000 questions) and the
     self-check table."""
-    models = result.models
-    head = "  ".join(f"{m[-14:]:>14}" for m in models)
+    head = "  ".join(f"{m:>14}" for m in _short_names(result.models))
     lines = [f"paper replay at θ = {result.theta:g} on {result.n_problems} problems; "
              f"intervals: percentile bootstrap over problems, {100 * result.confidence:g}%",
              f"{head}  {'accuracy':>8} {'interval':>15}  {'$/1000 q':>9} {'interval':>17}"]
@@ -160,3 +159,12 @@ def format_paper(result) -> str:
                          f"{c.accuracy_pct:>6.1f} {c.published_cost_per_1000:>8.3f} "
                          f"{c.cost_per_1000:>8.3f}")
     return "\n".join(lines)
+
+
+def _short_names(models: tuple[str, ...]) -> list[str]:
+    """Model names without their shared leading characters, at most 14 characters."""
+    cut = 0
+    if len(models) > 1:
+        while all(len(m) > cut + 1 and m[cut] == models[0][cut] for m in models):
+            cut += 1
+    return [m[cut:][:14] for m in models]
