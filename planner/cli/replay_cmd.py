@@ -145,8 +145,7 @@ def format_paper(result) -> str:
              f"intervals: percentile bootstrap over problems, {100 * result.confidence:g}%",
              f"{head}  {'accuracy':>8} {'interval':>15}  {'$/1000 q':>9} {'interval':>17}"]
     for row in result.rows:
-        cells = "  ".join(f"{'skip' if k < 0 else f'k={k} l={line}':>14}"
-                          for k, line in row.choices)
+        cells = "  ".join(f"{_choice(k, line):>14}" for k, line in row.choices)
         lines.append(f"{cells}  {_pct(row.accuracy):>8} [{_pct(row.accuracy_ci[0])}, "
                      f"{_pct(row.accuracy_ci[1])}]  {1000 * row.cost:>9.3f} "
                      f"[{1000 * row.cost_ci[0]:.3f}, {1000 * row.cost_ci[1]:.3f}]")
@@ -168,3 +167,7 @@ def _short_names(models: tuple[str, ...]) -> list[str]:
         while all(len(m) > cut + 1 and m[cut] == models[0][cut] for m in models):
             cut += 1
     return [m[cut:][:14] for m in models]
+
+
+def _choice(k: int, line: int) -> str:
+    return "skip" if k < 0 else "greedy" if k == 0 else f"k={k} l={line}"
