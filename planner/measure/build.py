@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +98,9 @@ def build_pools(problems: Sequence[Problem], models: Sequence[ModelGenerations]
 
 
 def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellStore,
-                  progress: bool = True) -> dict[str, CellTable]:
-    """Execute every cell of every pool's grid that ``store`` does not hold yet.
+                  progress: bool = True) -> tuple[dict[str, CellTable], int]:
+    """Execute every cell of every pool's grid that ``store`` does not hold yet; return the
+    tables and the number of pairs executed.
 
     Shows a progress bar over pairs (with ETA); each finished job is saved at once.
     """
@@ -115,7 +117,7 @@ def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellS
             owners.append((pool, [rows[i] for i in r], [cols[j] for j in c]))
     total = sum(j.n_pairs for j in jobs)
     if not jobs:
-        return tables
+        return tables, 0
     bar = tqdm(total=total, unit="pair", unit_scale=True, disable=not progress,
                desc=f"measuring {len(jobs)} grids", smoothing=0.05, dynamic_ncols=True)
     try:
@@ -127,7 +129,7 @@ def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellS
             bar.update(jobs[index].n_pairs)
     finally:
         bar.close()
-    return tables
+    return tables, total
 
 
 def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerations],
@@ -242,13 +244,17 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
     infos = model_infos(models, prices)
     pools = build_pools(problems, models)
     store = CellStore(cache_dir, executor.description)
-    tables = measure_cells(pools, executor, store, progress=progress)
+    started = time.perf_counter()
+    tables, pairs_run = measure_cells(pools, executor, store, progress=progress)
+    elapsed = time.perf_counter() - started
     record: dict[str, Any] = {
         "tool": "codecascade measure",
         "tool_version": __version__,
         "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "execution": {**executor.description,
-                      "limits": dict(getattr(executor, "limits", {}) or {})},
+                      "limits": dict(getattr(executor, "limits", {}) or {}),
+                      "pairs_executed_this_run": pairs_run,
+                      "seconds_this_run": round(elapsed, 1)},
         "line_positions": LINE_POSITIONS,
         "models": {
             m.name: {
