@@ -669,7 +669,7 @@ def _load_cached(path: Path, profile: Profile, grid: Grid,
         with np.load(path, allow_pickle=False) as npz:
             tables = []
             for m, info in enumerate(profile.models):
-                options = grid.options_for(info.name)
+                options = feasible_options(profile, m, grid)
                 arrays = {n: npz[f"{m}_{n}"] for n in ("accept", "accept_correct", "correct",
                                                        "cost", "accuracy_se")}
                 tables.append(OptionTable(model=info.name, options=options,
@@ -703,6 +703,28 @@ def _store_cached(path: Path, tables: Sequence[OptionTable]) -> None:
         old.unlink(missing_ok=True)
 
 
+def feasible_options(profile: Profile, model: int, grid: Grid) -> tuple[StageOption, ...]:
+    """The grid's options that ``model``'s recordings can support on every problem: k and
+    t within the recorded samples and test generations (within one loop for the paper's
+    loop subsets), and k = 1 only if the model has greedy test lines. EstimateError if
+    nothing is left."""
+    info = profile.models[model]
+    if grid.sampling == "paper_loops":
+        k_cap = t_cap = info.samples_per_loop
+    else:
+        k_cap = int(profile.n_samples[model].min())
+        t_cap = int(profile.n_test_generations[model].min())
+    has_greedy_tests = bool((profile.greedy_test_line[model] >= 0).any())
+    options = tuple(
+        o for o in grid.options_for(info.name)
+        if o.k == 0 or (o.k == 1 and has_greedy_tests) or (2 <= o.k <= k_cap and o.t <= t_cap)
+    )
+    if not options:
+        raise EstimateError(f"model {info.name!r} supports no option of grid {grid.name!r} "
+                            f"({k_cap} samples and {t_cap} test generations recorded)")
+    return options
+
+
 def _mtime(path: Path) -> float:
     """Modification time, or 0 for a file another process just removed."""
     try:
@@ -720,7 +742,8 @@ def option_tables(
     *,
     cache: bool = True,
 ) -> list[OptionTable]:
-    """One OptionTable per model (profile order) with every option of ``grid``.
+    """One OptionTable per model (profile order) with every option of ``grid`` that the
+    model's recordings support (:func:`feasible_options`).
 
     Tables are cached on disk (:func:`cache_dir`), keyed by the profile's fingerprint, the
     grid, the problems, R and the seed; pass ``cache=False`` to always recompute.
@@ -733,7 +756,7 @@ def option_tables(
             return cached
     tables = []
     for m, info in enumerate(profile.models):
-        options = grid.options_for(info.name)
+        options = feasible_options(profile, m, grid)
         out = stage_outcomes(profile, m, options, idx, replicates=replicates, seed=seed,
                              sampling=grid.sampling)
         tables.append(OptionTable(

@@ -304,3 +304,16 @@ def test_errors_are_one_line_estimate_errors():
     with pytest.raises(EstimateError, match="no complete loop"):
         stage_outcomes(profile, 0, [StageOption(k=3, t=3, l=1)], np.arange(4),
                        sampling="paper_loops")
+
+
+def test_tables_keep_only_the_options_the_recordings_support():
+    profile = synthetic_profile(n_models=2, n_problems=6, n_samples=5, n_tests=3, seed=1)
+    no_greedy_tests = profile.greedy_test_line.copy()
+    no_greedy_tests[1] = -1
+    profile = _replace(profile, greedy_test_line=no_greedy_tests)
+    tables = option_tables(profile, default_grid(), replicates=4, cache=False)
+    first, second = (set(t.options) for t in tables)
+    assert all(o.k <= 5 and o.t <= 3 for o in first)
+    assert StageOption(k=5, t=3, l=2, theta=0.5) in first
+    assert any(o.k == 1 for o in first) and not any(o.k == 1 for o in second)
+    assert StageOption(k=0) in second
