@@ -49,6 +49,9 @@ Meaning of the fields:
   price. ``billed_cost`` counts every generated token (whole test generations included).
 * ``correct`` is the final answer's ground-truth verdict when the problem carries tests,
   else ``null``; ``correct_verdict`` is the raw sandbox verdict.
+* ``latency_s`` of a problem is the serving time (its stages), without the ground-truth
+  check; a stage's ``latency_s`` splits into ``generation_s`` (waiting for the endpoint),
+  sandbox queueing and ``sandbox_s`` (executing).
 """
 
 from __future__ import annotations

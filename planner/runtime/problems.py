@@ -79,7 +79,7 @@ def load_problems(source: str, *, limit: int | None = None,
         missing = [t for t in task_ids if t not in by_id]
         if missing:
             raise ProblemError(f"unknown task ids {missing[:5]} in {source}")
-        problems = [by_id[t] for t in task_ids]
+        problems = [by_id[t] for t in dict.fromkeys(task_ids)]
     if limit is not None:
         if limit < 1:
             raise ProblemError(f"--limit must be >= 1, got {limit}")

@@ -155,6 +155,7 @@ class CascadeRunner:
             if record.decision in ("accept", "answer"):
                 answer = AnswerRecord(stage.model, i, record.solutions[record.chosen].code)
                 break
+        latency = time.perf_counter() - started
         correct, verdict, check_s = await self._check(problem, answer)
         self.stats.sandbox_s += check_s
         return ProblemRecord(
@@ -166,7 +167,7 @@ class CascadeRunner:
             answer=answer,
             correct=correct,
             cost=math.fsum(s.cost for s in stages),
-            latency_s=time.perf_counter() - started,
+            latency_s=latency,
             billed_cost=math.fsum(s.billed_cost for s in stages),
             correct_verdict=verdict,
             started_at=started_at,
@@ -388,4 +389,6 @@ def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float,
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)
