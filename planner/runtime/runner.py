@@ -42,6 +42,7 @@ from ..measure.records import (
     read_records,
 )
 from ..options import CascadePlan, Stage
+from ..scoring import select_solution
 from .client import EndpointClient, Generation
 from .endpoints import Endpoint, check_covers
 from .execute import Execution, Executor
@@ -225,8 +226,6 @@ class CascadeRunner:
             chosen, score, scale, accepted = usable[0], 0.0, 0.0, True
             decision = "answer" if last else "accept"
         else:
-            from ..scoring import select_solution
-
             chosen, score, scale = select_solution(passed, opt.rule)
             accepted = bool(score >= opt.theta * scale)
             if not solutions[chosen].code:

@@ -69,6 +69,14 @@ def test_bad_endpoint_files_fail_in_one_line(tmp_path, text, message):
     assert "\n" not in str(info.value)
 
 
+def test_every_endpoint_field_is_a_typed_toml_key():
+    from dataclasses import fields
+
+    from planner.runtime.endpoints import _FIELD_TYPES, Endpoint
+
+    assert set(_FIELD_TYPES) == {f.name for f in fields(Endpoint)} - {"name"}
+
+
 def test_missing_endpoints_file(tmp_path):
     with pytest.raises(EndpointError, match="cannot read endpoints file"):
         load_endpoints(tmp_path / "nope.toml")

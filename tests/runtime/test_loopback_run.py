@@ -210,3 +210,24 @@ def test_run_matches_the_estimators_paper_loop_replay(replay_server, tmp_path):
         assert record.answer.stage == sim.answered_by[row, 0], problem.task_id
         assert record.cost == pytest.approx(sim.cost[row, 0], rel=1e-9), problem.task_id
         assert record.correct == bool(sim.correct[row, 0]), problem.task_id
+
+
+def test_without_logprobs_totals_stay_exact_and_splits_are_flagged(replay_server, wizard_data,
+                                                                    tmp_path):
+    server = replay_server()
+    eps = endpoints_for(server, logprobs=False)
+    problems = load_problems("humaneval", limit=2)
+    _, records = run(PLAN, eps, TableExecutor(lambda s, t: False), problems,
+                     tmp_path / "r.jsonl")
+    for problem in problems:
+        number = wizard_data.task_ids.index(problem.task_id)
+        middle = records[problem.task_id].stages[1]
+        recorded = wizard_data.solutions["13B"][number][:3]
+        assert sum(s.completion_tokens for s in middle.solutions) == sum(
+            r.tokens for r in recorded)
+        assert all(s.tokens_estimated for s in middle.solutions)
+        # The request total is exact; its split over choices and lines is by characters.
+        assert sum(t.completion_tokens for t in middle.tests) == sum(
+            r.tokens for r in wizard_data.tests["13B"][number][:3])
+        for test in middle.tests:
+            assert sum(test.line_tokens) <= test.completion_tokens and test.tokens_estimated
