@@ -3,7 +3,8 @@
 One :class:`EndpointClient` per model wraps ``openai.AsyncOpenAI`` (with the endpoint's base
 URL, and the client's own retries switched off so that retries are ours, bounded and
 recorded). It requests ``n`` samples in one call where the endpoint supports ``n`` and in
-``n`` parallel calls otherwise, retries 429, 5xx, timeouts, connection errors and malformed
+``n`` parallel calls otherwise (also, from then on, when a server silently answers an
+``n`` request with fewer choices), retries 429, 5xx, timeouts, connection errors and malformed
 bodies with exponential backoff and jitter (honouring ``Retry-After``), and turns whatever
 still fails into a :class:`Generation` with an ``error`` instead of an exception. Only a
 misconfiguration (401, 403, 404: wrong key, URL or model name) stops the run, with an
@@ -29,6 +30,7 @@ from .prompts import Prompt
 from .tokens import apportion
 
 CHARS_PER_TOKEN_GUESS = 4
+_SHORT = "endpoint returned only"
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class EndpointClient:
             timeout=endpoint.timeout_s,
         )
         self._slots = asyncio.Semaphore(endpoint.max_parallel_requests)
+        self._use_n = endpoint.supports_n
         self._rng = random.Random(seed)
         self.requests = 0
         self.retries = 0
@@ -87,8 +90,20 @@ class EndpointClient:
         """``n`` generations for ``prompt`` (greedy: temperature 0)."""
         if n <= 0:
             return []
-        if n == 1 or self.endpoint.supports_n:
-            return await self._request(prompt, n, greedy=greedy, max_tokens=max_tokens)
+        if n == 1 or self._use_n:
+            gens = await self._request(prompt, n, greedy=greedy, max_tokens=max_tokens)
+            missing = sum(g.error is not None and g.error.startswith(_SHORT) for g in gens)
+            if not missing:
+                return gens
+            # The server ignored n (llama.cpp, Ollama): ask for the rest one by one, and
+            # from now on always.
+            self._use_n = False
+            kept = [g for g in gens if not (g.error and g.error.startswith(_SHORT))]
+            return kept + await self._separately(prompt, missing, greedy, max_tokens)
+        return await self._separately(prompt, n, greedy, max_tokens)
+
+    async def _separately(self, prompt: Prompt, n: int, greedy: bool,
+                          max_tokens: int) -> list[Generation]:
         parts = await asyncio.gather(*(
             self._request(prompt, 1, greedy=greedy, max_tokens=max_tokens) for _ in range(n)))
         return [g for part in parts for g in part]
@@ -211,8 +226,8 @@ class EndpointClient:
                 wait_s=wait,
             ))
         for _ in range(n - len(out)):
-            out.append(Generation("", 0, 0, error=f"endpoint returned {len(texts)} of {n} "
-                                  "choices", attempts=attempts, wait_s=wait))
+            out.append(Generation("", 0, 0, error=f"{_SHORT} {len(texts)} of {n} choices",
+                                  attempts=attempts, wait_s=wait))
         return out
 
 

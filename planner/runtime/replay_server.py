@@ -19,6 +19,8 @@ cascade spec can be run end to end, and the runtime tested, without a GPU:
 Faults can be injected for robustness tests and benchmarks: HTTP 429 and 500, slow
 responses, malformed JSON bodies, bodies cut off mid-way, and a fixed delay per response
 plus per generated token. Every served request is logged in :attr:`ReplayServer.served`.
+With ``honour_n=False`` it answers every request with one choice, as llama.cpp and Ollama
+do.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ class ReplayServer:
     port: int = 0
     served: list[ServedRequest] = field(default_factory=list)
     requests: int = 0
+    honour_n: bool = True
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -307,7 +310,7 @@ class ReplayServer:
         task_id = self.data.task_ids[number]
         rest = text.replace(self.data.prompts[number], "")
         kind = "tests" if "assert" in rest else "solutions"
-        n = max(1, int(body.get("n", 1) or 1))
+        n = max(1, int(body.get("n", 1) or 1)) if self.honour_n else 1
         greedy = float(body.get("temperature", 1.0) or 0.0) == 0.0
         if greedy:
             pool = self.data.greedy_test if kind == "tests" else self.data.greedy_solution

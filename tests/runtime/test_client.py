@@ -56,6 +56,29 @@ def test_without_n_support_each_sample_is_its_own_request(replay_server, wizard_
     assert all(g.prompt_tokens > 0 and not g.tokens_estimated for g in gens)
 
 
+def test_a_server_ignoring_n_gets_the_rest_one_by_one(replay_server, wizard_data):
+    server = replay_server()
+    server.honour_n = False
+    ep = endpoint(server.base_url, logprobs=True)
+
+    async def go():
+        client = EndpointClient(ep, seed=0)
+        try:
+            prompt = solution_prompt(ep, wizard_data.prompts[0], "has_close_elements")
+            first = await client.generate(prompt, 3, greedy=False, max_tokens=64)
+            requests_first = client.requests
+            second = await client.generate(prompt, 2, greedy=False, max_tokens=64)
+            return first, requests_first, second, client.requests
+        finally:
+            await client.close()
+
+    first, requests_first, second, requests = asyncio.run(go())
+    assert len(first) == 3 and all(g.error is None for g in first) and requests_first == 3
+    assert len(second) == 2 and requests == 5  # no more n requests after the first miss
+    assert sorted(g.completion_tokens for g in first + second) == sorted(
+        r.tokens for r in wizard_data.solutions["13B"][0][:5])
+
+
 def test_total_only_usage_is_apportioned_and_flagged(replay_server, wizard_data):
     server = replay_server()
     gens, _ = generate(endpoint(server.base_url), wizard_data.prompts[2], 4)
