@@ -13,6 +13,7 @@ fresh sandbox, then get ``harness_error``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import os
@@ -157,6 +158,10 @@ class _Slot:
                                      start_new_session=True, **user_kwargs(uid))
         self.buffer = bytearray()
         self.stderr = bytearray()
+        self.bwrap = bool(report.bwrap)
+        self.lock = threading.Lock()
+        self.closed = False
+        self.busy = False
         config = {"seccomp_bpf": base64.b64encode(report.seccomp_bpf).decode() or None,
                   "landlock_abi": report.landlock_abi if use_landlock else 0,
                   "read_paths": read_paths(report.interpreter_paths, run_dir),
@@ -216,20 +221,46 @@ class _Slot:
                                        f"{self._stderr_tail()}")
                 self.buffer += chunk
 
-    def close(self) -> None:
-        """Kill the sandbox (its session) and reap it."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    continue
+    def close(self, graceful: bool = True) -> None:
+        """Stop the sandbox and reap it without leaving orphans to the host's init.
+
+        Graceful: end the runner's input; it exits and bubblewrap exits after it. Forced
+        (or when that takes too long): SIGKILL the runner itself first, so bubblewrap (its
+        parent) reaps it and the kernel reaps everything in its PID namespace, then
+        bubblewrap's whole session."""
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            if graceful and self.proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    assert self.proc.stdin is not None
+                    self.proc.stdin.close()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
+            if self.proc.poll() is None and self.bwrap:
+                for child in _children(self.proc.pid):
+                    with contextlib.suppress(OSError):
+                        os.kill(child, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
+            if self.proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc; empty when unavailable)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
 
 
 class _Pool:
@@ -308,8 +339,10 @@ class _Pool:
                         unit = None
                     except _SandboxDied as exc:
                         if slot is not None:
-                            slot.close()
+                            slot.close(graceful=False)
                             slot = None
+                        if self.stopping.is_set():
+                            break
                         unit = self._after_death(unit, pending, str(exc))
         except BaseException as exc:  # report to the consumer instead of dying silently
             self.done.put(exc)
@@ -325,6 +358,7 @@ class _Pool:
         frame = {"unit": unit.job_index, "preamble": job.preamble, "tests": list(job.tests),
                  "solutions": [[s, job.solutions[s]] for s in unit.solutions],
                  "limits": limits.to_json(), "mode": job.mode}
+        slot.busy = True
         slot.send(frame)
         silence = 20.0 + limits.load_timeout + limits.test_timeout + limits.kill_grace
         max_frame = 64 * len(job.tests) + (64 << 10)
@@ -337,6 +371,7 @@ class _Pool:
             if msg.get("done"):
                 if pending:
                     raise _SandboxDied(f"runner skipped {len(pending)} solutions")
+                slot.busy = False
                 return
             s = msg.get("s")
             if s not in pending:
@@ -377,13 +412,23 @@ class _Pool:
 
     # ---- shutdown ----------------------------------------------------------------------
     def close(self) -> None:
+        """Stop the workers: drop queued units, kill sandboxes busy with a unit (the
+        consumer stopped early), let idle ones exit gracefully, remove the runner dir."""
         self.stopping.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.units.get_nowait()
+        for _ in self.threads:
+            self.units.put(None)
         with self.lock:
             slots = list(self.slots)
         for slot in slots:
-            slot.close()
+            if slot.busy:
+                slot.close(graceful=False)
         for thread in self.threads:
             thread.join(timeout=30)
+        for slot in slots:
+            slot.close()
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 

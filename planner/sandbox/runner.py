@@ -242,7 +242,7 @@ class Runner:
         self.devnull = os.open("/dev/null", os.O_RDWR)
         self.fprog = None
         self.landlock_fd = -1
-        self.nproc = 0
+        self.dedicated_uid = False
         self.pid1 = os.getpid() == 1
         self.heartbeat_every = 1.0
         self.last_frame = time.monotonic()
@@ -286,7 +286,9 @@ class Runner:
         if cfg.get("landlock_abi"):
             self.landlock_fd = _landlock_ruleset(int(cfg["landlock_abi"]), cfg["read_paths"],
                                                  ["/dev/null"])
-        self.nproc = int(cfg.get("nproc") or 0)
+        # RLIMIT_NPROC counts every process of the real uid: only meaningful (and harmless)
+        # when this sandbox runs as a uid of its own.
+        self.dedicated_uid = bool(cfg.get("dedicated_uid"))
         self.heartbeat_every = float(cfg.get("heartbeat", 1.0))
         for name in cfg.get("preload", ()):
             with contextlib.suppress(Exception):
@@ -311,8 +313,9 @@ class Runner:
         rl(resource.RLIMIT_FSIZE, (int(limits["max_file_mb"]) << 20,) * 2)
         rl(resource.RLIMIT_NOFILE, (int(limits["max_open_files"]),) * 2)
         rl(resource.RLIMIT_CORE, (0, 0))
-        if self.nproc:
-            rl(resource.RLIMIT_NPROC, (self.nproc, self.nproc))
+        if self.dedicated_uid:
+            nproc = int(limits["max_processes"])
+            rl(resource.RLIMIT_NPROC, (nproc, nproc))
         needs_nnp = self.landlock_fd >= 0 or self.fprog is not None
         if needs_nnp and _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "no_new_privs")
@@ -412,26 +415,37 @@ class Runner:
         os._exit(0)
 
     def _sweep(self, pgid: int) -> None:
-        """Kill whatever the child left behind and reap it."""
+        """Kill whatever the child left behind and reap it.
+
+        With the seccomp no-fork rule a child cannot leave processes behind, so killing its
+        group suffices. Without it: as PID 1 of a private PID namespace, kill(-1) reaches
+        every other process in it; otherwise this runner is a child subreaper, so escaped
+        descendants end up as its children: kill those until none is left."""
         with contextlib.suppress(OSError):
             os.killpg(pgid, signal.SIGKILL)
         if self.pid1:
-            # PID 1 of a private PID namespace: kill(-1) reaches every other process in it.
             with contextlib.suppress(OSError):
                 os.kill(-1, signal.SIGKILL)
-        else:
+        elif self.fprog is None:
             me = str(os.getpid())
-            for entry in os.listdir("/proc"):
-                if not entry.isdigit():
-                    continue
-                try:
-                    with open(f"/proc/{entry}/stat", "rb") as fh:
-                        stat = fh.read().decode("ascii", "replace")
-                except OSError:
-                    continue
-                if stat.rsplit(")", 1)[-1].split()[1] == me:
-                    with contextlib.suppress(OSError):
-                        os.kill(int(entry), signal.SIGKILL)
+            for _ in range(100):
+                found = False
+                for entry in os.listdir("/proc"):
+                    if not entry.isdigit():
+                        continue
+                    try:
+                        with open(f"/proc/{entry}/stat", "rb") as fh:
+                            stat = fh.read().decode("ascii", "replace")
+                    except OSError:
+                        continue
+                    if stat.rsplit(")", 1)[-1].split()[1] == me:
+                        found = True
+                        with contextlib.suppress(OSError):
+                            os.kill(int(entry), signal.SIGKILL)
+                        with contextlib.suppress(ChildProcessError):
+                            os.waitpid(int(entry), 0)
+                if not found:
+                    break
         while True:
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)

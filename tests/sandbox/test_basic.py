@@ -107,3 +107,16 @@ def test_bad_workers_and_jobs_are_refused(level_a):
         run_batch(BatchJob(solutions=(), tests=()), workers=0, isolation=level_a)
     with pytest.raises(SandboxError, match="not a BatchJob"):
         list(run_batches(["nope"], isolation=level_a))
+
+
+def test_abandoning_run_batches_stops_every_sandbox(level_a):
+    from .test_hostile import _leftover_processes
+
+    slow = BatchJob(solutions=("def f():\n    while True:\n        pass\n",) * 6,
+                    tests=("f()",) * 3, limits=FAST_LIMITS)
+    quick = BatchJob(solutions=(GOOD,), tests=("assert add(1, 1) == 2",), limits=FAST_LIMITS)
+    batches = run_batches([quick, slow, slow], workers=2, isolation=level_a)
+    index, res = next(batches)
+    assert index == 0 and res.verdicts.tolist() == [["pass"]]
+    batches.close()
+    assert _leftover_processes(level_a.uid_base) == []

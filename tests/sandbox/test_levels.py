@@ -110,3 +110,18 @@ def test_interpreter_unreadable_by_the_sandbox_uid_is_refused(tmp_path):
     link.symlink_to(os.path.realpath(sys.executable))
     with pytest.raises(SandboxError, match="uid"):
         probe_isolation(str(link))
+
+
+def test_without_seccomp_or_namespaces_the_sweep_kills_escaped_processes(level_a):
+    """Level B without seccomp: children may fork; daemons that escaped their process group
+    are found (the runner is a child subreaper) and killed after every child."""
+    from .test_hostile import DAEMON, FORK_BOMB, _leftover_processes
+
+    report = probe_isolation(disable=("bwrap", "seccomp"))
+    if not report.landlock_abi:
+        pytest.skip("kernel without Landlock")
+    good = "def f():\n    return 1\n"
+    res = run_batch(BatchJob(solutions=(DAEMON, FORK_BOMB, good), tests=("assert f() >= 0",),
+                             limits=FAST_LIMITS), workers=1, isolation=report)
+    assert res.verdicts[:, 0].tolist() == ["pass", "pass", "pass"]
+    assert _leftover_processes(report.uid_base) == []
