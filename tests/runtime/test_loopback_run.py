@@ -164,35 +164,43 @@ def test_stand_in_verdicts_drive_acceptance_and_sharing(replay_server, tmp_path)
 
 
 def _wizardcoder_profile():
+    """The profile to compare with: ``CODECASCADE_TEST_PROFILE`` or the bundled default,
+    if it holds at least two WizardCoder-Python models."""
+    import os
+
     from planner.profile import ProfileError, load_profile
 
     try:
-        profile = load_profile()
+        profile = load_profile(os.environ.get("CODECASCADE_TEST_PROFILE"))
     except ProfileError:
         return None
-    names = [f"WizardCoder-Python-{size}" for size in PRICES]
-    if not all(n in profile.model_names for n in names):
-        return None
-    return profile
+    present = [s for s in PRICES if f"WizardCoder-Python-{s}" in profile.model_names]
+    return (profile, present) if len(present) >= 2 else None
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sandbox_available(), reason="planner.sandbox.run_batch is unavailable")
 def test_run_matches_the_estimators_paper_loop_replay(replay_server, tmp_path):
     """The estimator's own replay (simulate_plan, paper loop 0 = the samples the server
-    serves first) on the bundled profile gives the same answering stage, correctness and
+    serves first) on a measured profile gives the same answering stage, correctness and
     cost per problem as the live run."""
     from planner.estimate import simulate_plan
     from planner.runtime.execute import SandboxExecutor
 
-    profile = _wizardcoder_profile()
-    if profile is None:
-        pytest.skip("no bundled WizardCoder-Python profile (codecascade measure builds it)")
-    names = {size: f"WizardCoder-Python-{size}" for size in PRICES}
-    plan = CascadePlan(tuple(Stage(names[s.model], s.option) for s in PLAN.stages))
+    found = _wizardcoder_profile()
+    if found is None:
+        pytest.skip("no WizardCoder-Python profile (codecascade measure builds it; "
+                    "CODECASCADE_TEST_PROFILE names one)")
+    profile, sizes = found
+    if len(sizes) == 3:
+        stages = PLAN.stages
+    else:
+        stages = (Stage(sizes[0], StageOption(k=1, t=1, l=2, theta=1.0)),
+                  Stage(sizes[-1], StageOption(k=3, t=3, l=4, theta=0.6, share_tests=True)))
+    plan = CascadePlan(tuple(Stage(f"WizardCoder-Python-{s.model}", s.option) for s in stages))
     server = replay_server()
     models = {}
-    for name in names.values():
+    for name in plan.models:
         info = profile.models[profile.model_index(name)]
         if info.price_prompt:
             pytest.skip("the profile prices prompt tokens; the replay server's prompt counts "
@@ -200,7 +208,7 @@ def test_run_matches_the_estimators_paper_loop_replay(replay_server, tmp_path):
         models[name] = {"model": name, "price_per_1m_generated": info.price_generated * 1e6}
     eps = parse_endpoints({"defaults": {"base_url": server.base_url, "logprobs": True},
                            "models": models})
-    problems = load_problems("humaneval", limit=20)
+    problems = [p for p in load_problems("humaneval") if p.task_id in profile.problems][:20]
     index = [profile.problems.index(p.task_id) for p in problems]
     _, records = run(plan, eps, SandboxExecutor(), problems, tmp_path / "r.jsonl",
                      concurrency=4, test_timeout=1.0)
