@@ -48,6 +48,16 @@ _EXPORTS: dict[str, str] = {
     "ReplayServer": "planner.runtime.replay_server",
     "read_records": "planner.measure.records",
     "ProblemRecord": "planner.measure.records",
+    # measurement
+    "measure_profile": "planner.measure",
+    "read_wizardcoder": "planner.measure",
+    "read_codet": "planner.measure",
+    "read_api_runs": "planner.measure",
+    "read_run_records": "planner.measure",
+    "read_problems": "planner.measure",
+    "load_prices": "planner.measure",
+    "SandboxExecutor": "planner.measure",
+    "profile_summary": "planner.measure.summary",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
