@@ -1,0 +1,257 @@
+"""Exact search: vectorised enumeration of every valid cascade (method.md §4).
+
+Depth-first over models in order, carrying a *batch* of prefixes (the mid stages chosen so
+far): their per-problem reach vectors R [n, P] and their accuracy and cost so far. At each
+model, every prefix is finished with every last-stage option at once by two matrix
+products (R @ H.T, R @ C.T), and extended with every mid-stage option into the next batch,
+in chunks of at most ``CHUNK`` prefixes, so memory stays bounded whatever the grid size.
+Nothing holds all plans: a consumer reduces each chunk (best under a budget, cheapest for a
+target accuracy, or a running Pareto front).
+
+Pruning is exact: cost only grows as stages are added, and a prefix can add at most
+R · U where U(p) is the best per-problem "correct if it answers" probability of any later
+option (max of h and g/a: a cascade's tail is a mixture of such answers). A prefix whose
+cost already breaks the budget, or whose accuracy bound cannot beat the incumbent (or is
+dominated by the running front), is dropped with all its extensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import (
+    TOLERANCE,
+    Objective,
+    SearchMethod,
+    SearchResult,
+    SearchSpace,
+    stages_from_codes,
+    unreachable,
+)
+from .pareto import ParetoFront
+
+#: Most prefixes (rows of a reach batch) processed at once.
+CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class _ModelArrays:
+    """One model's candidate rows as dense arrays pre-scaled by 1/P (means become sums)."""
+
+    last_rows: np.ndarray
+    last_correct: np.ndarray  # [L, P] / P
+    last_cost: np.ndarray
+    mid_rows: np.ndarray
+    mid_accept_correct: np.ndarray  # [O, P] / P
+    mid_cost: np.ndarray
+    mid_pass_on: np.ndarray  # 1 - accept, [O, P]
+
+
+def _model_arrays(space: SearchSpace, i: int, mid_rows: np.ndarray) -> _ModelArrays:
+    table = space.tables[i]
+    scale = 1.0 / space.n_problems
+    last = space.last[i].rows
+    return _ModelArrays(
+        last_rows=last,
+        last_correct=table.correct[last] * scale,
+        last_cost=table.cost[last] * scale,
+        mid_rows=mid_rows,
+        mid_accept_correct=table.accept_correct[mid_rows] * scale,
+        mid_cost=table.cost[mid_rows] * scale,
+        mid_pass_on=1.0 - table.accept[mid_rows],
+    )
+
+
+def _answer_bounds(space: SearchSpace) -> np.ndarray:
+    """U[i, p]: best probability that any option of models >= i answers problem p correctly
+    given that it answers (h for a last stage, g/a for a mid stage), pre-scaled by 1/P."""
+    per_model = []
+    for i, table in enumerate(space.tables):
+        best = np.zeros(space.n_problems)
+        if space.last[i].rows.size:
+            best = table.correct[space.last[i].rows].max(axis=0)
+        rows = space.mid[i].rows
+        if rows.size:
+            a = table.accept[rows]
+            ratio = np.divide(table.accept_correct[rows], a, out=np.zeros_like(a), where=a > 0)
+            best = np.maximum(best, ratio.max(axis=0))
+        per_model.append(np.minimum(best, 1.0))
+    bounds = np.maximum.accumulate(np.array(per_model)[::-1], axis=0)[::-1]
+    # a little slack so that rounding never prunes a plan that ties the incumbent
+    return bounds / space.n_problems + 1e-12
+
+
+class _Consumer:
+    """Receives scored chunks; decides which prefixes are still worth extending."""
+
+    evaluated = 0
+
+    def keep(self, acc_bound: np.ndarray, cost: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def offer(self, codes: np.ndarray, model: int, rows: np.ndarray,
+              acc: np.ndarray, cost: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class _BestConsumer(_Consumer):
+    """Keeps the single best plan for an objective."""
+
+    def __init__(self, objective: Objective, n_models: int) -> None:
+        self.objective = objective
+        self.best_acc = -np.inf
+        self.best_cost = np.inf
+        self.best_codes: np.ndarray | None = None
+        self.n_models = n_models
+
+    def keep(self, acc_bound: np.ndarray, cost: np.ndarray) -> np.ndarray:
+        if self.objective.is_budget:
+            return (cost <= self.objective.budget + TOLERANCE) & (
+                acc_bound > self.best_acc + TOLERANCE
+            )
+        return (acc_bound >= self.objective.target_accuracy - TOLERANCE) & (
+            cost < self.best_cost - TOLERANCE
+        )
+
+    def offer(self, codes, model, rows, acc, cost) -> None:
+        self.evaluated += acc.size
+        if self.objective.is_budget:
+            ok = cost <= self.objective.budget + TOLERANCE
+            key_primary = np.where(ok, acc, -np.inf)
+            top = key_primary.max()
+            if top == -np.inf:
+                return
+            near = key_primary >= top - TOLERANCE
+            flat = int(np.argmin(np.where(near, cost, np.inf)))
+        else:
+            ok = acc >= self.objective.target_accuracy - TOLERANCE
+            key_primary = np.where(ok, cost, np.inf)
+            top = key_primary.min()
+            if top == np.inf:
+                return
+            near = key_primary <= top + TOLERANCE
+            flat = int(np.argmax(np.where(near, acc, -np.inf)))
+        p, j = np.unravel_index(flat, acc.shape)
+        a, c = float(acc[p, j]), float(cost[p, j])
+        if self.best_codes is None or self.objective.better(a, c, self.best_acc, self.best_cost):
+            self.best_acc, self.best_cost = a, c
+            best = codes[p].copy()
+            best[model] = rows[j]
+            self.best_codes = best
+
+
+class _FrontConsumer(_Consumer):
+    """Keeps the running Pareto front of all plans offered."""
+
+    def __init__(self, n_models: int) -> None:
+        self.front = ParetoFront(n_models)
+
+    def keep(self, acc_bound: np.ndarray, cost: np.ndarray) -> np.ndarray:
+        return acc_bound > self.front.best_accuracy_within(cost) + TOLERANCE
+
+    def offer(self, codes, model, rows, acc, cost) -> None:
+        self.evaluated += acc.size
+        acc_flat, cost_flat = acc.ravel(), cost.ravel()
+        useful = np.flatnonzero(acc_flat > self.front.best_accuracy_within(cost_flat))
+        if useful.size == 0:
+            return
+        p, j = np.unravel_index(useful, acc.shape)
+        new_codes = codes[p].copy()
+        new_codes[:, model] = rows[j]
+        self.front.add(acc_flat[useful], cost_flat[useful], new_codes)
+
+
+def _mid_row_sets(space: SearchSpace) -> Iterator[list[np.ndarray]]:
+    """Per-model mid-stage rows, once per shared θ value when θ is shared."""
+    if not space.shared_theta:
+        yield [c.rows for c in space.mid]
+        return
+    thetas = space.thetas()
+    if thetas.size == 0:
+        yield [c.rows for c in space.mid]
+    for value in thetas:
+        yield [c.rows[c.theta == value] for c in space.mid]
+
+
+def _enumerate(space: SearchSpace, consumer: _Consumer) -> None:
+    bounds = _answer_bounds(space)
+    n_models, n_problems = space.n_models, space.n_problems
+    for mid_rows in _mid_row_sets(space):
+        arrays = [_model_arrays(space, i, mid_rows[i]) for i in range(n_models)]
+
+        def visit(codes, reach, acc0, cost0, start, arrays=arrays):
+            for i in range(start, n_models):
+                keep = consumer.keep(acc0 + reach @ bounds[i], cost0)
+                if not keep.all():
+                    if not keep.any():
+                        return
+                    codes, reach, acc0, cost0 = codes[keep], reach[keep], acc0[keep], cost0[keep]
+                m = arrays[i]
+                if m.last_rows.size:
+                    consumer.offer(codes, i, m.last_rows,
+                                   acc0[:, None] + reach @ m.last_correct.T,
+                                   cost0[:, None] + reach @ m.last_cost.T)
+                if i == n_models - 1 or m.mid_rows.size == 0:
+                    continue
+                acc_mid = acc0[:, None] + reach @ m.mid_accept_correct.T
+                cost_mid = cost0[:, None] + reach @ m.mid_cost.T
+                n = reach.shape[0]
+                step = max(1, CHUNK // n)
+                for lo in range(0, m.mid_rows.size, step):
+                    sl = slice(lo, lo + step)
+                    width = m.mid_pass_on[sl].shape[0]
+                    new_reach = (reach[:, None, :] * m.mid_pass_on[sl][None]).reshape(
+                        -1, n_problems)
+                    new_codes = np.repeat(codes, width, axis=0)
+                    new_codes[:, i] = np.tile(m.mid_rows[sl], n)
+                    visit(new_codes, new_reach, acc_mid[:, sl].ravel(), cost_mid[:, sl].ravel(),
+                          i + 1)
+
+        visit(np.full((1, n_models), -1, dtype=np.int64), np.ones((1, n_problems)),
+              np.zeros(1), np.zeros(1), 0)
+
+
+def best_plan_codes(space: SearchSpace, objective: Objective) -> tuple[np.ndarray | None, int]:
+    """Per-model codes of the exact optimum (None when nothing meets the objective) and the
+    number of plans scored."""
+    consumer = _BestConsumer(objective, space.n_models)
+    _enumerate(space, consumer)
+    return consumer.best_codes, consumer.evaluated
+
+
+def extreme_plans(space: SearchSpace) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(accuracy, cost) of the cheapest plan and of the most accurate plan."""
+    from .base import score_stages
+
+    cheapest, _ = best_plan_codes(space, Objective(target_accuracy=0.0))
+    ceiling = float(sum(t.cost.max() for t in space.tables)) + 1.0
+    accurate, _ = best_plan_codes(space, Objective(budget=ceiling))
+    assert cheapest is not None and accurate is not None
+    return (score_stages(space, stages_from_codes(cheapest)),
+            score_stages(space, stages_from_codes(accurate)))
+
+
+def exact_front(space: SearchSpace) -> tuple[ParetoFront, int]:
+    """The exact Pareto front (accuracy up, cost down) of every plan, and plans scored."""
+    consumer = _FrontConsumer(space.n_models)
+    _enumerate(space, consumer)
+    return consumer.front, consumer.evaluated
+
+
+class ExactSearch(SearchMethod):
+    """Enumerates every valid cascade with exact pruning: the ground truth."""
+
+    name = "exact"
+
+    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
+        codes, evaluated = best_plan_codes(space, objective)
+        if codes is None:
+            raise unreachable(space, objective)
+        return SearchResult(
+            method=self.name, stages=stages_from_codes(codes), accuracy=np.nan, cost=np.nan,
+            status="optimal", gap=0.0, seconds=0.0, solver="enumeration",
+            plans_evaluated=evaluated,
+        )

@@ -1,0 +1,276 @@
+"""Heuristic search: a short list enumerated exactly, then exact coordinate descent.
+
+Milliseconds instead of seconds, no optimality proof; the gap to the exact optimum is
+measured by ``codecascade compare`` and ``benchmarks/bench_search.py``.
+
+1. **Short list** (the paper's rules of thumb): per model, the last-stage options on that
+   model's own single-stage cost–accuracy front, and the mid-stage options with a high
+   threshold (θ in {0.9, 1.0} where the grid has them) that are on the front of
+   "this stage, then the strongest model's best answer". The few hundred plans of the short
+   list are enumerated exactly (:mod:`planner.search.exact`).
+2. **Coordinate descent** on the full grid from that plan and from the best single-stage
+   plan: for one model at a time, every replacement (skip, any mid option, any last option
+   dropping the later stages, or appending it after the current last stage) is scored at
+   once with the exact formula, vectorised over options and problems; the best improving
+   move is taken until none is left. A shared-θ move re-maps all mid stages to another θ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..cascade import OptionTable
+from .base import (
+    TOLERANCE,
+    Objective,
+    SearchMethod,
+    SearchResult,
+    SearchSpace,
+    score_stages,
+    score_stages_per_problem,
+    stages_from_codes,
+    unreachable,
+)
+from .exact import best_plan_codes
+
+#: θ values the seed paper found best for escalation (its rule of thumb).
+RULE_OF_THUMB_THETAS = (0.9, 1.0)
+#: Options per model and role kept on the short list.
+SHORTLIST = 8
+#: Upper bound on descent sweeps (each sweep visits every model once).
+MAX_SWEEPS = 25
+
+
+def _front_rows(acc: np.ndarray, cost: np.ndarray, cap: int) -> np.ndarray:
+    """Indices of the cost–accuracy front of points, at most ``cap`` spread along it."""
+    order = np.lexsort((-acc, cost))
+    best = -np.inf
+    front = []
+    for j in order:
+        if acc[j] > best + TOLERANCE:
+            front.append(j)
+            best = acc[j]
+    front = np.array(front, dtype=np.int64)
+    if front.size > cap:
+        front = front[np.unique(np.linspace(0, front.size - 1, cap).round().astype(int))]
+    return front
+
+
+def _shortlist(space: SearchSpace) -> SearchSpace:
+    """A much smaller space of promising rows (see the module docstring), and row maps."""
+    strongest = space.tables[-1]
+    last_rows = space.last[-1].rows
+    if last_rows.size == 0:
+        strongest = next(t for i, t in reversed(list(enumerate(space.tables)))
+                         if space.last[i].rows.size)
+        last_rows = space.last[space.tables.index(strongest)].rows
+    ref = last_rows[np.argmax(strongest.correct[last_rows].mean(axis=1))]
+    ref_h, ref_c = strongest.correct[ref], strongest.cost[ref]
+    selected = []
+    for i, table in enumerate(space.tables):
+        rows: list[np.ndarray] = []
+        last = space.last[i].rows
+        if last.size:
+            rows.append(last[_front_rows(table.correct[last].mean(axis=1),
+                                         table.cost[last].mean(axis=1), SHORTLIST)])
+        mid = space.mid[i].rows
+        if mid.size and i < space.n_models - 1:
+            theta = space.mid[i].theta
+            high = np.isin(theta, RULE_OF_THUMB_THETAS)
+            if high.any():
+                mid = mid[high]
+            stay = 1.0 - table.accept[mid]
+            acc = (table.accept_correct[mid] + stay * ref_h).mean(axis=1)
+            cost = (table.cost[mid] + stay * ref_c).mean(axis=1)
+            rows.append(mid[_front_rows(acc, cost, SHORTLIST)])
+        selected.append(np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64))
+    tables = tuple(t.select(r) for t, r in zip(space.tables, selected, strict=True))
+    return SearchSpace(tables, space.shared_theta), selected
+
+
+class _Descent:
+    """Exact coordinate descent over one plan (per-model codes, -1 = skipped)."""
+
+    def __init__(self, space: SearchSpace, objective: Objective) -> None:
+        self.space = space
+        self.objective = objective
+        self.evaluated = 0
+
+    def key(self, acc: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(feasible, primary score) per candidate; larger is better."""
+        obj = self.objective
+        if obj.is_budget:
+            ok = cost <= obj.budget + TOLERANCE
+            return ok, np.where(ok, acc - 1e-12 * cost, -cost)
+        ok = acc >= obj.target_accuracy - TOLERANCE
+        return ok, np.where(ok, -cost + 1e-12 * acc, acc)
+
+    def value(self, stages) -> tuple[bool, float]:
+        acc, cost = score_stages(self.space, stages)
+        ok, score = self.key(np.array([acc]), np.array([cost]))
+        return bool(ok[0]), float(score[0])
+
+    def allowed_mid(self, i: int, stages, exclude: int) -> np.ndarray:
+        """Mid rows of model i that keep the plan's shared θ (if any)."""
+        cand = self.space.mid[i]
+        if not self.space.shared_theta:
+            return cand.rows
+        thetas = {self.space.tables[j].options[r].theta for j, r in stages[:-1] if j != exclude}
+        if not thetas:
+            return cand.rows
+        return cand.rows[cand.theta == next(iter(thetas))]
+
+    def moves(self, stages):
+        """Best replacement of each model's choice: yields (ok, score, new stages)."""
+        space = self.space
+        for i in range(space.n_models):
+            table = space.tables[i]
+            pos = [j for j, _ in stages]
+            before = [(j, r) for j, r in stages if j < i]
+            after = [(j, r) for j, r in stages if j > i]
+            reach, pre_acc, pre_cost = _prefix(space, before)
+            prefix_ok = not before or _is_mid_capable(space, before[-1])
+            # i as the last stage (the later stages dropped)
+            last = space.last[i].rows
+            if last.size and prefix_ok:
+                yield from self._best(before, [], i, last, reach, pre_acc, pre_cost,
+                                      table.correct[last], table.cost[last],
+                                      None, None, None)
+            if after and prefix_ok:
+                suf_acc, suf_cost = score_stages_per_problem(space, after)
+                mid = self.allowed_mid(i, stages, exclude=i)
+                if mid.size:
+                    yield from self._best(before, after, i, mid, reach, pre_acc, pre_cost,
+                                          table.accept_correct[mid], table.cost[mid],
+                                          1.0 - table.accept[mid], suf_acc, suf_cost)
+                if i in pos:  # skip i
+                    acc = float((pre_acc + reach * suf_acc).mean())
+                    cost = float((pre_cost + reach * suf_cost).mean())
+                    ok, score = self.key(np.array([acc]), np.array([cost]))
+                    yield bool(ok[0]), float(score[0]), tuple(before + after)
+            elif not after and before and i not in pos and last.size:
+                # append i after the current last stage j, which becomes a mid stage
+                j, _ = before[-1]
+                head = before[:-1]
+                reach_j, acc_j, cost_j = _prefix(space, head)
+                tj = space.tables[j]
+                mid_j = self.allowed_mid(j, stages, exclude=j)
+                if mid_j.size == 0:
+                    continue
+                stay = reach_j * (1.0 - tj.accept[mid_j])  # [Oj, P]
+                base_acc = (acc_j + reach_j * tj.accept_correct[mid_j]).mean(axis=1)
+                base_cost = (cost_j + reach_j * tj.cost[mid_j]).mean(axis=1)
+                n = space.n_problems
+                acc = base_acc[:, None] + stay @ table.correct[last].T / n
+                cost = base_cost[:, None] + stay @ table.cost[last].T / n
+                self.evaluated += acc.size
+                ok, score = self.key(acc.ravel(), cost.ravel())
+                best = int(np.argmax(np.where(ok, score + 1e9, score)))
+                a, b = np.unravel_index(best, acc.shape)
+                yield (bool(ok[best]), float(score[best]),
+                       (*head, (j, int(mid_j[a])), (i, int(last[b]))))
+
+    def _best(self, before, after, i, rows, reach, pre_acc, pre_cost, gain, cost_o, stay,
+              suf_acc, suf_cost):
+        n = self.space.n_problems
+        if stay is None:
+            acc = pre_acc.mean() + gain @ reach / n
+            cost = pre_cost.mean() + cost_o @ reach / n
+        else:
+            acc = pre_acc.mean() + (gain + stay * suf_acc) @ reach / n
+            cost = pre_cost.mean() + (cost_o + stay * suf_cost) @ reach / n
+        self.evaluated += acc.size
+        ok, score = self.key(acc, cost)
+        best = int(np.argmax(np.where(ok, score + 1e9, score)))
+        yield bool(ok[best]), float(score[best]), tuple([*before, (i, int(rows[best])), *after])
+
+    def theta_moves(self, stages):
+        """Re-map every mid stage to the same option at another θ (shared-θ grids)."""
+        if not self.space.shared_theta or len(stages) < 2:
+            return
+        for value in self.space.thetas():
+            new = []
+            for j, r in stages[:-1]:
+                o = self.space.tables[j].options[r]
+                match = [row for row in self.space.mid[j].rows
+                         if self.space.tables[j].options[row].theta == value
+                         and _same_shape(self.space.tables[j].options[row], o)]
+                if not match:
+                    break
+                new.append((j, int(match[0])))
+            else:
+                candidate = (*new, stages[-1])
+                ok, score = self.value(candidate)
+                yield ok, score, candidate
+
+    def run(self, stages) -> tuple:
+        current = tuple(stages)
+        ok, score = self.value(current)
+        for _ in range(MAX_SWEEPS):
+            improved = False
+            for new_ok, new_score, candidate in [*self.moves(current),
+                                                 *self.theta_moves(current)]:
+                if (new_ok, new_score) > (ok, score + 1e-15):
+                    current, ok, score, improved = candidate, new_ok, new_score, True
+            if not improved:
+                break
+        return current, ok, score
+
+
+def _prefix(space: SearchSpace, stages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-problem reach after, and accuracy and cost of, stages that are all mid stages."""
+    reach = np.ones(space.n_problems)
+    acc = np.zeros(space.n_problems)
+    cost = np.zeros(space.n_problems)
+    for j, r in stages:
+        table = space.tables[j]
+        cost += reach * table.cost[r]
+        acc += reach * table.accept_correct[r]
+        reach = reach * (1.0 - table.accept[r])
+    return reach, acc, cost
+
+
+def _is_mid_capable(space: SearchSpace, stage: tuple[int, int]) -> bool:
+    return space.tables[stage[0]].options[stage[1]].can_have_successor
+
+
+def _same_shape(a, b) -> bool:
+    return (a.k, a.t, a.l, a.rule, a.share_tests) == (b.k, b.t, b.l, b.rule, b.share_tests)
+
+
+def _best_single_stage(space: SearchSpace, descent: _Descent):
+    best = None
+    for i, cand in enumerate(space.last):
+        table: OptionTable = space.tables[i]
+        if not cand.rows.size:
+            continue
+        ok, score = descent.key(table.correct[cand.rows].mean(axis=1),
+                                table.cost[cand.rows].mean(axis=1))
+        j = int(np.argmax(np.where(ok, score + 1e9, score)))
+        if best is None or (bool(ok[j]), float(score[j])) > best[:2]:
+            best = (bool(ok[j]), float(score[j]), ((i, int(cand.rows[j])),))
+    return best[2]
+
+
+class HeuristicSearch(SearchMethod):
+    """Short list + exact coordinate descent (milliseconds; no optimality proof)."""
+
+    name = "heuristic"
+
+    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
+        descent = _Descent(space, objective)
+        starts = [_best_single_stage(space, descent)]
+        small, selected = _shortlist(space)
+        codes, evaluated = best_plan_codes(small, objective)
+        descent.evaluated += evaluated
+        if codes is not None:
+            starts.append(tuple((i, int(selected[i][r])) for i, r in stages_from_codes(codes)))
+        best = None
+        for start in starts:
+            stages, ok, score = descent.run(start)
+            if best is None or (ok, score) > best[:2]:
+                best = (ok, score, stages)
+        if not best[0]:
+            raise unreachable(space, objective)
+        return SearchResult(self.name, best[2], np.nan, np.nan, "heuristic", None, 0.0,
+                            "shortlist+descent", descent.evaluated)

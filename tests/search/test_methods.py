@@ -1,0 +1,110 @@
+"""Search methods on random option tables: exact = brute force, ILP = exact, heuristic
+feasible, budgets respected, shared θ honoured, one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.search import (
+    BudgetTooLowError,
+    ExactSearch,
+    HeuristicSearch,
+    IntegerProgram,
+    Objective,
+    SearchError,
+    SearchSpace,
+    exact_front,
+)
+
+from .tables import all_plans, brute_force_best, brute_force_front, random_tables
+
+
+def _space(seed, n_models=3, n_problems=10, shared=False, thetas=(0.5, 0.9, 1.0)):
+    return SearchSpace(tuple(random_tables(seed, n_models, n_problems, thetas)), shared)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_front_and_budgets_match_brute_force(seed, shared):
+    space = _space(seed, shared=shared)
+    tables = list(space.tables)
+    expected = brute_force_front(tables, shared)
+    front, _ = exact_front(space)
+    assert np.allclose(front.accuracy, [a for a, _ in expected])
+    assert np.allclose(front.cost, [c for _, c in expected])
+    assert space.count_plans() == sum(1 for _ in all_plans(tables, shared))
+    for budget in np.quantile(front.cost, [0.0, 0.2, 0.5, 0.8, 1.0]):
+        result = ExactSearch().search(space, Objective(budget=float(budget)))
+        best = brute_force_best(tables, float(budget), shared)
+        assert result.accuracy == pytest.approx(best[1], abs=1e-12)
+        assert result.cost <= budget + 1e-12
+        assert result.status == "optimal" and result.gap == 0.0
+
+
+def _shared_theta_holds(space, result):
+    thetas = {space.tables[i].options[r].theta for i, r in result.stages[:-1]}
+    return len(thetas) <= 1
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_models=st.integers(1, 3),
+       quantile=st.floats(0.0, 1.0), shared=st.booleans())
+def test_ilp_matches_exact_on_random_spaces(seed, n_models, quantile, shared):
+    space = _space(seed, n_models=n_models, n_problems=6, shared=shared, thetas=(0.5, 1.0))
+    front, _ = exact_front(space)
+    budget = float(np.quantile(front.cost, quantile))
+    exact = ExactSearch().search(space, Objective(budget=budget))
+    ilp = IntegerProgram(time_limit=60).search(space, Objective(budget=budget))
+    assert ilp.accuracy == pytest.approx(exact.accuracy, abs=1e-6)
+    assert ilp.cost <= budget + 1e-9
+    assert ilp.status == "optimal"
+    if shared:
+        assert _shared_theta_holds(space, ilp)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), quantile=st.floats(0.0, 1.0), shared=st.booleans())
+def test_heuristic_plan_is_feasible_and_never_beats_exact(seed, quantile, shared):
+    space = _space(seed, n_models=3, n_problems=12, shared=shared)
+    front, _ = exact_front(space)
+    budget = float(np.quantile(front.cost, quantile))
+    exact = ExactSearch().search(space, Objective(budget=budget))
+    heuristic = HeuristicSearch().search(space, Objective(budget=budget))
+    assert heuristic.cost <= budget + 1e-9
+    assert heuristic.accuracy <= exact.accuracy + 1e-9
+    heuristic.plan(space)  # a valid CascadePlan
+    if shared:
+        assert _shared_theta_holds(space, heuristic)
+
+
+@pytest.mark.parametrize("method", [ExactSearch(), IntegerProgram(time_limit=60)])
+def test_target_accuracy_is_the_dual(method):
+    space = _space(3, shared=True)
+    front, _ = exact_front(space)
+    target = float(front.accuracy[len(front) // 2])
+    result = method.search(space, Objective(target_accuracy=target))
+    assert result.accuracy >= target - 1e-9
+    assert result.cost == pytest.approx(front.cost[len(front) // 2], rel=1e-6)
+
+
+@pytest.mark.parametrize("method", [ExactSearch(), HeuristicSearch(),
+                                    IntegerProgram(time_limit=60)])
+def test_budget_below_the_cheapest_plan_names_its_cost(method):
+    space = _space(5)
+    front, _ = exact_front(space)
+    cheapest = float(front.cost[0])
+    with pytest.raises(BudgetTooLowError) as info:
+        method.search(space, Objective(budget=cheapest * 0.5))
+    assert f"{cheapest:.6g}" in str(info.value)
+
+
+def test_bad_objectives_are_errors():
+    with pytest.raises(SearchError, match="non-negative"):
+        Objective(budget=-1.0)
+    with pytest.raises(SearchError, match="exactly one"):
+        Objective()
+    with pytest.raises(SearchError, match=r"\[0, 1\]"):
+        Objective(target_accuracy=1.5)
