@@ -184,7 +184,7 @@ class CascadeRunner:
         last = index == len(self.plan.stages) - 1
         started = time.perf_counter()
         greedy = opt.k <= 1
-        n_solutions = max(1, opt.k) if opt.k >= 2 else 1
+        n_solutions = opt.k if opt.k >= 2 else 1
         n_tests = 0 if opt.k == 0 or opt.l == 0 else (1 if opt.k == 1 else opt.t)
         sol_request = client.generate(
             solution_prompt(ep, problem.prompt, problem.entry_point), n_solutions,
