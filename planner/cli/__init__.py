@@ -43,8 +43,9 @@ def _register_commands() -> None:
 def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: str) -> int:
     """Run a click command and turn every failure into one line and an exit status."""
     try:
-        command.main(args=list(argv) if argv is not None else None, prog_name=prog_name,
-                     standalone_mode=False)
+        # Without standalone mode click returns the code of a `typer.Exit` instead of raising.
+        status = command.main(args=list(argv) if argv is not None else None,
+                              prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -67,7 +68,7 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
         print(f"error: internal {type(exc).__name__}: {exc} (CODECASCADE_DEBUG=1 shows more)",
               file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
