@@ -41,6 +41,14 @@ _EXPORTS: dict[str, str] = {
     "run_batch": "planner.sandbox",
     "run_batches": "planner.sandbox",
     "probe_isolation": "planner.sandbox",
+    # planning
+    "plan": "planner.search.api",
+    "pareto_front": "planner.search.api",
+    "planning_context": "planner.search.api",
+    "compare_methods": "planner.search.api",
+    "CascadeSpec": "planner.spec",
+    "load_spec": "planner.spec",
+    "save_spec": "planner.spec",
     # runtime and run records
     "run_spec": "planner.runtime.api",
     "load_endpoints": "planner.runtime.endpoints",

@@ -18,12 +18,14 @@ from .base import (
 from .exact import ExactSearch, exact_front
 from .heuristic import HeuristicSearch
 from .ilp import IntegerProgram
+from .optuna_search import OptunaSearch
 from .pareto import ParetoFront
 
 METHODS: dict[str, type[SearchMethod]] = {
     "exact": ExactSearch,
     "ilp": IntegerProgram,
     "heuristic": HeuristicSearch,
+    "optuna": OptunaSearch,
 }
 
 
@@ -42,6 +44,7 @@ __all__ = [
     "HeuristicSearch",
     "IntegerProgram",
     "Objective",
+    "OptunaSearch",
     "ParetoFront",
     "SearchError",
     "SearchMethod",

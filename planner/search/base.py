@@ -278,18 +278,29 @@ class SearchMethod(ABC):
         """The method itself; returns a result whose stages are feasible."""
 
 
-def unreachable(space: SearchSpace, objective: Objective) -> SearchError:
-    """The error for an objective no plan meets: it names the cheapest plan's cost or the
-    highest reachable accuracy."""
-    from .exact import extreme_plans
+def unreachable(space: SearchSpace, objective: Objective, method: str = "") -> SearchError:
+    """The error for an objective a method met with no plan: it names the cheapest plan's
+    cost (or the best reachable accuracy), and says so when a plan does exist."""
+    from .exact import cheapest_plan, most_accurate_plan
 
-    cheapest, most_accurate = extreme_plans(space)
     if objective.is_budget:
-        return BudgetTooLowError(
-            f"budget ${objective.budget:.6g} per problem is below the cheapest possible plan, "
-            f"which costs ${cheapest[1]:.6g} per problem"
+        cheapest = cheapest_plan(space)
+        if objective.budget < cheapest[1] - TOLERANCE:
+            return BudgetTooLowError(
+                f"budget ${objective.budget:.6g} per problem is below the cheapest possible "
+                f"plan, which costs ${cheapest[1]:.6g} per problem"
+            )
+        return SearchError(
+            f"{method or 'the search'} found no plan within budget ${objective.budget:.6g} "
+            f"(the cheapest plan costs ${cheapest[1]:.6g}); try another method"
+        )
+    most_accurate = most_accurate_plan(space)
+    if objective.target_accuracy > most_accurate[0] + TOLERANCE:
+        return SearchError(
+            f"target accuracy {objective.target_accuracy:.4f} is above the best reachable "
+            f"accuracy {most_accurate[0]:.4f}"
         )
     return SearchError(
-        f"target accuracy {objective.target_accuracy:.4f} is above the best reachable "
-        f"accuracy {most_accurate[0]:.4f}"
+        f"{method or 'the search'} found no plan reaching accuracy "
+        f"{objective.target_accuracy:.4f}; try another method"
     )

@@ -222,16 +222,23 @@ def best_plan_codes(space: SearchSpace, objective: Objective) -> tuple[np.ndarra
     return consumer.best_codes, consumer.evaluated
 
 
-def extreme_plans(space: SearchSpace) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(accuracy, cost) of the cheapest plan and of the most accurate plan."""
+def cheapest_plan(space: SearchSpace) -> tuple[float, float]:
+    """(accuracy, cost) of the cheapest plan (fast: everything pricier is pruned)."""
     from .base import score_stages
 
-    cheapest, _ = best_plan_codes(space, Objective(target_accuracy=0.0))
+    codes, _ = best_plan_codes(space, Objective(target_accuracy=0.0))
+    assert codes is not None
+    return score_stages(space, stages_from_codes(codes))
+
+
+def most_accurate_plan(space: SearchSpace) -> tuple[float, float]:
+    """(accuracy, cost) of the most accurate plan whatever its cost."""
+    from .base import score_stages
+
     ceiling = float(sum(t.cost.max() for t in space.tables)) + 1.0
-    accurate, _ = best_plan_codes(space, Objective(budget=ceiling))
-    assert cheapest is not None and accurate is not None
-    return (score_stages(space, stages_from_codes(cheapest)),
-            score_stages(space, stages_from_codes(accurate)))
+    codes, _ = best_plan_codes(space, Objective(budget=ceiling))
+    assert codes is not None
+    return score_stages(space, stages_from_codes(codes))
 
 
 def exact_front(space: SearchSpace) -> tuple[ParetoFront, int]:
@@ -249,7 +256,7 @@ class ExactSearch(SearchMethod):
     def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
         codes, evaluated = best_plan_codes(space, objective)
         if codes is None:
-            raise unreachable(space, objective)
+            raise unreachable(space, objective, self.name)
         return SearchResult(
             method=self.name, stages=stages_from_codes(codes), accuracy=np.nan, cost=np.nan,
             status="optimal", gap=0.0, seconds=0.0, solver="enumeration",

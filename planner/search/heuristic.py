@@ -271,6 +271,6 @@ class HeuristicSearch(SearchMethod):
             if best is None or (ok, score) > best[:2]:
                 best = (ok, score, stages)
         if not best[0]:
-            raise unreachable(space, objective)
+            raise unreachable(space, objective, self.name)
         return SearchResult(self.name, best[2], np.nan, np.nan, "heuristic", None, 0.0,
                             "shortlist+descent", descent.evaluated)

@@ -284,7 +284,7 @@ class IntegerProgram(SearchMethod):
                 best = (stages, acc, cost)
         if best is None:
             if all(s == "infeasible" for s in statuses):
-                raise unreachable(space, objective)
+                raise unreachable(space, objective, self.name)
             raise SearchError(f"{solver} found no plan within {self.time_limit:g} s")
         proven = all(s in ("optimal", "infeasible") for s in statuses)
         known = [g for g in gaps if g is not None]

@@ -1,0 +1,354 @@
+"""The planning API: profile + prices + grid + split -> a cascade spec, a front, a comparison.
+
+:func:`planning_context` does the shared work once: load the profile (optionally re-priced
+and restricted to some models), compute option tables for the grid on all problems (the
+estimator caches them), and cut them into the planning part and the held-out part of the
+split. :func:`plan` searches the planning part and returns a :class:`~planner.spec.CascadeSpec`
+whose predictions on both parts come from the same exact formula with bootstrap intervals.
+:func:`pareto_front` gives the whole front (exact), with the single-model front beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cascade import OptionTable
+from ..errors import CodecascadeError
+from ..options import CascadePlan, Grid, Stage
+from ..profile import DEFAULT_PROFILE_NAME, Profile, ProfileError, load_profile
+from ..spec import CascadeSpec, Prediction, Provenance, SolverInfo
+from .base import Objective, SearchError, SearchResult, SearchSpace, score_stages_per_problem
+
+#: The method ``plan`` uses unless told otherwise: exact enumeration with pruning is both
+#: optimal and fast on the bundled grids.
+DEFAULT_METHOD = "exact"
+DEFAULT_GRID = "default"
+#: The first of the paper's five validation/test splits.
+DEFAULT_SPLIT = "paper-seed3"
+DEFAULT_REPLICATES = 64
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True, eq=False)
+class PlanningContext:
+    """Everything a search needs, computed once: see the module docstring."""
+
+    profile: Profile
+    profile_label: str
+    grid: Grid
+    split_name: str
+    split_seed: int
+    planning: SearchSpace
+    heldout: SearchSpace | None
+    planning_problems: np.ndarray
+    heldout_problems: np.ndarray | None
+    seed: int
+    replicates: int
+
+    def stages_plan(self, stages: Sequence[tuple[int, int]]) -> CascadePlan:
+        tables = self.planning.tables
+        return CascadePlan(tuple(Stage(tables[i].model, tables[i].options[r])
+                                 for i, r in stages))
+
+    def predict(self, stages: Sequence[tuple[int, int]]) -> tuple[Prediction,
+                                                                    Prediction | None]:
+        """Predicted accuracy and cost with bootstrap intervals on both parts."""
+        planning = _prediction(self.planning, stages, "validation"
+                               if self.heldout is not None else "all", self.seed)
+        heldout = None
+        if self.heldout is not None:
+            heldout = _prediction(self.heldout, stages, "test", self.seed)
+        return planning, heldout
+
+
+def _prediction(space: SearchSpace, stages, part: str, seed: int) -> Prediction:
+    from ..intervals import bootstrap_ci
+
+    acc, cost = score_stages_per_problem(space, stages)
+    low, high = bootstrap_ci(np.stack([acc, cost], axis=1), confidence=CONFIDENCE, seed=seed)
+    clip = lambda v: float(min(1.0, max(0.0, v)))  # noqa: E731  (float noise at 0 and 1)
+    return Prediction(
+        split=part, n_problems=int(acc.size), accuracy=clip(acc.mean()),
+        accuracy_ci=(clip(low[0]), clip(high[0])), cost=float(max(0.0, cost.mean())),
+        cost_ci=(float(max(0.0, low[1])), float(max(0.0, high[1]))), confidence=CONFIDENCE,
+    )
+
+
+def parse_prices(pairs: Sequence[str]) -> dict[str, float]:
+    """``NAME=DOLLARS_PER_1K_TOKENS`` strings -> {name: $ per token}; one-line errors."""
+    prices = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            price = float(value)
+        except ValueError:
+            price = float("nan")
+        if not sep or not name or not np.isfinite(price) or price < 0:
+            raise CodecascadeError(
+                f"bad price {pair!r}: expected MODEL=DOLLARS_PER_1K_TOKENS with a number >= 0"
+            )
+        prices[name] = price / 1000.0
+    return prices
+
+
+def planning_context(
+    profile: Profile | str | os.PathLike[str] | None = None,
+    *,
+    grid: Grid | str = DEFAULT_GRID,
+    split: str = DEFAULT_SPLIT,
+    seed: int = 0,
+    replicates: int = DEFAULT_REPLICATES,
+    models: Sequence[str] | None = None,
+    prices: dict[str, float] | None = None,
+) -> PlanningContext:
+    """Load, re-price, restrict, tabulate and split (see the module docstring)."""
+    from ..estimate import option_tables
+    from ..options import grid_by_name
+    from ..splits import split_by_name
+
+    if isinstance(profile, Profile):
+        label = str(profile.provenance.get("name", "in-memory profile"))
+    else:
+        label = DEFAULT_PROFILE_NAME if profile is None else str(profile)
+        profile = load_profile(profile)
+    if prices:
+        profile = profile.with_prices(prices)
+    if replicates < 1:
+        raise CodecascadeError(f"replicates must be >= 1, got {replicates}")
+    grid = grid_by_name(grid) if isinstance(grid, str) else grid
+    chosen = list(range(profile.n_models))
+    if models:
+        chosen = sorted({profile.model_index(name) for name in models})
+    the_split = split_by_name(split, profile.n_problems)
+    tables = option_tables(profile, grid, replicates=replicates, seed=seed)
+    tables = [tables[i] for i in chosen]
+    _check_tables(tables)
+    everything = the_split.name == "all"
+    planning_idx = np.arange(profile.n_problems) if everything else the_split.validation
+    planning = SearchSpace(tuple(t.columns(planning_idx) for t in tables), grid.shared_theta)
+    heldout = None
+    heldout_idx = None
+    if not everything:
+        heldout_idx = the_split.test
+        heldout = SearchSpace(tuple(t.columns(heldout_idx) for t in tables), grid.shared_theta)
+    return PlanningContext(
+        profile=profile, profile_label=label, grid=grid, split_name=the_split.name,
+        split_seed=the_split.seed, planning=planning, heldout=heldout,
+        planning_problems=planning_idx, heldout_problems=heldout_idx, seed=seed,
+        replicates=replicates,
+    )
+
+
+def _check_tables(tables: Sequence[OptionTable]) -> None:
+    if not tables:
+        raise ProfileError("no models to plan with")
+    for table in tables:
+        if table.n_options == 0:
+            raise SearchError(f"model {table.model!r} has no option on this grid")
+
+
+def run_search(context: PlanningContext, objective: Objective, method: str = DEFAULT_METHOD,
+               *, time_limit: float | None = None) -> SearchResult:
+    """One method's plan on the planning part of ``context``."""
+    from . import IntegerProgram, get_method
+
+    searcher = get_method(method)
+    if time_limit is not None and isinstance(searcher, IntegerProgram):
+        searcher = IntegerProgram(time_limit=time_limit)
+    return searcher.search(context.planning, objective, seed=context.seed)
+
+
+def spec_from_result(context: PlanningContext, result: SearchResult,
+                     objective: Objective) -> CascadeSpec:
+    """The cascade spec of a search result, with predictions and provenance."""
+    from .. import __version__
+    from ..estimate import ESTIMATOR_VERSION
+
+    planning, heldout = context.predict(result.stages)
+    profile = context.profile
+    provenance = Provenance(
+        profile=context.profile_label,
+        profile_sha256=profile.fingerprint(),
+        prices={m.name: m.price_generated for m in profile.models},
+        grid=context.grid.name,
+        split=context.split_name,
+        seeds={"split": int(context.split_seed), "estimator": int(context.seed),
+               "search": int(context.seed), "bootstrap": int(context.seed)},
+        version=__version__,
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        extra={
+            "grid": context.grid.to_json(),
+            "models": list(context.planning.tables[i].model
+                           for i in range(context.planning.n_models)),
+            "prompt_prices": {m.name: m.price_prompt for m in profile.models},
+            "replicates": context.replicates,
+            "estimator_version": ESTIMATOR_VERSION,
+            "prediction": "exact cascade formula on the option tables, percentile "
+                          "bootstrap over problems",
+            "plans_in_space": context.planning.count_plans(),
+        },
+    )
+    return CascadeSpec(
+        stages=context.stages_plan(result.stages).stages,
+        objective="max_accuracy" if objective.is_budget else "min_cost",
+        budget=objective.budget,
+        target_accuracy=objective.target_accuracy,
+        planning=planning,
+        heldout=heldout,
+        solver=SolverInfo(method=result.method, status=result.status, gap=result.gap,
+                          seconds=result.seconds, solver=result.solver,
+                          plans_evaluated=result.plans_evaluated),
+        provenance=provenance,
+    )
+
+
+def plan(
+    profile: Profile | str | os.PathLike[str] | None = None,
+    budget: float | None = None,
+    *,
+    target_accuracy: float | None = None,
+    method: str = DEFAULT_METHOD,
+    grid: Grid | str = DEFAULT_GRID,
+    split: str = DEFAULT_SPLIT,
+    seed: int = 0,
+    replicates: int = DEFAULT_REPLICATES,
+    models: Sequence[str] | None = None,
+    prices: dict[str, float] | None = None,
+    time_limit: float | None = None,
+) -> CascadeSpec:
+    """The most accurate cascade with expected cost <= ``budget`` ($ per problem) on the
+    planning part of ``split`` (or, with ``target_accuracy``, the cheapest one reaching it),
+    as a validated cascade spec."""
+    objective = Objective(budget=budget, target_accuracy=target_accuracy)
+    context = planning_context(profile, grid=grid, split=split, seed=seed,
+                               replicates=replicates, models=models, prices=prices)
+    result = run_search(context, objective, method, time_limit=time_limit)
+    return spec_from_result(context, result, objective)
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    """One plan of a front: planning-part accuracy and cost, held-out ones if any."""
+
+    stages: tuple[tuple[int, int], ...]
+    label: str
+    accuracy: float
+    cost: float
+    heldout_accuracy: float | None
+    heldout_cost: float | None
+
+    def to_json(self) -> dict[str, object]:
+        return {"plan": self.label, "accuracy": self.accuracy, "cost": self.cost,
+                "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost}
+
+
+def front_points(context: PlanningContext, stage_list) -> list[FrontPoint]:
+    from .base import score_stages
+
+    """Planning and held-out accuracy and cost of plans given as (model, row) stages."""
+    points = []
+    for stages in stage_list:
+        acc, cost = score_stages(context.planning, stages)
+        h_acc = h_cost = None
+        if context.heldout is not None:
+            h_acc, h_cost = score_stages(context.heldout, stages)
+        points.append(FrontPoint(tuple(stages), context.stages_plan(stages).label(), acc, cost,
+                                 h_acc, h_cost))
+    return points
+
+
+def pareto_front(context: PlanningContext) -> list[FrontPoint]:
+    """The exact cost–accuracy front of all cascades on the planning part."""
+    from .base import normalise_stages, stages_from_codes
+    from .exact import exact_front
+
+    front, _ = exact_front(context.planning)
+    return front_points(context, [normalise_stages(context.planning, stages_from_codes(c))
+                             for c in front.codes])
+
+
+def single_model_front(context: PlanningContext) -> list[FrontPoint]:
+    """The front of single-model plans (one model, its own tests deciding): the baseline
+    a cascade has to beat."""
+    from .pareto import ParetoFront
+
+    space = context.planning
+    front = ParetoFront(space.n_models)
+    for i, cand in enumerate(space.last):
+        if not cand.rows.size:
+            continue
+        table = space.tables[i]
+        codes = np.full((cand.rows.size, space.n_models), -1, dtype=np.int64)
+        codes[:, i] = cand.rows
+        front.add(table.correct[cand.rows].mean(axis=1), table.cost[cand.rows].mean(axis=1),
+                  codes)
+    from .base import stages_from_codes
+
+    return front_points(context, [stages_from_codes(c) for c in front.codes])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One method's outcome in :func:`compare_methods` (``error`` set if it failed)."""
+
+    method: str
+    result: SearchResult | None
+    label: str
+    gap_pp: float | None
+    heldout_accuracy: float | None
+    heldout_cost: float | None
+    error: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        r = self.result
+        return {
+            "method": self.method, "plan": self.label,
+            "accuracy": None if r is None else r.accuracy,
+            "cost": None if r is None else r.cost,
+            "gap_to_exact_pp": self.gap_pp,
+            "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost,
+            "status": None if r is None else r.status,
+            "solver_gap": None if r is None else r.gap,
+            "seconds": None if r is None else r.seconds,
+            "error": self.error,
+        }
+
+
+def compare_methods(context: PlanningContext, objective: Objective,
+                    methods: Sequence[str], *, time_limit: float | None = None,
+                    ) -> list[Comparison]:
+    """Every method's plan for the same objective, with its gap to the exact optimum in
+    percentage points of accuracy (cost for a target accuracy: relative, in %)."""
+    from .base import score_stages
+
+    results: dict[str, SearchResult | CodecascadeError] = {}
+    for name in dict.fromkeys(["exact", *methods]):
+        try:
+            results[name] = run_search(context, objective, name, time_limit=time_limit)
+        except SearchError as exc:
+            if name == "exact":
+                raise
+            results[name] = exc
+    exact = results["exact"]
+    assert isinstance(exact, SearchResult)
+    out = []
+    for name in methods:
+        r = results[name]
+        if isinstance(r, CodecascadeError):
+            out.append(Comparison(name, None, "", None, None, None, str(r)))
+            continue
+        if objective.is_budget:
+            gap = 100.0 * (exact.accuracy - r.accuracy)
+        else:
+            gap = 100.0 * (r.cost - exact.cost) / exact.cost if exact.cost else 0.0
+        h_acc = h_cost = None
+        if context.heldout is not None:
+            h_acc, h_cost = score_stages(context.heldout, r.stages)
+        out.append(Comparison(name, r, context.stages_plan(r.stages).label(), gap, h_acc,
+                              h_cost))
+    return out

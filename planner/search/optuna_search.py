@@ -1,0 +1,137 @@
+"""Optuna: a seeded black-box baseline over the same plan space (TPE with constraints).
+
+Each model gets a categorical "what it does" parameter: skip, or an option *shape*
+(k, t, l, rule, test sharing); θ is one categorical shared by all stages on a shared-θ grid,
+else one per model. A trial decodes to a plan (invalid orders are rejected with a large
+penalty), is scored with the exact formula, and the budget (or target accuracy) is an Optuna
+constraint, so TPE learns the feasible region. Same seed, same trials, same plan.
+"""
+
+from __future__ import annotations
+
+from .base import (
+    Objective,
+    SearchMethod,
+    SearchResult,
+    SearchSpace,
+    score_stages,
+    unreachable,
+)
+
+#: Trials per search; enough to find good plans on the paper grid in a few seconds.
+N_TRIALS = 300
+SKIP = "skip"
+
+
+def _shape(option) -> str:
+    share = "-share" if option.share_tests else ""
+    return f"k{option.k}-t{option.t}-l{option.l}-{option.rule}{share}"
+
+
+class _Decoder:
+    """Maps (shape, θ, role) of a model to a candidate row."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self.rows: list[dict[tuple[str, float, str], int]] = []
+        self.shapes: list[list[str]] = []
+        self.by_shape: list[dict[tuple[str, str], list[tuple[float, int]]]] = []
+        for i, table in enumerate(space.tables):
+            by_shape: dict[tuple[str, str], list[tuple[float, int]]] = {}
+            for role, cand in (("mid", space.mid[i]), ("last", space.last[i])):
+                for row in cand.rows:
+                    option = table.options[row]
+                    by_shape.setdefault((_shape(option), role), []).append(
+                        (option.theta, int(row)))
+            self.by_shape.append(by_shape)
+            self.shapes.append(sorted({shape for shape, _ in by_shape}))
+        self.thetas = sorted({float(o.theta) for t in space.tables for o in t.options})
+
+    def row(self, i: int, shape: str, theta: float, role: str) -> int | None:
+        choices = self.by_shape[i].get((shape, role))
+        if not choices:
+            return None
+        # the θ asked for, else the nearest one this shape has (last stages: any θ)
+        return min(choices, key=lambda c: abs(c[0] - theta))[1]
+
+
+class OptunaSearch(SearchMethod):
+    """Optuna TPE over the plan space; seeded and reproducible, no optimality proof."""
+
+    name = "optuna"
+
+    def __init__(self, n_trials: int = N_TRIALS) -> None:
+        self.n_trials = n_trials
+
+    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        decoder = _Decoder(space)
+        penalty = 1e6
+
+        def decode(trial) -> tuple[tuple[int, int], ...] | None:
+            shared = trial.suggest_categorical("theta", decoder.thetas) \
+                if space.shared_theta else None
+            picks = []
+            for i in range(space.n_models):
+                shape = trial.suggest_categorical(f"m{i}", [SKIP, *decoder.shapes[i]])
+                theta = shared if shared is not None else trial.suggest_categorical(
+                    f"theta{i}", decoder.thetas)
+                if shape != SKIP:
+                    picks.append((i, shape, theta))
+            if not picks:
+                return None
+            stages = []
+            for pos, (i, shape, theta) in enumerate(picks):
+                role = "last" if pos == len(picks) - 1 else "mid"
+                row = decoder.row(i, shape, theta, role)
+                if row is None:
+                    return None
+                stages.append((i, row))
+            return tuple(stages)
+
+        modern = hasattr(optuna.trial.Trial, "set_constraint")  # optuna >= 5
+
+        def constrain(trial, violation: float) -> None:
+            if modern:
+                trial.set_constraint("limit", violation)
+            else:
+                trial.set_user_attr("violation", violation)
+
+        def evaluate(trial):
+            stages = decode(trial)
+            if stages is None:
+                constrain(trial, penalty)
+                return -penalty if objective.is_budget else penalty
+            acc, cost = score_stages(space, stages)
+            trial.set_user_attr("stages", [list(s) for s in stages])
+            if objective.is_budget:
+                constrain(trial, cost - objective.budget)
+                return acc
+            constrain(trial, objective.target_accuracy - acc)
+            return cost
+
+        if modern:
+            sampler = optuna.samplers.TPESampler(seed=seed)
+        else:
+            sampler = optuna.samplers.TPESampler(
+                seed=seed, constraints_func=lambda t: (t.user_attrs["violation"],))
+        study = optuna.create_study(
+            direction="maximize" if objective.is_budget else "minimize", sampler=sampler)
+        study.optimize(evaluate, n_trials=self.n_trials, show_progress_bar=False)
+        best = None
+        for trial in study.trials:
+            if "stages" not in trial.user_attrs:
+                continue
+            stages = tuple((int(i), int(r)) for i, r in trial.user_attrs["stages"])
+            acc, cost = score_stages(space, stages)
+            if not objective.feasible(acc, cost):
+                continue
+            if best is None or objective.better(acc, cost, best[1], best[2]):
+                best = (stages, acc, cost)
+        if best is None:
+            raise unreachable(space, objective, self.name)
+        return SearchResult(self.name, best[0], best[1], best[2], "heuristic", None, 0.0,
+                            f"optuna {optuna.__version__} TPE", len(study.trials))
+
