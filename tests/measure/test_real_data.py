@@ -106,7 +106,7 @@ def test_reexecuting_a_few_problems_gives_the_bundled_bits(shared_data: Path) ->
     root = shared_data / "wizardcoder-python-humaneval"
     profile = _bundled("wizardcoder-humaneval")
     problems, _, pools = _wizard(str(root))
-    chosen = [0, 24, 53, 101, 163]
+    chosen = [0, 12, 53, 101, 163]
     jobs, index = [], []
     for p in chosen:
         pool = pools[p]
@@ -128,24 +128,18 @@ def test_reexecuting_a_few_problems_gives_the_bundled_bits(shared_data: Path) ->
 def test_extra_profile_models_and_known_accuracies() -> None:
     profile = _bundled("humaneval-extra")
     summary = {m["name"]: m for m in profile_summary(profile)["models"]}
-    assert set(summary) == {"WizardCoder-Python-7B", "WizardCoder-Python-13B",
-                            "WizardCoder-Python-34B", "CodeGen-Mono-16B", "gpt-3.5-turbo",
-                            "gpt-4", "CodeLlama-34B-Instruct"}
-    # CodeT reports pass@1 = 29.3 % for CodeGen-Mono-16B on these samples
-    assert 0.26 <= summary["CodeGen-Mono-16B"]["sampled_pass_at_1"] <= 0.32
+    assert list(summary) == ["CodeGen-Mono-16B", "gpt-3.5-turbo", "gpt-4",
+                             "CodeLlama-34B-Instruct"]
+    # sampled at temperature 0.8: below the CodeGen paper's pass@1 at T=0.2 (29.3 %)
+    assert 0.15 <= summary["CodeGen-Mono-16B"]["sampled_pass_at_1"] < 0.293
     assert summary["gpt-4"]["sampled_pass_at_1"] > summary["gpt-3.5-turbo"][
         "sampled_pass_at_1"] > summary["CodeLlama-34B-Instruct"]["sampled_pass_at_1"]
-    for name in ("gpt-4", "gpt-3.5-turbo", "CodeLlama-34B-Instruct", "CodeGen-Mono-16B"):
+    for name in summary:
         assert summary[name]["greedy_pass_at_1"] is None
-    assert summary["CodeGen-Mono-16B"]["test_generations_per_problem"] == 100
+        assert summary[name]["problems"] == 164
+    assert summary["gpt-4"]["samples_per_problem"] == 10
+    assert summary["CodeGen-Mono-16B"]["samples_per_problem"] == 100
     assert summary["gpt-4"]["test_generations_per_problem"] == 0
-
-
-def test_extra_profile_agrees_with_the_default_on_shared_models() -> None:
-    default, extra = _bundled("wizardcoder-humaneval"), _bundled("humaneval-extra")
-    for m in range(3):
-        k = extra.model_index(default.models[m].name)
-        a = np.take_along_axis(default.solution_correct, default.sample_solution[m], axis=1)
-        b = np.take_along_axis(extra.solution_correct, extra.sample_solution[k], axis=1)
-        assert (a == b).all()
-        assert (default.sample_tokens[m] == extra.sample_tokens[k]).all()
+    # about half of CodeT's test samples are empty; every kept line is an assert
+    assert 40 <= summary["CodeGen-Mono-16B"]["test_generations_per_problem"] <= 60
+    assert profile.provenance["sandbox_levels"] == ["A"]
