@@ -1,9 +1,10 @@
 """Human-readable output: plain-text tables and the frontier plot (PNG).
 
 Tables are fixed-width text with a header row, for terminals and for pasting into notes.
-The plot shows the cascade front and the best single-model front on cost (log scale) vs
-accuracy, solid for the planning part and dashed for the held-out part, with the chosen
-plan marked. matplotlib is imported only when a plot is drawn (Agg backend, no display).
+The plot shows the cascade front and the best single-model front (cost on a log scale vs
+accuracy) on the planning part, the same plans scored on the held-out part as hollow
+markers, and the chosen plan marked. matplotlib is imported only when a plot is drawn (Agg
+backend, no display).
 """
 
 from __future__ import annotations
@@ -77,19 +78,26 @@ def frontier_plot(
     path = Path(path)
     fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
     try:
-        def draw(points, style, label, color):
+        def front(points, label, color, z):
             if points:
                 xs, ys = zip(*sorted(points), strict=True)
-                ax.plot([1000 * x for x in xs], [100 * y for y in ys], style, color=color,
-                        label=label, drawstyle="steps-post", marker=".", markersize=4)
+                ax.plot([1000 * x for x in xs], [100 * y for y in ys], "-", color=color,
+                        label=label, drawstyle="steps-post", marker=".", markersize=4,
+                        zorder=z)
 
-        draw(cascade, "-", "cascade front (planning part)", "tab:blue")
-        draw(single, "-", "best single model (planning part)", "tab:orange")
-        draw(cascade_heldout, "--", "cascade plans on held-out part", "tab:blue")
-        draw(single_heldout, "--", "single-model plans on held-out part", "tab:orange")
+        def scatter(points, label, color, marker):
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.scatter([1000 * x for x in xs], [100 * y for y in ys], s=14, marker=marker,
+                           facecolors="none", edgecolors=color, alpha=0.7, label=label)
+
+        front(single, "best single model (planning part)", "tab:orange", 2)
+        front(cascade, "cascade front (planning part)", "tab:blue", 3)
+        scatter(single_heldout, "same single-model plans, held-out part", "tab:orange", "s")
+        scatter(cascade_heldout, "same cascade plans, held-out part", "tab:blue", "o")
         if chosen is not None:
             ax.plot([1000 * chosen[0]], [100 * chosen[1]], marker="*", markersize=16,
-                    color="tab:red", linestyle="none", label="chosen plan")
+                    color="tab:red", linestyle="none", label="chosen plan", zorder=4)
         ax.set_xscale("log")
         ax.set_xlabel("expected cost, $ per 1,000 problems (log scale)")
         ax.set_ylabel("expected accuracy, %")

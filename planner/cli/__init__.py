@@ -81,8 +81,8 @@ def plan_main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``plan`` (the same as ``codecascade plan``)."""
     _register_commands()
     group = typer.main.get_command(app)
-    assert isinstance(group, click.Group)
-    command = group.commands.get("plan")
+    # typer >= 0.26 vendors click: its group is not a click.Group, but has .commands
+    command = getattr(group, "commands", {}).get("plan")
     if command is None:
         print("error: the plan command is not available", file=sys.stderr)
         sys.exit(2)

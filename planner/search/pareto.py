@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Accuracy differences below this are float noise (sums in another order), not progress.
+ACCURACY_RESOLUTION = 1e-12
+
 
 class ParetoFront:
     """Non-dominated plans: no kept plan is both cheaper-or-equal and at least as accurate
@@ -41,5 +44,5 @@ class ParetoFront:
         acc, cst, cds = acc[order], cst[order], cds[order]
         running = np.maximum.accumulate(acc)
         keep = np.ones(acc.size, dtype=bool)
-        keep[1:] = acc[1:] > running[:-1]
+        keep[1:] = acc[1:] > running[:-1] + ACCURACY_RESOLUTION
         self.accuracy, self.cost, self.codes = acc[keep], cst[keep], cds[keep]

@@ -1,0 +1,131 @@
+"""plan / frontier / compare end to end on a small synthetic profile: valid specs within
+budget, a front with its plot, the method table, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+
+from planner.cli import _register_commands, app, plan_main, run_command
+from planner.profile import save_profile
+from planner.spec import load_spec, validate_spec_json
+from planner.synthetic import synthetic_profile
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="module")
+def profile_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
+    save_profile(synthetic_profile(n_models=3, n_problems=40, n_samples=20, n_tests=20,
+                                   seed=2), path)
+    return str(path)
+
+
+def cli(*args):
+    _register_commands()
+    return run_command(typer.main.get_command(app), list(args), "codecascade")
+
+
+def test_plan_prints_a_valid_spec_within_budget(profile_path, capsys):
+    assert cli("plan", "--budget", "0.002", "--profile", profile_path) == 0
+    obj = json.loads(capsys.readouterr().out)
+    validate_spec_json(obj)
+    assert obj["predicted"]["planning"]["cost"] <= 0.002 + 1e-12
+    assert obj["predicted"]["heldout"]["n_problems"] == 40 - obj["predicted"]["planning"][
+        "n_problems"]
+    assert obj["search"]["status"] == "optimal" and obj["search"]["method"] == "exact"
+    assert obj["provenance"]["split"] == "paper-seed3"
+    assert set(obj["provenance"]["prices"]) == {"model-0", "model-1", "model-2"}
+
+
+@pytest.mark.parametrize("method", ["heuristic", "ilp", "optuna"])
+def test_every_method_gives_a_feasible_spec(profile_path, tmp_path, method, capsys):
+    out = tmp_path / "spec.json"
+    args = ("plan", "--budget", "0.002", "--profile", profile_path, "--grid", "paper",
+            "--method", method, "-o", str(out))
+    assert cli(*args) == 0
+    spec = load_spec(out)
+    assert spec.planning.cost <= 0.002 + 1e-12
+    assert spec.solver.method == method
+    thetas = {s.option.theta for s in spec.stages[:-1]}
+    assert len(thetas) <= 1  # the paper grid shares one θ
+
+
+def test_plan_console_script_and_target_accuracy(profile_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        plan_main(["--target-accuracy", "0.5", "--profile", profile_path, "--split", "all"])
+    assert info.value.code == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["objective"] == "min_cost" and obj["budget"] is None
+    assert obj["predicted"]["planning"]["accuracy"] >= 0.5 - 1e-9
+    assert obj["predicted"]["heldout"] is None
+
+
+def test_frontier_json_and_plot(profile_path, tmp_path, capsys):
+    png = tmp_path / "front.png"
+    assert cli("frontier", "--profile", profile_path, "--budget", "0.002", "--plot", str(png),
+               "--json") == 0
+    obj = json.loads(capsys.readouterr().out)
+    front = obj["cascade_front"]
+    costs = [p["cost"] for p in front]
+    accs = [p["accuracy"] for p in front]
+    assert costs == sorted(costs) and accs == sorted(accs) and len(set(accs)) == len(accs)
+    assert obj["chosen"]["cost"] <= 0.002 + 1e-12
+    # the cascade front is at least as good as the single-model front everywhere
+    for p in obj["single_model_front"]:
+        best = max(a for a, c in zip(accs, costs, strict=True) if c <= p["cost"] + 1e-12)
+        assert best >= p["accuracy"] - 1e-12
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_table_has_every_method(profile_path, capsys):
+    assert cli("compare", "--budget", "0.002", "--profile", profile_path, "--grid", "paper",
+               "--json") == 0
+    rows = {r["method"]: r for r in json.loads(capsys.readouterr().out)["methods"]}
+    assert set(rows) == {"exact", "ilp", "heuristic", "optuna"}
+    assert rows["exact"]["gap_to_exact_pp"] == 0.0
+    assert rows["ilp"]["gap_to_exact_pp"] == pytest.approx(0.0, abs=1e-4)
+    assert all(r["gap_to_exact_pp"] >= -1e-6 and r["cost"] <= 0.002 + 1e-12
+               for r in rows.values())
+    assert cli("compare", "--budget", "0.002", "--profile", profile_path, "--grid", "paper",
+               "--methods", "exact,heuristic") == 0
+    text = capsys.readouterr().out
+    assert "heuristic" in text and "gap pp" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--budget", "abc"), "must be a number"),
+        (("--budget", "-0.5"), "non-negative"),
+        (("--budget", "nan"), "non-negative"),
+        (("--budget", "0.0000001"), "cheapest possible plan, which costs $"),
+        (("--budget", "0.01", "--models", "model-0,gpt-9"), "unknown model 'gpt-9'"),
+        (("--budget", "0.01", "--method", "simplex"), "unknown method"),
+        (("--budget", "0.01", "--grid", "huge"), "unknown grid"),
+        (("--budget", "0.01", "--price", "model-0"), "bad price"),
+        (("--budget", "0.01", "--time-limit", "0"), "--time-limit"),
+        (("--target-accuracy", "1.5"), "at most 1"),
+        ((), "exactly one of --budget or --target-accuracy"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(profile_path, args, needle, capsys):
+    assert cli("plan", "--profile", profile_path, *args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and err.startswith("error: ")
+
+
+def test_malformed_profile_and_failed_output(tmp_path, profile_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a profile")
+    assert cli("plan", "--budget", "0.01", "--profile", str(bad)) == 2
+    assert "not a readable profile" in capsys.readouterr().err
+    out = tmp_path / "spec.json"
+    assert cli("plan", "--budget", "1e-9", "--profile", profile_path, "-o", str(out)) == 2
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
