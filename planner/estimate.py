@@ -120,7 +120,8 @@ def draw_subsets(
                                 f"the {per_loop} samples of one loop")
         loops = int(min(n_s.min(), n_t.min())) // per_loop
         if loops < 1:
-            raise EstimateError(f"model {name!r} has no complete loop of {per_loop} samples")
+            raise EstimateError(f"model {name!r} has no complete loop of {per_loop} samples "
+                                f"and {per_loop} test generations on every problem")
         start = per_loop * np.arange(loops)
         samples = np.broadcast_to(start[:, None] + np.arange(k_max), (len(problems), loops, k_max))
         tests = np.broadcast_to(start[:, None] + np.arange(t_max), (len(problems), loops, t_max))
@@ -551,7 +552,7 @@ def _greedy_replicates(profile: Profile, model: int, options: Sequence[StageOpti
             rep_correct[o] = (correct[o] > 0.5)[:, None]
             rep_cost[o] = cost[o][:, None]
         return
-    draws = draw_subsets(profile, model, problems, k_max=1, t_max=1, replicates=n_r,
+    draws = draw_subsets(profile, model, problems, k_max=1, t_max=0, replicates=n_r,
                          seed=seed, sampling="random")
     plan_rows = [options[o] for o in rows]
     outcome = _generic_replicates(profile, model, plan_rows, draws, extra_lines=None)
@@ -592,10 +593,13 @@ def _generic_replicates(
     for o, opt in enumerate(options):
         if opt.k <= 1:
             greedy = profile.greedy_solution[m][pb]
-            drawn = profile.sample_solution[m][pb, samples[:, 0]]
-            sol = np.where(greedy >= 0, greedy, drawn)[:, None]
-            sol_tokens = np.where(greedy >= 0, profile.greedy_tokens[m][pb],
-                                  profile.sample_tokens[m][pb, samples[:, 0]]).astype(float)
+            sol_tokens = profile.greedy_tokens[m][pb].astype(np.float64)
+            if samples.shape[1]:  # a drawn sample stands in where greedy is missing
+                drawn = profile.sample_solution[m][pb, samples[:, 0]]
+                sol_tokens = np.where(greedy >= 0, sol_tokens,
+                                      profile.sample_tokens[m][pb, samples[:, 0]])
+                greedy = np.where(greedy >= 0, greedy, drawn)
+            sol = greedy[:, None]
             lines = profile.greedy_test_line[m][pb][:, : opt.l]
             line_tokens = profile.greedy_test_line_tokens[m][pb][:, : opt.l].sum(axis=1)
         else:
@@ -803,7 +807,9 @@ def simulate_plan(
     for stage in plan.stages:
         m = profile.model_index(stage.model)
         opt = stage.option
-        draws = draw_subsets(profile, m, idx, k_max=max(opt.k, 1), t_max=max(opt.t, 1),
+        greedy_missing = bool((profile.greedy_solution[m][idx] < 0).any())
+        k_draw = opt.k if opt.k >= 2 else int(greedy_missing)
+        draws = draw_subsets(profile, m, idx, k_max=k_draw, t_max=opt.t if opt.k >= 2 else 0,
                              replicates=replicates, seed=seed, sampling=sampling)
         if n_r is not None and draws.replicates != n_r:
             raise EstimateError("the models of this plan have different numbers of loops")
