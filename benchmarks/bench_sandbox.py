@@ -19,7 +19,7 @@ only the per-pair process cost is measured and no model code runs on the host. T
 runs a random sample of each case's pairs (``--baseline-pairs``). A containment smoke check
 (looping, forking, networking, file-writing solutions) runs with the same configuration.
 
-Usage: ``python3 benchmarks/bench_sandbox.py [--quick]``; prints a table and writes
+Usage: ``python3 benchmarks/bench_sandbox.py [--strict-big]``; prints a table and writes
 ``benchmarks/results/bench_sandbox.json``.
 """
 
@@ -153,8 +153,12 @@ def run_scale(n_problems: int, workers: int, timeout: float) -> dict:
             key = verdict.split(":")[0]
             counts[key] = counts.get(key, 0) + n
     seconds = time.perf_counter() - start
+    # every timed-out test holds a worker for at least the limit: a floor on the wall time
+    # that no executor speed removes (a loaded machine makes it worse)
+    timeout_floor = counts.get("timeout", 0) * timeout / workers
     return {"problems": problems, "pairs": n_pairs, "seconds": round(seconds, 1),
             "pairs_per_s": round(n_pairs / seconds, 1), "verdict_kinds": counts,
+            "timeout_wall_floor_s": round(timeout_floor, 1),
             "finished_at_s": finished,
             "estimated_164_problem_minutes": round(seconds * n_total / len(problems) / 60, 1)}
 
@@ -186,8 +190,8 @@ def main() -> None:
     parser.add_argument("--baseline-pairs", type=int, default=300)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--timeout", type=float, default=1.0, help="per-test seconds")
-    parser.add_argument("--quick", action="store_true",
-                        help="skip strict mode on case (c) (about a minute of CPU)")
+    parser.add_argument("--strict-big", action="store_true",
+                        help="also run strict mode on case (c) (several minutes)")
     parser.add_argument("--scale-problems", type=int, default=8,
                         help="problems in case (d); 0 skips it")
     parser.add_argument("--output", type=Path,
@@ -218,7 +222,7 @@ def main() -> None:
     for name, (sols, tests, label) in cases.items():
         row = {"label": label, "n_solutions": len(sols), "n_tests": len(tests)}
         row["fast"] = run_sandbox(sols, tests, "fast", args.workers, args.timeout)
-        if not (args.quick and name == "c"):
+        if name != "c" or args.strict_big:
             row["strict"] = run_sandbox(sols, tests, "strict", args.workers, args.timeout)
         row["baseline"] = run_baseline(sols, tests, min(args.baseline_pairs,
                                                         len(sols) * len(tests)),
@@ -245,7 +249,8 @@ def main() -> None:
     if scale:
         print(f"d    {scale['pairs']:>7} fast {scale['pairs_per_s']:.0f} pairs/s over "
               f"{len(scale['problems'])} problems in {scale['seconds']} s "
-              f"(verdicts {scale['verdict_kinds']}); 164 problems ~ "
+              f"(verdicts {scale['verdict_kinds']}; timeouts alone hold the workers for "
+              f">= {scale['timeout_wall_floor_s']} s); 164 problems ~ "
               f"{scale['estimated_164_problem_minutes']} min")
     print(f"sandbox level {report.level.value}, probe {probe_s:.2f} s (once per process)")
     print(f"hostile containment with this configuration: {smoke['contained']} "
@@ -258,7 +263,7 @@ def main() -> None:
                     "python": platform.python_version()},
         "settings": {"workers": args.workers, "test_timeout_s": args.timeout,
                      "baseline_pairs": args.baseline_pairs, "problem": args.problem,
-                     "model_b": args.model, "quick": args.quick,
+                     "model_b": args.model, "strict_big": args.strict_big,
                      "scale_problems": args.scale_problems},
         "provenance": "cases b and c execute solutions and assert lines of the seed paper's "
                       "WizardCoder-Python HumanEval release (arXiv 2405.15842) from "

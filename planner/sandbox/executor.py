@@ -33,11 +33,10 @@ from typing import Any
 import numpy as np
 
 from . import runner as rt
-from .jobs import VERDICTS, BatchJob, BatchResult, Limits, SandboxError
+from .jobs import VERDICTS, BatchJob, BatchResult, SandboxError
 from .probe import (
     SANDBOX_ENV,
     SANDBOX_RUN_DIR,
-    IsolationLevel,
     IsolationReport,
     bwrap_argv,
     enforce_policy,
@@ -321,29 +320,29 @@ class _Pool:
     # ---- one worker thread -------------------------------------------------------------
     def _work(self, slot_index: int) -> None:
         slot: _Slot | None = None
-        pending: set[int] = set()
         try:
             while not self.stopping.is_set():
                 unit = self.units.get()
                 if unit is None:
                     break
-                while unit is not None and not self.stopping.is_set():
+                todo = [unit]
+                while todo and not self.stopping.is_set():
+                    unit = todo.pop(0)
+                    pending = set(unit.solutions)
                     try:
                         if slot is None:
                             slot = _Slot(self.report, self.run_dir, slot_index,
                                          self.tmpfs_bytes, self.use_landlock)
                             with self.lock:
                                 self.slots.append(slot)
-                        pending = set(unit.solutions)
                         self._run_unit(slot, unit, pending)
-                        unit = None
                     except _SandboxDied as exc:
                         if slot is not None:
                             slot.close(graceful=False)
                             slot = None
                         if self.stopping.is_set():
                             break
-                        unit = self._after_death(unit, pending, str(exc))
+                        todo[:0] = self._after_death(unit, pending, str(exc))
         except BaseException as exc:  # report to the consumer instead of dying silently
             self.done.put(exc)
         finally:
@@ -389,21 +388,26 @@ class _Pool:
                 pending.discard(s)
                 self._maybe_finish(unit.job_index)
 
-    def _after_death(self, unit: _Unit, pending: set[int], reason: str) -> _Unit | None:
-        """Retry the unit's unfinished solutions once in a fresh sandbox, then give up."""
+    def _after_death(self, unit: _Unit, pending: set[int], reason: str) -> list[_Unit]:
+        """Units to run after a sandbox died during ``unit``.
+
+        The runner works through a unit's solutions in order, so the first unfinished one
+        was in flight: it is retried alone in a fresh sandbox (and gets ``harness_error``
+        if that dies too), the others continue as a new unit."""
         with self.lock:
             state = self.states[unit.job_index]
+            state.errors.append(_clean_verdict(reason)[:200])
             left = tuple(s for s in unit.solutions if s in pending)
             if not left:
-                return None
-            if not unit.retry:
-                state.retried += len(left)
-                return _Unit(unit.job_index, left, retry=True)
-            state.errors.append(reason)
-            for s in left:
-                state.fill(s, "harness_error")
-            self._maybe_finish(unit.job_index)
-            return None
+                return []
+            if unit.retry:
+                for s in left:
+                    state.fill(s, "harness_error")
+                self._maybe_finish(unit.job_index)
+                return []
+            state.retried += 1
+            suspect = _Unit(unit.job_index, left[:1], retry=True)
+            return [suspect, _Unit(unit.job_index, left[1:])] if len(left) > 1 else [suspect]
 
     def _maybe_finish(self, index: int) -> None:
         state = self.states[index]
@@ -483,4 +487,4 @@ def run_batch(job: BatchJob, workers: int | None = None, allow_unsafe: bool = Fa
         batches.close()
 
 
-__all__ = ["BatchJob", "BatchResult", "IsolationLevel", "Limits", "run_batch", "run_batches"]
+__all__ = ["nproc", "run_batch", "run_batches"]

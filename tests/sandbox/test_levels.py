@@ -125,3 +125,19 @@ def test_without_seccomp_or_namespaces_the_sweep_kills_escaped_processes(level_a
                              limits=FAST_LIMITS), workers=1, isolation=report)
     assert res.verdicts[:, 0].tolist() == ["pass", "pass", "pass"]
     assert _leftover_processes(report.uid_base) == []
+
+
+def test_a_killed_runner_costs_only_the_solution_that_killed_it(level_a):
+    """At level C a solution can kill the runner (no PID namespace, no Landlock scoping):
+    the in-flight solution is retried alone once, then gets harness_error; the solutions
+    after it run in a fresh sandbox and are unaffected."""
+    report = probe_isolation(disable=("bwrap", "landlock"))
+    killer = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"
+    good = "def f():\n    return 1\n"
+    job = BatchJob(solutions=(good, killer, good, good), tests=("assert f() == 1",) * 2,
+                   limits=FAST_LIMITS)
+    res = run_batch(job, workers=1, isolation=report, allow_unsafe=True)
+    assert res.verdicts.tolist() == [["pass"] * 2, ["harness_error"] * 2, ["pass"] * 2,
+                                     ["pass"] * 2]
+    assert res.meta["retried_solutions"] == 1
+    assert len(res.meta["sandbox_errors"]) == 2
