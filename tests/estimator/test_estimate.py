@@ -317,3 +317,26 @@ def test_tables_keep_only_the_options_the_recordings_support():
     assert StageOption(k=5, t=3, l=2, theta=0.5) in first
     assert any(o.k == 1 for o in first) and not any(o.k == 1 for o in second)
     assert StageOption(k=0) in second
+
+
+def test_models_without_tests_or_greedy_outputs_still_answer_greedy_stages():
+    """API-style sources: a few samples, no test generations, no greedy decoding."""
+    profile = synthetic_profile(n_models=2, n_problems=8, n_samples=10, n_tests=4, seed=5)
+    test_line = profile.test_line.copy()
+    test_tokens = profile.test_line_tokens.copy()
+    greedy = profile.greedy_solution.copy()
+    test_line[1], test_tokens[1], greedy[1] = -1, 0, -1
+    profile = _replace(profile, test_line=test_line, test_line_tokens=test_tokens,
+                       greedy_solution=greedy)
+    alone = estimate_plan(profile, CascadePlan((Stage("model-1", StageOption(k=0)),)))
+    samples = profile.sample_solution[1]
+    expected = profile.solution_correct[np.arange(8)[:, None], samples].mean()
+    assert alone.accuracy == pytest.approx(expected) and alone.accuracy_mc_se == 0.0
+    plan = CascadePlan((Stage("model-0", StageOption(k=3, t=2, l=2, theta=0.5)),
+                        Stage("model-1", StageOption(k=0))))
+    est = estimate_plan(profile, plan, replicates=32)
+    sim = simulate_plan(profile, plan, replicates=32)
+    assert sim.correct.shape == (8, 32)
+    assert abs(sim.correct.mean() - est.accuracy) < 0.1
+    with pytest.raises(EstimateError, match="0 recorded test generations"):
+        estimate_plan(profile, CascadePlan((Stage("model-1", StageOption(k=2, t=1, l=1)),)))
