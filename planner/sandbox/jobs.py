@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import CodecascadeError
 
 MODES = ("fast", "strict")
+CLOCKS = ("wall", "cpu")
 
 #: Every verdict a cell can get, besides ``error:<Type>`` and ``error(load):<Type>``.
 VERDICTS = ("pass", "fail", "timeout", "timeout(load)", "timeout(skipped)", "crash", "memory",
@@ -26,8 +27,11 @@ class SandboxError(CodecascadeError):
 class Limits:
     """Per-execution limits (defaults follow the sandbox research, section 4.5).
 
-    ``test_timeout`` is the soft per-test wall time (an in-process alarm); the runner kills
-    the child's process group ``kill_grace`` seconds later if the alarm did not stop it.
+    ``test_timeout`` is the soft per-test limit (an in-process timer) on the ``clock``:
+    "wall" (wall-clock time, as the paper's harness) or "cpu" (the process's CPU time, so
+    verdicts do not depend on machine load). The runner kills the child's process group
+    ``kill_grace`` seconds after the limit if the timer did not stop it (with "cpu", after
+    4x the limit in wall time, so sleeping or starved tests end too).
     ``load_timeout`` bounds loading one solution (preamble + source). After
     ``max_timeouts`` timeouts of one solution its remaining tests are ``timeout(skipped)``.
     ``memory_mb`` is the address-space budget on top of the interpreter's own size.
@@ -46,9 +50,14 @@ class Limits:
     max_file_mb: int = 16
     tmpfs_mb: int = 64
     max_source_chars: int = 2_000_000
+    clock: str = "wall"
 
     def __post_init__(self) -> None:
+        if self.clock not in CLOCKS:
+            raise SandboxError(f"unknown clock {self.clock!r}; known: {', '.join(CLOCKS)}")
         for f in fields(self):
+            if f.name == "clock":
+                continue
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise SandboxError(f"limit {f.name} must be a number, got {value!r}")

@@ -66,6 +66,10 @@ FIXED_VERDICTS = {
     HARNESS_ERROR: "harness_error",
 }
 
+#: With ``clock="cpu"`` the hard wall-clock deadline is this many times the CPU-time limit
+#: (plus the kill grace), so a sleeping or starved test is still killed.
+CPU_CLOCK_WALL_FACTOR = 4.0
+
 #: The canary test appended to every solution's tests: it must fail. A solution reported as
 #: passing it has forged its results and is marked tampered.
 CANARY_TEST = "assert False, 'canary'"
@@ -302,7 +306,8 @@ class Runner:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD,
                     signal.SIGXCPU, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.signal(signal.SIGPROF if limits.get("clock") == "cpu" else signal.SIGALRM,
+                      _on_alarm)
         os.dup2(self.devnull, 0)
         os.dup2(self.devnull, 1)
         os.dup2(self.devnull, 2)
@@ -341,7 +346,10 @@ class Runner:
         # patching builtins or modules cannot change how results are recorded.
         exec_, dict_, type_, len_, bytes_ = exec, dict, type, len, bytes
         assertion_error, any_error, test_timeout_error = AssertionError, BaseException, _TestTimeout
-        setitimer, real = signal.setitimer, signal.ITIMER_REAL
+        # the soft per-test limit: wall-clock time, or this process's CPU time ("cpu": the
+        # verdict does not depend on how loaded the machine is)
+        setitimer = signal.setitimer
+        real = signal.ITIMER_PROF if limits.get("clock") == "cpu" else signal.ITIMER_REAL
         pack_into, codes_off = _U32.pack_into, _OFF_CODES
         test_timeout, names = float(limits["test_timeout"]), {}
 
@@ -466,6 +474,9 @@ class Runner:
         load_timeout = float(limits["load_timeout"])
         grace = float(limits["kill_grace"])
         cpu = int(load_timeout + test_timeout * len(order)) + 2
+        # hard wall-clock deadlines: with a CPU-time soft limit, allow for a loaded machine
+        factor = CPU_CLOCK_WALL_FACTOR if limits.get("clock") == "cpu" else 1.0
+        test_timeout, load_timeout = test_timeout * factor, load_timeout * factor
         pid = os.fork()
         if pid == 0:
             self._child(shm, nonce, source, order, tests, timeouts_left, fresh_globals, scan,

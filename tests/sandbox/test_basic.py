@@ -120,3 +120,20 @@ def test_abandoning_run_batches_stops_every_sandbox(level_a):
     assert index == 0 and res.verdicts.tolist() == [["pass"]]
     batches.close()
     assert _leftover_processes(level_a.uid_base) == []
+
+
+def test_cpu_clock_ignores_waiting_but_stops_busy_loops(level_a):
+    sleeper = "import time\n\ndef f():\n    time.sleep(0.8)\n    return 1\n"
+    spinner = "def f():\n    while True:\n        pass\n"
+    tests = ("assert f() == 1",)
+    wall = Limits(test_timeout=0.5, kill_grace=0.3)
+    cpu = Limits(test_timeout=0.5, kill_grace=0.3, clock="cpu")
+    res_wall = run_batch(BatchJob(solutions=(sleeper, spinner), tests=tests, limits=wall),
+                         isolation=level_a)
+    res_cpu = run_batch(BatchJob(solutions=(sleeper, spinner), tests=tests, limits=cpu),
+                        isolation=level_a)
+    assert res_wall.verdicts[:, 0].tolist() == ["timeout", "timeout"]
+    assert res_cpu.verdicts[:, 0].tolist() == ["pass", "timeout"]
+    assert res_cpu.meta["limits"]["clock"] == "cpu"
+    with pytest.raises(SandboxError, match="unknown clock"):
+        Limits(clock="sundial")
