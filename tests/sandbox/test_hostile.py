@@ -310,7 +310,7 @@ def _leftover_processes(uid_base: int | None) -> list[str]:
     return found
 
 
-def _run_level(level: str, tmp_path_factory, monkeypatch_env) -> dict:
+def _run_level(level: str, tmp_path_factory) -> dict:
     report = probe_isolation(disable=("bwrap",) if level == "B" else ())
     if report.level.value != level:
         pytest.skip(f"sandbox level {level} unavailable here: {'; '.join(report.missing)}")
@@ -346,12 +346,13 @@ def _run_level(level: str, tmp_path_factory, monkeypatch_env) -> dict:
 
 @pytest.fixture(scope="module", params=["A", "B"])
 def hostile(request, tmp_path_factory):
-    """Every hostile case run at one level, with the host-side facts gathered after."""
-    os.environ["CODECASCADE_TEST_SECRET"] = SECRET
-    try:
-        return _run_level(request.param, tmp_path_factory, None)
-    finally:
-        del os.environ["CODECASCADE_TEST_SECRET"]
+    """Every hostile case run at one level, with the host-side facts gathered after. Level
+    B is forced deliberately here, so CI=true (which refuses it) is lifted for the run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CODECASCADE_TEST_SECRET", SECRET)
+        if request.param != "A":
+            patch.delenv("CI", raising=False)
+        return _run_level(request.param, tmp_path_factory)
 
 
 def test_hostile_verdicts(hostile):
