@@ -124,8 +124,7 @@ def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellS
         for index, result in executor.run(jobs):
             pool, row_keys, col_keys = owners[index]
             task = pool.problem.task_id
-            tables[task] = tables[task].merged(row_keys, col_keys, result.codes, result.level)
-            store.save(task, tables[task])
+            tables[task] = store.update(task, row_keys, col_keys, result.codes, result.level)
             bar.update(jobs[index].n_pairs)
     finally:
         bar.close()

@@ -264,9 +264,15 @@ _ASSERT_SPLIT = re.compile(r"\bassert\b")
 
 def codet_test_lines(completion: str) -> list[str]:
     """CodeT test generations continue a prompt ending in ``assert ``: put it back, split on
-    the ``assert`` keyword, and keep each non-empty piece as one ``assert …`` line."""
-    pieces = _ASSERT_SPLIT.split("assert " + completion)
-    return [f"assert {piece.strip()}" for piece in pieces if piece.strip()]
+    the ``assert`` keyword, and keep the first non-empty line of each piece as one
+    ``assert …`` line (what follows it on later lines is the model wandering off into other
+    code, which is not part of that assert)."""
+    lines = []
+    for piece in _ASSERT_SPLIT.split("assert " + completion):
+        first = piece.strip().split("\n", 1)[0].strip()
+        if first:
+            lines.append(f"assert {first}")
+    return lines
 
 
 def read_codet(folder: str | os.PathLike[str], problems: Sequence[Problem],

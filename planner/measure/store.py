@@ -2,8 +2,9 @@
 
 For each problem, one ``.npz`` file holds the verdict code of every (solution program,
 test snippet) cell measured so far, with the texts' hashes as row and column keys. Files
-are written atomically after every finished job, so a killed measurement resumes where it
-stopped, and a later measurement with more models reuses every cell it already has.
+are written atomically after every finished job (read-merge-write under a lock), so a killed
+measurement resumes where it stopped, concurrent measurements sharing the store keep each
+other's cells, and a later measurement with more models reuses every cell it already has.
 Verdicts depend on the execution settings, so each settings combination has its own
 sub-folder (named by a hash of the settings, which are also written beside it).
 """
@@ -119,8 +120,21 @@ class CellStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def known(self, task_id: str) -> bool:
-        return self._path(task_id).is_file()
+    def update(self, task_id: str, solution_keys: Sequence[str], test_keys: Sequence[str],
+               codes: np.ndarray, level: str) -> CellTable:
+        """Merge a measured block into the stored table and write it, under an exclusive
+        lock and re-reading the file first, so that several measurements sharing the store
+        (e.g. two profiles built at once) never overwrite each other's cells."""
+        import fcntl
+
+        with open(self.folder / ".lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                table = self.load(task_id).merged(solution_keys, test_keys, codes, level)
+                self.save(task_id, table)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return table
 
 
 def _unknown_blocks(codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

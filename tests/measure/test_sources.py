@@ -99,6 +99,8 @@ def test_codet_test_lines_put_assert_back_and_split() -> None:
                                       "assert f(3)"]
     assert codet_test_lines("\n") == []
     assert codet_test_lines("is_assertion(1)") == ["assert is_assertion(1)"]
+    assert codet_test_lines("f(1) == 2\n\nimport os\nassert \tf(2) == 2\n") == [
+        "assert f(1) == 2", "assert f(2) == 2"]
 
 
 def test_codet_reader_joins_on_the_prompt(tmp_path: Path) -> None:

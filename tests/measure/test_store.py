@@ -54,3 +54,13 @@ def test_store_round_trip_and_settings_isolation(tmp_path: Path) -> None:
     assert (loaded.codes == table.codes).all()
     assert CellStore(tmp_path, {"mode": "strict"}).load("HumanEval/0").codes.size == 0
     assert not list(store.folder.glob("*.tmp"))
+
+
+def test_concurrent_writers_keep_each_other_s_cells(tmp_path: Path) -> None:
+    """Two measurements that loaded the same (empty) table and then write different blocks:
+    the second write must not drop the first one's cells."""
+    first, second = CellStore(tmp_path, {"m": 1}), CellStore(tmp_path, {"m": 1})
+    first.update("t", ["a" * 16], ["b" * 16], np.array([[1]], np.uint8), "A")
+    second.update("t", ["c" * 16], ["d" * 16], np.array([[2]], np.uint8), "A")
+    table = first.load("t")
+    assert table.lookup(["a" * 16, "c" * 16], ["b" * 16, "d" * 16]).tolist() == [[1, 0], [0, 2]]
