@@ -45,7 +45,7 @@ def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e-2 and value != 0 else f"{value:.4f}"
+        return f"{value:.6g}"
     return str(value)
 
 

@@ -48,7 +48,7 @@ from .base import (
 MIP_REL_GAP = 1e-7
 #: Wall-clock limit of one search, seconds; on expiry the best plan found is returned with
 #: status "feasible" and the solver's gap.
-TIME_LIMIT = 300.0
+TIME_LIMIT = 60.0
 
 
 def _solver_classes():

@@ -56,7 +56,8 @@ class _Decoder:
 
 
 class OptunaSearch(SearchMethod):
-    """Optuna TPE over the plan space; seeded and reproducible, no optimality proof."""
+    """Optuna TPE over the plan space; seeded and reproducible, no optimality proof.
+    The first trials are each model's greedy answer alone."""
 
     name = "optuna"
 
@@ -119,6 +120,12 @@ class OptunaSearch(SearchMethod):
                 seed=seed, constraints_func=lambda t: (t.user_attrs["violation"],))
         study = optuna.create_study(
             direction="maximize" if objective.is_budget else "minimize", sampler=sampler)
+        # start from each model's greedy answer alone: cheap, valid plans to learn from
+        for i in range(space.n_models):
+            greedy = [shape for shape in decoder.shapes[i] if shape.startswith("k0-")]
+            if greedy:
+                study.enqueue_trial({f"m{j}": greedy[0] if j == i else SKIP
+                                     for j in range(space.n_models)})
         study.optimize(evaluate, n_trials=self.n_trials, show_progress_bar=False)
         best = None
         for trial in study.trials:

@@ -1,0 +1,183 @@
+"""Benchmark: search time and quality of every method (issue 5's targets).
+
+1. **Default three-model profile** (validation part of paper-seed3, 49 problems), on the
+   default grid (per-stage θ, t independent of k) and on the paper grid (one θ): the exact
+   front; then for budgets spread evenly along that front (one per front point, evenly
+   spaced, ``--budgets`` of them): exact time, heuristic time and accuracy gap to the exact
+   optimum, the integer program's time and status on a subset (``--ilp-budgets``) with a
+   time limit, and Optuna on a few. Targets: exact <= 60 s, ILP <= 60 s, heuristic <= 50 ms
+   with a mean gap <= 0.5 percentage points over 20 budgets.
+2. **Scale** on the second bundled profile (all its models): plans in the space, the pruned
+   exact search's time, the integer program's time and status, and what plain enumeration
+   (no pruning) would take at the measured scoring rate.
+
+Run: python3 benchmarks/bench_search.py [--profile NAME] [--scale-profile NAME]
+Writes benchmarks/results/bench_search.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from planner.errors import CodecascadeError
+from planner.report import format_table
+from planner.search import (
+    ExactSearch,
+    HeuristicSearch,
+    IntegerProgram,
+    Objective,
+    OptunaSearch,
+    exact_front,
+)
+from planner.search.api import planning_context
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_search.json"
+
+
+def spread_budgets(front_costs: np.ndarray, n: int) -> list[float]:
+    """n budgets at front points evenly spaced along the front (by rank)."""
+    idx = np.unique(np.linspace(0, front_costs.size - 1, n).round().astype(int))
+    return [float(front_costs[i]) for i in idx]
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def bench_grid(profile, grid, n_budgets, ilp_budgets, optuna_budgets, ilp_limit, rows):
+    context, t_ctx = timed(lambda: planning_context(profile, grid=grid, split="paper-seed3"))
+    space = context.planning
+    (front, evaluated), t_front = timed(lambda: exact_front(space))
+    budgets = spread_budgets(front.cost, n_budgets)
+    per_budget = []
+    for j, budget in enumerate(budgets):
+        objective = Objective(budget=budget)
+        exact = ExactSearch().search(space, objective)
+        heur = HeuristicSearch().search(space, objective)
+        entry = {"budget": budget, "exact_accuracy": exact.accuracy,
+                 "exact_seconds": exact.seconds, "exact_plans_scored": exact.plans_evaluated,
+                 "heuristic_accuracy": heur.accuracy, "heuristic_seconds": heur.seconds,
+                 "heuristic_gap_pp": 100 * (exact.accuracy - heur.accuracy)}
+        spaced = max(1, len(budgets) // max(1, ilp_budgets))
+        if ilp_budgets and j % spaced == 0 and j // spaced < ilp_budgets:
+            ilp = IntegerProgram(time_limit=ilp_limit).search(space, objective)
+            entry.update(ilp_accuracy=ilp.accuracy, ilp_seconds=ilp.seconds,
+                         ilp_status=ilp.status, ilp_gap=ilp.gap,
+                         ilp_gap_pp=100 * (exact.accuracy - ilp.accuracy))
+        spaced = max(1, len(budgets) // max(1, optuna_budgets))
+        if optuna_budgets and j % spaced == 0 and j // spaced < optuna_budgets:
+            try:
+                opt = OptunaSearch().search(space, objective, seed=0)
+                entry.update(optuna_accuracy=opt.accuracy, optuna_seconds=opt.seconds,
+                             optuna_gap_pp=100 * (exact.accuracy - opt.accuracy))
+            except CodecascadeError as exc:
+                entry.update(optuna_error=str(exc))
+        per_budget.append(entry)
+
+    def stats(key, scale=1.0):
+        values = [e[key] * scale for e in per_budget if key in e]
+        return (float(np.mean(values)), float(np.max(values)), len(values)) if values else (
+            None, None, 0)
+
+    summary = {
+        "grid": grid, "profile": context.profile_label,
+        "planning_problems": space.n_problems,
+        "options_per_model": [t.n_options for t in space.tables],
+        "plans_in_space": space.count_plans(),
+        "context_seconds": t_ctx,
+        "exact_front_seconds": t_front, "exact_front_points": len(front),
+        "exact_front_plans_scored": evaluated,
+        "budgets": per_budget,
+    }
+    for key, label, scale in [("exact_seconds", "exact (per budget)", 1.0),
+                              ("heuristic_seconds", "heuristic", 1.0),
+                              ("ilp_seconds", "integer program", 1.0),
+                              ("optuna_seconds", "optuna TPE", 1.0)]:
+        mean_t, max_t, n = stats(key, scale)
+        gap_key = {"exact_seconds": None, "heuristic_seconds": "heuristic_gap_pp",
+                   "ilp_seconds": "ilp_gap_pp", "optuna_seconds": "optuna_gap_pp"}[key]
+        mean_gap, max_gap, _ = stats(gap_key) if gap_key else (0.0, 0.0, n)
+        extra = ""
+        if key == "ilp_seconds" and n:
+            statuses = [e["ilp_status"] for e in per_budget if "ilp_status" in e]
+            extra = f"{statuses.count('optimal')}/{n} proven optimal"
+        summary[key.replace("_seconds", "")] = {"mean_seconds": mean_t, "max_seconds": max_t,
+                                                "budgets": n, "mean_gap_pp": mean_gap,
+                                                "max_gap_pp": max_gap, "note": extra}
+        if n:
+            rows.append([grid, label, n, round(mean_t, 4), round(max_t, 4),
+                         None if mean_gap is None else round(mean_gap, 3),
+                         None if max_gap is None else round(max_gap, 3), extra])
+    rows.append([grid, "exact whole front", 1, round(t_front, 4), round(t_front, 4), 0.0, 0.0,
+                 f"{len(front)} points, {evaluated:,} of {space.count_plans():,} plans scored"])
+    return summary
+
+
+def bench_scale(profile, grid, ilp_limit, rows):
+    context = planning_context(profile, grid=grid, split="paper-seed3")
+    space = context.planning
+    (front, evaluated), t_front = timed(lambda: exact_front(space))
+    budget = float(front.cost[len(front) // 2])
+    objective = Objective(budget=budget)
+    exact = ExactSearch().search(space, objective)
+    ilp = IntegerProgram(time_limit=ilp_limit).search(space, objective)
+    rate = evaluated / t_front if t_front > 0 else float("nan")
+    plans = space.count_plans()
+    unpruned_hours = plans / rate / 3600 if rate else float("nan")
+    rows.append([f"scale/{grid}", f"{space.n_models} models: exact (pruned)", 1,
+                 round(exact.seconds, 3), round(exact.seconds, 3), 0.0, 0.0,
+                 f"{plans:,} plans; unpruned ~{unpruned_hours:.3g} h at {rate:,.0f} plans/s"])
+    rows.append([f"scale/{grid}", f"{space.n_models} models: integer program", 1,
+                 round(ilp.seconds, 2), round(ilp.seconds, 2),
+                 round(100 * (exact.accuracy - ilp.accuracy), 3), None,
+                 f"{ilp.status}, solver gap {ilp.gap}"])
+    return {"grid": grid, "profile": context.profile_label,
+            "models": [t.model for t in space.tables], "planning_problems": space.n_problems,
+            "options_per_model": [t.n_options for t in space.tables], "plans_in_space": plans,
+            "budget": budget, "exact_front_seconds": t_front, "exact_seconds": exact.seconds,
+            "exact_accuracy": exact.accuracy, "plans_scored_per_second": rate,
+            "unpruned_enumeration_hours": unpruned_hours,
+            "ilp_seconds": ilp.seconds, "ilp_status": ilp.status, "ilp_gap": ilp.gap,
+            "ilp_accuracy": ilp.accuracy}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default=None, help="default: the bundled default")
+    parser.add_argument("--scale-profile", default="humaneval-extra")
+    parser.add_argument("--grids", default="default,paper")
+    parser.add_argument("--scale-grids", default="paper,default")
+    parser.add_argument("--budgets", type=int, default=20)
+    parser.add_argument("--ilp-budgets", type=int, default=5)
+    parser.add_argument("--optuna-budgets", type=int, default=5)
+    parser.add_argument("--ilp-time-limit", type=float, default=120.0)
+    args = parser.parse_args()
+
+    rows: list[list[object]] = []
+    grids = [bench_grid(args.profile, g, args.budgets, args.ilp_budgets, args.optuna_budgets,
+                        args.ilp_time_limit, rows) for g in args.grids.split(",") if g]
+    scale = []
+    for g in (x for x in args.scale_grids.split(",") if x):
+        try:
+            scale.append(bench_scale(args.scale_profile, g, args.ilp_time_limit, rows))
+        except CodecascadeError as exc:  # a grid the scale profile cannot support
+            scale.append({"grid": g, "error": str(exc)})
+            rows.append([f"scale/{g}", "error", 0, None, None, None, None, str(exc)])
+    print(format_table(["grid", "method", "budgets", "mean s", "max s", "mean gap pp",
+                        "max gap pp", "note"], rows))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"benchmark": "search methods", "machine": platform.platform(),
+                                   "grids": grids, "scale": scale}, indent=1) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
