@@ -8,6 +8,8 @@ Cases (all in one run, so the ratios compare like with like on this machine's lo
 * (c) the measurement scale: the same problem's cross-model pool (distinct solutions of the
   7B, 13B and 34B models x their distinct assert lines, about 250 x 400), or a synthetic
   250 x 400 grid when the data is absent;
+* (e) the executor's own overhead at that scale: synthetic 250 solutions x 400 trivial
+  asserts (every pair takes microseconds, so only the executor's costs remain);
 * (d) the measurement workload in miniature: ``--scale-problems`` evenly spaced problems'
   cross-model pools through one ``run_batches`` call in fast mode (overall pairs/s, the
   share of timeouts, the slowest problem), to size the full 164-problem run.
@@ -191,7 +193,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--timeout", type=float, default=1.0, help="per-test seconds")
     parser.add_argument("--strict-big", action="store_true",
-                        help="also run strict mode on case (c) (several minutes)")
+                        help="also run strict mode on cases (c) and (e) (several minutes)")
     parser.add_argument("--scale-problems", type=int, default=8,
                         help="problems in case (d); 0 skips it")
     parser.add_argument("--output", type=Path,
@@ -218,11 +220,14 @@ def main() -> None:
         sols, tests = synthetic(250, 400)
         cases["c"] = (sols, tests, "synthetic 250 x 400")
 
+    sols, tests = synthetic(250, 400)
+    cases["e"] = (sols, tests, "synthetic 250 x 400 trivial asserts")
+
     rows = {}
     for name, (sols, tests, label) in cases.items():
         row = {"label": label, "n_solutions": len(sols), "n_tests": len(tests)}
         row["fast"] = run_sandbox(sols, tests, "fast", args.workers, args.timeout)
-        if name != "c" or args.strict_big:
+        if name not in ("c", "e") or args.strict_big:
             row["strict"] = run_sandbox(sols, tests, "strict", args.workers, args.timeout)
         row["baseline"] = run_baseline(sols, tests, min(args.baseline_pairs,
                                                         len(sols) * len(tests)),
