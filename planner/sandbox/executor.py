@@ -37,6 +37,7 @@ from .jobs import VERDICTS, BatchJob, BatchResult, SandboxError
 from .probe import (
     SANDBOX_ENV,
     SANDBOX_RUN_DIR,
+    UIDS_PER_PROCESS,
     IsolationReport,
     bwrap_argv,
     enforce_policy,
@@ -142,9 +143,9 @@ def _clean_verdict(name: str) -> str:
 class _Slot:
     """One sandbox: a runner process (inside bubblewrap at level A) and its pipes."""
 
-    def __init__(self, report: IsolationReport, run_dir: str, slot: int, tmpfs_bytes: int,
-                 use_landlock: bool) -> None:
-        uid = None if report.uid_base is None else report.uid_base + slot
+    def __init__(self, report: IsolationReport, run_dir: str, uid_slot: int,
+                 tmpfs_bytes: int, use_landlock: bool) -> None:
+        uid = None if report.uid_base is None else report.uid_base + uid_slot
         runner_path = f"{SANDBOX_RUN_DIR}/runner.py" if report.bwrap else f"{run_dir}/runner.py"
         argv = [report.interpreter, "-s", "-B", runner_path]
         env = {**SANDBOX_ENV, "HOME": run_dir}
@@ -262,6 +263,27 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in text.split()]
 
 
+_UID_SLOT_LOCK = threading.Lock()
+_UID_SLOTS_IN_USE: set[int] = set()
+
+
+def _reserve_uid_slots(n: int) -> list[int]:
+    """Dedicated-uid slots for one pool, distinct from those of pools running concurrently
+    in this process (RLIMIT_NPROC is per uid); reused when all are taken."""
+    with _UID_SLOT_LOCK:
+        free = [i for i in range(UIDS_PER_PROCESS) if i not in _UID_SLOTS_IN_USE]
+        chosen = (free + [i for i in range(UIDS_PER_PROCESS) if i not in free])[:n]
+        while len(chosen) < n:
+            chosen.append(len(chosen) % UIDS_PER_PROCESS)
+        _UID_SLOTS_IN_USE.update(chosen)
+        return chosen
+
+
+def _release_uid_slots(slots: list[int]) -> None:
+    with _UID_SLOT_LOCK:
+        _UID_SLOTS_IN_USE.difference_update(slots)
+
+
 class _Pool:
     """Worker threads, one slot each, pulling units from one queue."""
 
@@ -283,6 +305,7 @@ class _Pool:
         self.tmpfs_bytes = max(job.limits.tmpfs_mb for job in jobs) << 20
         self.use_landlock = not report.bwrap and report.landlock_abi > 0
         self.threads: list[threading.Thread] = []
+        self.uid_slots = _reserve_uid_slots(workers)
 
     # ---- scheduling --------------------------------------------------------------------
     def plan_units(self) -> list[int]:
@@ -331,8 +354,9 @@ class _Pool:
                     pending = set(unit.solutions)
                     try:
                         if slot is None:
-                            slot = _Slot(self.report, self.run_dir, slot_index,
-                                         self.tmpfs_bytes, self.use_landlock)
+                            slot = _Slot(self.report, self.run_dir,
+                                         self.uid_slots[slot_index], self.tmpfs_bytes,
+                                         self.use_landlock)
                             with self.lock:
                                 self.slots.append(slot)
                         self._run_unit(slot, unit, pending)
@@ -433,6 +457,7 @@ class _Pool:
             thread.join(timeout=30)
         for slot in slots:
             slot.close()
+        _release_uid_slots(self.uid_slots)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 

@@ -54,6 +54,8 @@ COMPONENTS = ("bwrap", "landlock", "seccomp")
 INTERPRETER_ENV = "CODECASCADE_SANDBOX_PYTHON"
 #: Environment variable fixing the first dedicated sandbox uid (used when running as root).
 UID_BASE_ENV = "CODECASCADE_SANDBOX_UID_BASE"
+#: Dedicated uids per harness process (base .. base + UIDS_PER_PROCESS - 1).
+UIDS_PER_PROCESS = 32
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _SYSTEM_SANDBOX_PYTHON = "/usr/bin/python3"
 _PROBE_CODE = ("import sys, json; print(json.dumps([list(sys.version_info[:3]), sys.base_prefix,"
@@ -130,7 +132,7 @@ def default_interpreter() -> str:
 def uid_base() -> int | None:
     """First dedicated sandbox uid (slot i uses base + i) when running as root, else None.
 
-    Each harness process gets its own block of 32 uids (derived from its pid unless
+    Each harness process gets its own block of UIDS_PER_PROCESS uids (from its pid unless
     $CODECASCADE_SANDBOX_UID_BASE is set), so that RLIMIT_NPROC counts only its own slot."""
     if os.geteuid() != 0:
         return None
@@ -140,10 +142,10 @@ def uid_base() -> int | None:
             base = int(env)
         except ValueError:
             raise SandboxError(f"{UID_BASE_ENV} must be an integer uid, got {env!r}") from None
-        if not 1000 <= base < 2**31 - 64:
+        if not 1000 <= base < 2**31 - UIDS_PER_PROCESS:
             raise SandboxError(f"{UID_BASE_ENV}={base} is outside 1000..2^31")
         return base
-    return 200_000 + (os.getpid() % 4096) * 32
+    return 200_000 + (os.getpid() % 4096) * UIDS_PER_PROCESS
 
 
 def user_kwargs(uid: int | None) -> dict[str, Any]:

@@ -137,3 +137,23 @@ def test_cpu_clock_ignores_waiting_but_stops_busy_loops(level_a):
     assert res_cpu.meta["limits"]["clock"] == "cpu"
     with pytest.raises(SandboxError, match="unknown clock"):
         Limits(clock="sundial")
+
+
+def test_concurrent_calls_run_as_distinct_uids(level_a):
+    """RLIMIT_NPROC is per uid: two run_batch calls at once must not share sandbox uids."""
+    import threading
+
+    if level_a.uid_base is None:
+        pytest.skip("dedicated uids need root")
+    who = ("import os, time\ntime.sleep(0.5)\n"
+           "raise type(f'U{os.getuid()}', (Exception,), {})()\n")
+    job = BatchJob(solutions=(who,), tests=("assert True",), limits=FAST_LIMITS)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(
+        run_batch(job, workers=1, isolation=level_a).verdicts[0, 0])) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(seen) == 2 and all(v.startswith("error(load):U") for v in seen)
+    assert seen[0] != seen[1]
