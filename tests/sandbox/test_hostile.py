@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -337,6 +338,7 @@ def _run_level(level: str, tmp_path_factory) -> dict:
             "free_drop": {p: host.free_before[p] - shutil.disk_usage(p).free
                           for p in host.free_before},
             "leftovers": leftovers, "elapsed": elapsed,
+            "harness_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10,
         }
     finally:
         host.close()
@@ -379,6 +381,8 @@ def test_hostile_host_side(hostile):
     assert facts["decoy_alive"], "a sandboxed kill reached a host process"
     assert all(drop < 200 << 20 for drop in facts["free_drop"].values()), facts["free_drop"]
     assert facts["leftovers"] == [], f"sandbox processes left behind: {facts['leftovers']}"
+    # the 8 GiB / 16 GiB hogs and the output flood never reach the harness process
+    assert facts["harness_peak_rss_mb"] < 2048, facts["harness_peak_rss_mb"]
     # Every timeout costs about one deadline, so the whole group stays bounded.
     assert facts["elapsed"] < 100
 
