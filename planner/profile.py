@@ -303,6 +303,10 @@ def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez_compressed(fh, **arrays)
+        # mkstemp creates 0600; a profile is ordinary data, so honour the umask instead.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
