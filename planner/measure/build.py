@@ -224,6 +224,16 @@ def model_infos(models: Sequence[ModelGenerations], prices: Mapping[str, ModelPr
                       m.samples_per_loop, m.source) for m in models]
 
 
+def _relative_sha256(paths: Sequence[str]) -> dict[str, str]:
+    """sha256 of each input file, keyed by its path relative to the files' common folder."""
+    if not paths:
+        return {}
+    root = Path(os.path.commonpath([str(Path(p).resolve()) for p in paths]))
+    if len(paths) == 1:
+        root = root.parent
+    return {str(Path(p).resolve().relative_to(root)): file_sha256(p) for p in paths}
+
+
 def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGenerations],
                     prices: Mapping[str, ModelPrice], executor: Executor,
                     cache_dir: str | os.PathLike[str], *, progress: bool = True,
@@ -260,7 +270,7 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
                 "source": m.source,
                 "token_counting": m.token_counting,
                 "samples_per_loop": m.samples_per_loop,
-                "input_files": {Path(f).name: file_sha256(f) for f in m.input_files},
+                "input_files": _relative_sha256(m.input_files),
                 "price": {"generated_per_1k": prices[m.name].generated_per_1k,
                           "prompt_per_1k": prices[m.name].prompt_per_1k,
                           "source": prices[m.name].source, "date": prices[m.name].date},

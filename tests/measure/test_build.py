@@ -151,7 +151,8 @@ def test_profile_round_trips_through_save_and_load(wizard_dir, price_file, tmp_p
     loaded = load_profile(path)
     assert loaded.fingerprint() == profile.fingerprint()
     files = loaded.provenance["models"]["WizardCoder-Python-7B"]["input_files"]
-    assert "7B_p10_l0.json" in files and len(next(iter(files.values()))) == 64
+    assert "answer/7B/7B_p10_l0.json" in files and "testcase/7B/7B_p10_l0.json" in files
+    assert len(files) == 6 and len(next(iter(files.values()))) == 64
 
 
 def test_missing_price_is_a_clear_error(wizard_dir, api_file, price_file, tmp_path) -> None:
