@@ -14,9 +14,10 @@ to one (an exact reduction: identical rows give identical cascades).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -250,6 +251,16 @@ def normalise_stages(
     return tuple(stages)
 
 
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run numpy's BLAS on one thread: the search multiplies many small matrices, where
+    BLAS threads cost more than they give (5x slower on a loaded 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 class SearchMethod(ABC):
     """One search method; subclasses implement :meth:`_search`."""
 
@@ -258,7 +269,8 @@ class SearchMethod(ABC):
     def search(self, space: SearchSpace, objective: Objective, seed: int = 0) -> SearchResult:
         """Best plan for ``objective``, re-scored exactly; BudgetTooLowError if none fits."""
         start = time.perf_counter()
-        result = self._search(space, objective, seed)
+        with single_threaded_blas():
+            result = self._search(space, objective, seed)
         seconds = time.perf_counter() - start
         stages = normalise_stages(space, result.stages)
         accuracy, cost = score_stages(space, stages)

@@ -28,6 +28,7 @@ from .base import (
     SearchMethod,
     SearchResult,
     SearchSpace,
+    single_threaded_blas,
     stages_from_codes,
     unreachable,
 )
@@ -244,7 +245,8 @@ def most_accurate_plan(space: SearchSpace) -> tuple[float, float]:
 def exact_front(space: SearchSpace) -> tuple[ParetoFront, int]:
     """The exact Pareto front (accuracy up, cost down) of every plan, and plans scored."""
     consumer = _FrontConsumer(space.n_models)
-    _enumerate(space, consumer)
+    with single_threaded_blas():
+        _enumerate(space, consumer)
     return consumer.front, consumer.evaluated
 
 

@@ -4,9 +4,9 @@ Milliseconds instead of seconds, no optimality proof; the gap to the exact optim
 measured by ``codecascade compare`` and ``benchmarks/bench_search.py``.
 
 1. **Short list** (the paper's rules of thumb): per model, the last-stage options on that
-   model's own single-stage cost–accuracy front, and the mid-stage options with a high
-   threshold (θ in {0.9, 1.0} where the grid has them) that are on the front of
-   "this stage, then the strongest model's best answer". The few hundred plans of the short
+   model's own single-stage cost–accuracy front, and the mid-stage options (on a shared-θ
+   grid only those with the paper's high θ in {0.9, 1.0}) that are on the front of
+   "this stage, then the strongest model's best answer". The few thousand plans of the short
    list are enumerated exactly (:mod:`planner.search.exact`).
 2. **Coordinate descent** on the full grid from that plan and from the best single-stage
    plan: for one model at a time, every replacement (skip, any mid option, any last option
@@ -36,7 +36,7 @@ from .exact import best_plan_codes
 #: θ values the seed paper found best for escalation (its rule of thumb).
 RULE_OF_THUMB_THETAS = (0.9, 1.0)
 #: Options per model and role kept on the short list.
-SHORTLIST = 8
+SHORTLIST = 24
 #: Upper bound on descent sweeps (each sweep visits every model once).
 MAX_SWEEPS = 25
 
@@ -75,10 +75,10 @@ def _shortlist(space: SearchSpace) -> SearchSpace:
                                          table.cost[last].mean(axis=1), SHORTLIST)])
         mid = space.mid[i].rows
         if mid.size and i < space.n_models - 1:
-            theta = space.mid[i].theta
-            high = np.isin(theta, RULE_OF_THUMB_THETAS)
-            if high.any():
-                mid = mid[high]
+            if space.shared_theta:  # one θ for all stages: the paper's rule of thumb
+                high = np.isin(space.mid[i].theta, RULE_OF_THUMB_THETAS)
+                if high.any():
+                    mid = mid[high]
             stay = 1.0 - table.accept[mid]
             acc = (table.accept_correct[mid] + stay * ref_h).mean(axis=1)
             cost = (table.cost[mid] + stay * ref_c).mean(axis=1)
@@ -95,6 +95,16 @@ class _Descent:
         self.space = space
         self.objective = objective
         self.evaluated = 0
+        # per model, the candidate rows' arrays once (fancy indexing copies)
+        self.mid_gain, self.mid_cost, self.mid_stay = [], [], []
+        self.last_gain, self.last_cost = [], []
+        for i, table in enumerate(space.tables):
+            mid, last = space.mid[i].rows, space.last[i].rows
+            self.mid_gain.append(table.accept_correct[mid])
+            self.mid_cost.append(table.cost[mid])
+            self.mid_stay.append(1.0 - table.accept[mid])
+            self.last_gain.append(table.correct[last])
+            self.last_cost.append(table.cost[last])
 
     def key(self, acc: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(feasible, primary score) per candidate; larger is better."""
@@ -110,79 +120,72 @@ class _Descent:
         ok, score = self.key(np.array([acc]), np.array([cost]))
         return bool(ok[0]), float(score[0])
 
-    def allowed_mid(self, i: int, stages, exclude: int) -> np.ndarray:
-        """Mid rows of model i that keep the plan's shared θ (if any)."""
+    def allowed_mid(self, i: int, stages, exclude: int) -> tuple[np.ndarray, slice | np.ndarray]:
+        """Model i's mid candidate rows that keep the plan's shared θ (if any), and the
+        index into its candidate arrays (a slice when all are allowed: no copies)."""
         cand = self.space.mid[i]
-        if not self.space.shared_theta:
-            return cand.rows
-        thetas = {self.space.tables[j].options[r].theta for j, r in stages[:-1] if j != exclude}
-        if not thetas:
-            return cand.rows
-        return cand.rows[cand.theta == next(iter(thetas))]
+        if self.space.shared_theta:
+            thetas = {self.space.tables[j].options[r].theta
+                      for j, r in stages[:-1] if j != exclude}
+            if thetas:
+                positions = np.flatnonzero(cand.theta == next(iter(thetas)))
+                return cand.rows[positions], positions
+        return cand.rows, slice(None)
+
+    def _pick(self, acc: np.ndarray, cost: np.ndarray) -> tuple[bool, float, int]:
+        self.evaluated += acc.size
+        ok, score = self.key(acc.ravel(), cost.ravel())
+        best = int(np.argmax(np.where(ok, score + 1e9, score)))
+        return bool(ok[best]), float(score[best]), best
 
     def moves(self, stages):
         """Best replacement of each model's choice: yields (ok, score, new stages)."""
         space = self.space
+        n = space.n_problems
+        pos = [j for j, _ in stages]
         for i in range(space.n_models):
-            table = space.tables[i]
-            pos = [j for j, _ in stages]
             before = [(j, r) for j, r in stages if j < i]
             after = [(j, r) for j, r in stages if j > i]
             reach, pre_acc, pre_cost = _prefix(space, before)
+            pre_acc_mean, pre_cost_mean = pre_acc.mean(), pre_cost.mean()
             prefix_ok = not before or _is_mid_capable(space, before[-1])
-            # i as the last stage (the later stages dropped)
             last = space.last[i].rows
-            if last.size and prefix_ok:
-                yield from self._best(before, [], i, last, reach, pre_acc, pre_cost,
-                                      table.correct[last], table.cost[last],
-                                      None, None, None)
+            if last.size and prefix_ok:  # i as the last stage (the later stages dropped)
+                ok, score, b = self._pick(pre_acc_mean + self.last_gain[i] @ reach / n,
+                                          pre_cost_mean + self.last_cost[i] @ reach / n)
+                yield ok, score, (*before, (i, int(last[b])))
             if after and prefix_ok:
                 suf_acc, suf_cost = score_stages_per_problem(space, after)
-                mid = self.allowed_mid(i, stages, exclude=i)
-                if mid.size:
-                    yield from self._best(before, after, i, mid, reach, pre_acc, pre_cost,
-                                          table.accept_correct[mid], table.cost[mid],
-                                          1.0 - table.accept[mid], suf_acc, suf_cost)
+                rows, allowed = self.allowed_mid(i, stages, exclude=i)
+                if rows.size:  # i as a mid stage before the same later stages
+                    stay = self.mid_stay[i][allowed]
+                    acc = pre_acc_mean + (self.mid_gain[i][allowed] @ reach
+                                          + stay @ (suf_acc * reach)) / n
+                    cost = pre_cost_mean + (self.mid_cost[i][allowed] @ reach
+                                            + stay @ (suf_cost * reach)) / n
+                    ok, score, b = self._pick(acc, cost)
+                    yield ok, score, (*before, (i, int(rows[b])), *after)
                 if i in pos:  # skip i
-                    acc = float((pre_acc + reach * suf_acc).mean())
-                    cost = float((pre_cost + reach * suf_cost).mean())
-                    ok, score = self.key(np.array([acc]), np.array([cost]))
-                    yield bool(ok[0]), float(score[0]), tuple(before + after)
+                    ok, score, _ = self._pick(
+                        np.array([pre_acc_mean + (reach * suf_acc).mean()]),
+                        np.array([pre_cost_mean + (reach * suf_cost).mean()]))
+                    yield ok, score, (*before, *after)
             elif not after and before and i not in pos and last.size:
                 # append i after the current last stage j, which becomes a mid stage
                 j, _ = before[-1]
                 head = before[:-1]
                 reach_j, acc_j, cost_j = _prefix(space, head)
-                tj = space.tables[j]
-                mid_j = self.allowed_mid(j, stages, exclude=j)
-                if mid_j.size == 0:
+                rows, allowed = self.allowed_mid(j, stages, exclude=j)
+                if rows.size == 0:
                     continue
-                stay = reach_j * (1.0 - tj.accept[mid_j])  # [Oj, P]
-                base_acc = (acc_j + reach_j * tj.accept_correct[mid_j]).mean(axis=1)
-                base_cost = (cost_j + reach_j * tj.cost[mid_j]).mean(axis=1)
-                n = space.n_problems
-                acc = base_acc[:, None] + stay @ table.correct[last].T / n
-                cost = base_cost[:, None] + stay @ table.cost[last].T / n
-                self.evaluated += acc.size
-                ok, score = self.key(acc.ravel(), cost.ravel())
-                best = int(np.argmax(np.where(ok, score + 1e9, score)))
+                stay = self.mid_stay[j][allowed]
+                base_acc = acc_j.mean() + self.mid_gain[j][allowed] @ reach_j / n
+                base_cost = cost_j.mean() + self.mid_cost[j][allowed] @ reach_j / n
+                acc = base_acc[:, None] + stay @ (self.last_gain[i] * reach_j).T / n
+                cost = base_cost[:, None] + stay @ (self.last_cost[i] * reach_j).T / n
+                ok, score, best = self._pick(acc, cost)
                 a, b = np.unravel_index(best, acc.shape)
-                yield (bool(ok[best]), float(score[best]),
-                       (*head, (j, int(mid_j[a])), (i, int(last[b]))))
-
-    def _best(self, before, after, i, rows, reach, pre_acc, pre_cost, gain, cost_o, stay,
-              suf_acc, suf_cost):
-        n = self.space.n_problems
-        if stay is None:
-            acc = pre_acc.mean() + gain @ reach / n
-            cost = pre_cost.mean() + cost_o @ reach / n
-        else:
-            acc = pre_acc.mean() + (gain + stay * suf_acc) @ reach / n
-            cost = pre_cost.mean() + (cost_o + stay * suf_cost) @ reach / n
-        self.evaluated += acc.size
-        ok, score = self.key(acc, cost)
-        best = int(np.argmax(np.where(ok, score + 1e9, score)))
-        yield bool(ok[best]), float(score[best]), tuple([*before, (i, int(rows[best])), *after])
+                yield ok, score, (*head, (j, int(rows[a])), (i, int(last[b])))
 
     def theta_moves(self, stages):
         """Re-map every mid stage to the same option at another θ (shared-θ grids)."""
