@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write
 from .cascade import OptionTable
 from .errors import CodecascadeError
 from .options import SAMPLINGS, CascadePlan, Grid, StageOption
@@ -690,17 +690,10 @@ def _store_cached(path: Path, tables: Sequence[OptionTable]) -> None:
         for name in ("accept", "accept_correct", "correct", "cost", "accuracy_se"):
             arrays[f"{m}_{name}"] = getattr(table, name)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with atomic_write(path) as fh:
+            np.savez(fh, **arrays)
     except OSError:
         return  # an unwritable cache only costs time
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
-        return
     # keep the cache bounded: drop the least recently written entries
     entries = sorted(path.parent.glob("tables-*.npz"), key=_mtime)
     for old in entries[:-CACHE_ENTRIES]:

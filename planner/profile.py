@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import CodecascadeError
 
 FORMAT_VERSION = 1
@@ -298,19 +298,8 @@ def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
             arrays[name] = arr
     meta = json.dumps(_meta(profile), sort_keys=True)
     arrays["meta_json"] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        # mkstemp creates 0600; a profile is ordinary data, so honour the umask instead.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        np.savez_compressed(fh, **arrays)
     return path
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from .execute import UNKNOWN, ExecutionError
 
 
@@ -107,18 +107,12 @@ class CellStore:
     def save(self, task_id: str, table: CellTable) -> None:
         """Write the table atomically (temporary file in the same folder, then rename)."""
         path = self._path(task_id)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(
-                    fh, task_id=np.array(task_id),
-                    solution_keys=np.array(table.solution_keys, dtype="<U16").reshape(-1),
-                    test_keys=np.array(table.test_keys, dtype="<U16").reshape(-1),
-                    codes=table.codes, levels=np.array(sorted(table.levels), dtype=str))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as fh:
+            np.savez_compressed(
+                fh, task_id=np.array(task_id),
+                solution_keys=np.array(table.solution_keys, dtype="<U16").reshape(-1),
+                test_keys=np.array(table.test_keys, dtype="<U16").reshape(-1),
+                codes=table.codes, levels=np.array(sorted(table.levels), dtype=str))
 
     def update(self, task_id: str, solution_keys: Sequence[str], test_keys: Sequence[str],
                codes: np.ndarray, level: str) -> CellTable:
