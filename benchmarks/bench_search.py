@@ -7,11 +7,12 @@
    optimum, the integer program's time and status on a subset (``--ilp-budgets``) with a
    time limit, and Optuna on a few. Targets: exact <= 60 s, ILP <= 60 s, heuristic <= 50 ms
    with a mean gap <= 0.5 percentage points over 20 budgets.
-2. **Scale** on the second bundled profile (all its models): plans in the space, the pruned
+2. **Scale** on the second bundled profile (all its models) and on synthetic profiles with
+   more models than any bundled one (``synthetic6``): plans in the space, the pruned
    exact search's time, the integer program's time and status, and what plain enumeration
    (no pruning) would take at the measured scoring rate.
 
-Run: python3 benchmarks/bench_search.py [--profile NAME] [--scale-profile NAME]
+Run: python3 benchmarks/bench_search.py [--profile NAME] [--scale PROFILE:GRID,...]
 Writes benchmarks/results/bench_search.json.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -35,7 +37,8 @@ from planner.search import (
     OptunaSearch,
     exact_front,
 )
-from planner.search.api import planning_context
+from planner.search.api import planning_context, single_model_front
+from planner.synthetic import synthetic_profile
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_search.json"
 
@@ -121,28 +124,41 @@ def bench_grid(profile, grid, n_budgets, ilp_budgets, optuna_budgets, ilp_limit,
     return summary
 
 
-def bench_scale(profile, grid, ilp_limit, rows):
+def scale_profile(name: str):
+    """A bundled profile by name, or ``synthetic<M>``: a synthetic profile of M models on
+    164 problems (for more models than any bundled profile has)."""
+    if name.startswith("synthetic"):
+        n_models = int(name.removeprefix("synthetic"))
+        profile = synthetic_profile(n_models=n_models, n_problems=164, n_samples=20,
+                                    n_tests=20, seed=0)
+        return profile, name
+    return name, name
+
+
+def bench_scale(name, grid, ilp_limit, rows):
+    profile, label = scale_profile(name)
     context = planning_context(profile, grid=grid, split="paper-seed3")
     space = context.planning
-    (front, evaluated), t_front = timed(lambda: exact_front(space))
-    budget = float(front.cost[len(front) // 2])
+    single = single_model_front(context)
+    budget = float(single[len(single) // 2].cost)  # mid-range: the median single-model plan
     objective = Objective(budget=budget)
     exact = ExactSearch().search(space, objective)
     ilp = IntegerProgram(time_limit=ilp_limit).search(space, objective)
-    rate = evaluated / t_front if t_front > 0 else float("nan")
+    evaluated = exact.plans_evaluated
+    rate = evaluated / exact.seconds if exact.seconds > 0 else float("nan")
     plans = space.count_plans()
     unpruned_hours = plans / rate / 3600 if rate else float("nan")
-    rows.append([f"scale/{grid}", f"{space.n_models} models: exact (pruned)", 1,
+    rows.append([f"{label}/{grid}", f"{space.n_models} models: exact (pruned)", 1,
                  round(exact.seconds, 3), round(exact.seconds, 3), 0.0, 0.0,
                  f"{plans:,} plans; unpruned ~{unpruned_hours:.3g} h at {rate:,.0f} plans/s"])
-    rows.append([f"scale/{grid}", f"{space.n_models} models: integer program", 1,
+    rows.append([f"{label}/{grid}", f"{space.n_models} models: integer program", 1,
                  round(ilp.seconds, 2), round(ilp.seconds, 2),
                  round(100 * (exact.accuracy - ilp.accuracy), 3), None,
                  f"{ilp.status}, solver gap {ilp.gap}"])
-    return {"grid": grid, "profile": context.profile_label,
+    return {"grid": grid, "profile": label,
             "models": [t.model for t in space.tables], "planning_problems": space.n_problems,
             "options_per_model": [t.n_options for t in space.tables], "plans_in_space": plans,
-            "budget": budget, "exact_front_seconds": t_front, "exact_seconds": exact.seconds,
+            "budget": budget, "exact_plans_scored": evaluated, "exact_seconds": exact.seconds,
             "exact_accuracy": exact.accuracy, "plans_scored_per_second": rate,
             "unpruned_enumeration_hours": unpruned_hours,
             "ilp_seconds": ilp.seconds, "ilp_status": ilp.status, "ilp_gap": ilp.gap,
@@ -152,31 +168,37 @@ def bench_scale(profile, grid, ilp_limit, rows):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="default: the bundled default")
-    parser.add_argument("--scale-profile", default="humaneval-extra")
+    parser.add_argument("--scale", default="humaneval-extra:default,synthetic6:paper,"
+                        "synthetic6:default", help="PROFILE:GRID pairs for the scale runs "
+                        "(synthetic<M>: a synthetic M-model profile)")
     parser.add_argument("--grids", default="default,paper")
-    parser.add_argument("--scale-grids", default="paper,default")
     parser.add_argument("--budgets", type=int, default=20)
     parser.add_argument("--ilp-budgets", type=int, default=5)
     parser.add_argument("--optuna-budgets", type=int, default=5)
-    parser.add_argument("--ilp-time-limit", type=float, default=120.0)
+    parser.add_argument("--ilp-time-limit", type=float, default=60.0)
+    parser.add_argument("--scale-ilp-time-limit", type=float, default=120.0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
     rows: list[list[object]] = []
     grids = [bench_grid(args.profile, g, args.budgets, args.ilp_budgets, args.optuna_budgets,
                         args.ilp_time_limit, rows) for g in args.grids.split(",") if g]
     scale = []
-    for g in (x for x in args.scale_grids.split(",") if x):
+    for pair in (x for x in args.scale.split(",") if x):
+        name, _, g = pair.partition(":")
         try:
-            scale.append(bench_scale(args.scale_profile, g, args.ilp_time_limit, rows))
+            scale.append(bench_scale(name, g or "default", args.scale_ilp_time_limit, rows))
         except CodecascadeError as exc:  # a grid the scale profile cannot support
-            scale.append({"grid": g, "error": str(exc)})
-            rows.append([f"scale/{g}", "error", 0, None, None, None, None, str(exc)])
+            scale.append({"profile": name, "grid": g, "error": str(exc)})
+            rows.append([f"{name}/{g}", "error", 0, None, None, None, None, str(exc)])
     print(format_table(["grid", "method", "budgets", "mean s", "max s", "mean gap pp",
                         "max gap pp", "note"], rows))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"benchmark": "search methods", "machine": platform.platform(),
-                                   "grids": grids, "scale": scale}, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"benchmark": "search methods",
+                                    "machine": platform.platform(), "cpus": os.cpu_count(),
+                                    "load_average_1min": os.getloadavg()[0],
+                                    "grids": grids, "scale": scale}, indent=1) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
