@@ -306,6 +306,8 @@ def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
 def load_profile(path: str | os.PathLike[str] | None = None) -> Profile:
     """Load and validate a profile; ``None`` or a bundled name loads a bundled profile."""
     resolved = resolve_profile_path(path)
+    if not zipfile.is_zipfile(resolved):
+        raise ProfileError(f"{resolved}: not a readable profile (not an .npz archive, or truncated)")
     try:
         with np.load(resolved, allow_pickle=False) as npz:
             files = set(npz.files)

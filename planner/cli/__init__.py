@@ -18,6 +18,14 @@ import typer
 
 from ..errors import CodecascadeError
 
+# typer >= 0.26 vendors its own click: its Exit/Abort/usage errors are not click's classes.
+# Catch both families so usage errors keep click's exit status (2) whichever typer is installed.
+_EXIT_ERRORS: tuple[type[BaseException], ...] = tuple({click.exceptions.Exit, typer.Exit})
+_ABORT_ERRORS: tuple[type[BaseException], ...] = tuple({click.exceptions.Abort, typer.Abort})
+_USAGE_ERRORS: tuple[type[BaseException], ...] = tuple(
+    {click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException)}
+)
+
 app = typer.Typer(
     name="codecascade",
     help="Plan, check and run model cascades for LLM code generation under a budget.",
@@ -46,12 +54,12 @@ def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: s
         # Without standalone mode click returns the code of a `typer.Exit` instead of raising.
         status = command.main(args=list(argv) if argv is not None else None,
                               prog_name=prog_name, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except _EXIT_ERRORS as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except _USAGE_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
+    except _ABORT_ERRORS:
         print("aborted", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
