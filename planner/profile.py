@@ -307,7 +307,9 @@ def load_profile(path: str | os.PathLike[str] | None = None) -> Profile:
     """Load and validate a profile; ``None`` or a bundled name loads a bundled profile."""
     resolved = resolve_profile_path(path)
     if not zipfile.is_zipfile(resolved):
-        raise ProfileError(f"{resolved}: not a readable profile (not an .npz archive, or truncated)")
+        raise ProfileError(
+            f"{resolved}: not a readable profile (not an .npz archive, or truncated)"
+        )
     try:
         with np.load(resolved, allow_pickle=False) as npz:
             files = set(npz.files)
