@@ -10,10 +10,10 @@ backend, no display).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .atomic import atomic_write
 from .errors import CodecascadeError
 
 
@@ -107,17 +107,10 @@ def frontier_plot(
             ax.set_title(title, fontsize=10)
         fig.tight_layout()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with atomic_write(path) as fh:
+                fig.savefig(fh, format="png")
         except OSError as exc:
             raise CodecascadeError(f"cannot write plot {path}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fig.savefig(fh, format="png")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     finally:
         plt.close(fig)
     return path
