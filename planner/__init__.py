@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "paper_splits": "planner.splits",
     "kfold_splits": "planner.splits",
     "paper_replay": "planner.replay",
+    "replay_spec": "planner.replay",
     "BatchJob": "planner.sandbox",
     "BatchResult": "planner.sandbox",
     "Limits": "planner.sandbox",

@@ -22,6 +22,7 @@ Every configuration carries percentile-bootstrap intervals over problems.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,10 +30,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CodecascadeError
-from .estimate import cascade_arrays, problem_index, stage_outcomes
+from .estimate import cascade_arrays, estimate_plan, problem_index, stage_outcomes
 from .intervals import INTERVAL_KIND, bootstrap_ci
 from .options import CascadePlan, PlanError, Stage, StageOption
-from .profile import Profile
+from .profile import Profile, ProfileError, load_profile
 
 #: The paper's per-model choices: (k, l), k = -1 meaning skip.
 PAPER_CHOICES: tuple[tuple[int, int], ...] = (
@@ -262,3 +263,51 @@ def _self_checks(replay: PaperReplay) -> tuple[SelfCheck, ...]:
                                                         strict=True) if k >= 0)
             checks.append(SelfCheck(label, acc, cost, 100 * row.accuracy, 1000 * row.cost))
     return tuple(checks)
+
+
+def replay_spec(spec_path: str | os.PathLike[str], profile_name: str | None = None,
+                part: str = "test", replicates: int = 64, seed: int | None = None,
+                confidence: float = 0.95) -> dict[str, object]:
+    """Score a cascade spec on recorded generations: predicted vs replayed, as JSON-ready dict.
+
+    The profile is the spec's own unless ``profile_name`` names another; ``part`` is the
+    spec split's ``validation`` or ``test`` problems, or ``all``. The Monte Carlo seed
+    defaults to the spec's estimator seed, so replaying the planning part reproduces the
+    prediction; another seed gives independent draws.
+    """
+    from .spec import load_spec
+    from .splits import SPLIT_PARTS, split_by_name
+
+    if part not in SPLIT_PARTS:
+        raise ReplayError(f"--split must be one of {', '.join(SPLIT_PARTS)}, got {part!r}")
+    cascade = load_spec(spec_path)
+    prov = cascade.provenance
+    if profile_name is None:
+        try:
+            prof = load_profile(prov.profile)
+        except ProfileError:
+            raise ReplayError(f"the spec's profile {prov.profile!r} is not found; "
+                                   "name one with --profile") from None
+    else:
+        prof = load_profile(profile_name)
+    notes = []
+    if prof.fingerprint() != prov.profile_sha256:
+        notes.append("the profile differs from the one the spec was planned on")
+    split = split_by_name(prov.split, prof.n_problems) if part != "all" else None
+    problems = split.part(part) if split is not None else None
+    mc_seed = seed if seed is not None else int(prov.seeds.get("estimator", 0))
+    sampling = "paper_loops" if prov.grid == "paper" else "random"
+    est = estimate_plan(prof, cascade.plan, problems, replicates=replicates, seed=mc_seed,
+                        sampling=sampling, confidence=confidence)
+    predicted = {"validation": cascade.planning, "test": cascade.heldout}.get(part)
+    if part == "all" and cascade.planning.split == "all":
+        predicted = cascade.planning
+    return {
+        "spec": str(spec_path),
+        "plan": cascade.plan.label(),
+        "split": prov.split,
+        "part": part,
+        "predicted": None if predicted is None else predicted.to_json(),
+        "replayed": est.to_json(),
+        "notes": notes,
+    }

@@ -60,54 +60,13 @@ def replay(
         return
     if spec is None:
         raise ReplayUsageError("give a SPEC file to replay, or --paper")
+    from ..replay import replay_spec
+
     out = replay_spec(spec, profile, split, replicates, seed, confidence)
     if as_json:
         typer.echo(json.dumps(out, indent=1))
     else:
         typer.echo(format_spec_replay(out))
-
-
-def replay_spec(spec_path: Path, profile_name: str | None, part: str, replicates: int,
-                seed: int | None, confidence: float) -> dict[str, object]:
-    """Load a spec, resolve its profile and split, and estimate its plan on ``part``."""
-    from ..estimate import estimate_plan
-    from ..profile import ProfileError, load_profile
-    from ..spec import load_spec
-    from ..splits import SPLIT_PARTS, split_by_name
-
-    if part not in SPLIT_PARTS:
-        raise ReplayUsageError(f"--split must be one of {', '.join(SPLIT_PARTS)}, got {part!r}")
-    cascade = load_spec(spec_path)
-    prov = cascade.provenance
-    if profile_name is None:
-        try:
-            prof = load_profile(prov.profile)
-        except ProfileError:
-            raise ReplayUsageError(f"the spec's profile {prov.profile!r} is not found; "
-                                   "name one with --profile") from None
-    else:
-        prof = load_profile(profile_name)
-    notes = []
-    if prof.fingerprint() != prov.profile_sha256:
-        notes.append("the profile differs from the one the spec was planned on")
-    split = split_by_name(prov.split, prof.n_problems) if part != "all" else None
-    problems = split.part(part) if split is not None else None
-    mc_seed = seed if seed is not None else int(prov.seeds.get("estimator", 0))
-    sampling = "paper_loops" if prov.grid == "paper" else "random"
-    est = estimate_plan(prof, cascade.plan, problems, replicates=replicates, seed=mc_seed,
-                        sampling=sampling, confidence=confidence)
-    predicted = {"validation": cascade.planning, "test": cascade.heldout}.get(part)
-    if part == "all" and cascade.planning.split == "all":
-        predicted = cascade.planning
-    return {
-        "spec": str(spec_path),
-        "plan": cascade.plan.label(),
-        "split": prov.split,
-        "part": part,
-        "predicted": None if predicted is None else predicted.to_json(),
-        "replayed": est.to_json(),
-        "notes": notes,
-    }
 
 
 def _pct(x: float) -> str:
