@@ -27,10 +27,12 @@ class ExecutionError(CodecascadeError):
 
 @dataclass(frozen=True)
 class ExecutionJob:
-    """Run every program of ``solutions`` with every snippet of ``tests``."""
+    """Run every program of ``solutions`` with every snippet of ``tests``; ``check`` marks
+    ground-truth tests (run under the executor's check limit, not its per-line limit)."""
 
     solutions: tuple[str, ...]
     tests: tuple[str, ...]
+    check: bool = False
 
     @property
     def n_pairs(self) -> int:
@@ -70,34 +72,49 @@ class SandboxExecutor:
     """Runs jobs with :func:`planner.sandbox.run_batches` (imported on first use).
 
     ``mode="fast"`` forks once per solution (tests share its module state, as in CodeT and
-    the paper's harness); ``"strict"`` forks per pair. ``test_timeout`` is per test line.
+    the paper's harness); ``"strict"`` forks per pair. ``test_timeout`` is the limit per
+    model-written assert line, ``check_timeout`` the limit of a ground-truth check job
+    (HumanEval's whole ``check`` function, so it gets more); both on ``clock``: "cpu"
+    (the process's CPU time: verdicts do not depend on the machine's load) or "wall".
     """
 
-    def __init__(self, test_timeout: float = 1.0, mode: str = "fast") -> None:
-        if not test_timeout > 0:
-            raise ExecutionError(f"test timeout must be positive, got {test_timeout}")
+    def __init__(self, test_timeout: float = 0.25, check_timeout: float = 1.0,
+                 mode: str = "fast", clock: str = "cpu") -> None:
+        for name, value in (("test", test_timeout), ("check", check_timeout)):
+            if not value > 0:
+                raise ExecutionError(f"{name} timeout must be positive, got {value}")
         if mode not in ("fast", "strict"):
             raise ExecutionError(f"sandbox mode must be 'fast' or 'strict', got {mode!r}")
+        if clock not in ("cpu", "wall"):
+            raise ExecutionError(f"clock must be 'cpu' or 'wall', got {clock!r}")
         self.test_timeout = float(test_timeout)
+        self.check_timeout = float(check_timeout)
         self.mode = mode
+        self.clock = clock
         self.description: dict[str, object] = {
-            "executor": "planner.sandbox", "mode": mode, "test_timeout_s": self.test_timeout}
+            "executor": "planner.sandbox", "mode": mode, "clock": clock,
+            "test_timeout_s": self.test_timeout, "check_timeout_s": self.check_timeout}
         try:
-            from ..sandbox import Limits
+            self.limits: dict[str, object] = {
+                "lines": self._limits(False).to_json(), "check": self._limits(True).to_json()}
         except ImportError:
-            self.limits: dict[str, object] = {}
-        else:
-            self.limits = Limits(test_timeout=self.test_timeout).to_json()
+            self.limits = {}
+
+    def _limits(self, check: bool):  # -> planner.sandbox.Limits
+        from ..sandbox import Limits
+
+        timeout = self.check_timeout if check else self.test_timeout
+        return Limits(test_timeout=timeout, clock=self.clock)
 
     def run(self, jobs: Sequence[ExecutionJob]) -> Iterator[tuple[int, ExecutionResult]]:
         try:
-            from ..sandbox import BatchJob, Limits, run_batches
+            from ..sandbox import BatchJob, run_batches
         except ImportError as exc:
             raise ExecutionError(f"the sandbox (planner.sandbox) is not available: {exc}"
                                  ) from None
-        limits = Limits(test_timeout=self.test_timeout)
+        limits = {False: self._limits(False), True: self._limits(True)}
         batch = [BatchJob(preamble="", solutions=job.solutions, tests=job.tests,
-                          limits=limits, mode=self.mode) for job in jobs]
+                          limits=limits[job.check], mode=self.mode) for job in jobs]
         for index, result in run_batches(batch):
             passed = np.asarray(result.passed, dtype=bool)
             expected = (len(jobs[index].solutions), len(jobs[index].tests))

@@ -10,6 +10,7 @@ import pytest
 from measure_fakes import FakeExecutor
 
 from planner.measure import (
+    SandboxExecutor,
     build_pools,
     load_prices,
     measure_profile,
@@ -18,6 +19,7 @@ from planner.measure import (
     read_wizardcoder,
 )
 from planner.measure.build import MeasureError
+from planner.measure.execute import ExecutionError
 from planner.measure.prices import PriceError
 from planner.profile import load_profile, save_profile
 
@@ -84,25 +86,33 @@ def test_profile_matches_the_fake_verdicts(wizard_dir, api_file, price_file, tmp
     assert executor.pairs == grid
 
 
-def test_ground_truth_runs_first_in_every_job(wizard_dir, price_file, tmp_path) -> None:
+def test_ground_truth_is_its_own_check_job(wizard_dir, price_file, tmp_path) -> None:
+    """Per problem: a check job (reference + pooled programs × the ground truth, run under
+    the check limit), then a job of the same programs × the pooled assert lines."""
     problems, models = _models(wizard_dir)
     executor = FakeExecutor()
     measure_profile(problems, models, load_prices(price_file), executor, tmp_path / "c",
                     progress=False)
-    for job, problem in zip(executor.jobs, problems, strict=True):
-        assert job.tests[0] == problem.ground_truth_test
-        assert job.solutions[0] == problem.reference_program
+    pools = build_pools(problems, models)
+    assert len(executor.jobs) == 2 * len(problems)
+    for k, pool in enumerate(pools):
+        check, lines = executor.jobs[2 * k], executor.jobs[2 * k + 1]
+        assert check.check and check.tests == (pool.problem.ground_truth_test,)
+        assert not lines.check and lines.tests == pool.lines
+        assert check.solutions == lines.solutions == (pool.problem.reference_program,
+                                                      *pool.solutions)
 
 
 def test_killed_build_resumes_without_rerunning(wizard_dir, price_file, tmp_path) -> None:
     problems, models = _models(wizard_dir)
     prices = load_prices(price_file)
-    killed = FakeExecutor(fail_after=2)
+    killed = FakeExecutor(fail_after=3)  # two jobs per problem: killed inside the second
     with pytest.raises(KeyboardInterrupt):
         measure_profile(problems, models, prices, killed, tmp_path / "c", progress=False)
     resumed = FakeExecutor()
     profile = measure_profile(problems, models, prices, resumed, tmp_path / "c", progress=False)
-    assert len(resumed.jobs) == len(problems) - 2
+    assert len(resumed.jobs) == 2 * len(problems) - 3
+    assert not resumed.jobs[0].check  # the second problem's check was kept
     fresh = measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "other",
                             progress=False)
     assert profile.fingerprint() != "" and np.array_equal(profile.pass_matrix, fresh.pass_matrix)
@@ -140,7 +150,7 @@ def test_corrupt_cache_file_is_remeasured(wizard_dir, price_file, tmp_path) -> N
     victim.write_bytes(victim.read_bytes()[:50])
     again = FakeExecutor()
     measure_profile(problems, models, prices, again, tmp_path / "c", progress=False)
-    assert len(again.jobs) == 1
+    assert len(again.jobs) == 2
 
 
 def test_profile_round_trips_through_save_and_load(wizard_dir, price_file, tmp_path) -> None:
@@ -169,3 +179,15 @@ def test_no_overlapping_problems_is_a_clear_error(wizard_dir, price_file, tmp_pa
     with pytest.raises(MeasureError, match="no model has generations"):
         measure_profile(problems[:0], models, load_prices(price_file), FakeExecutor(),
                         tmp_path / "c", progress=False)
+
+
+def test_sandbox_executor_limits_per_job_kind() -> None:
+    executor = SandboxExecutor(test_timeout=0.2, check_timeout=1.5)
+    assert executor.description == {"executor": "planner.sandbox", "mode": "fast",
+                                     "clock": "cpu", "test_timeout_s": 0.2,
+                                     "check_timeout_s": 1.5}
+    assert executor.limits["lines"]["test_timeout"] == 0.2
+    assert executor.limits["check"]["test_timeout"] == 1.5
+    assert executor.limits["check"]["clock"] == executor.limits["lines"]["clock"] == "cpu"
+    with pytest.raises(ExecutionError, match="test timeout must be positive"):
+        SandboxExecutor(test_timeout=0)

@@ -25,9 +25,12 @@ def fake_sandbox(monkeypatch):
     class Fake(FakeExecutor):
         fail_after: int | None = None
 
-        def __init__(self, test_timeout: float = 1.0, mode: str = "fast") -> None:
+        def __init__(self, test_timeout: float = 0.25, check_timeout: float = 1.0,
+                     mode: str = "fast", clock: str = "cpu") -> None:
             super().__init__(fail_after=Fake.fail_after)
-            self.description = {"executor": "fake", "mode": mode, "test_timeout_s": test_timeout}
+            self.description = {"executor": "fake", "mode": mode, "clock": clock,
+                                "test_timeout_s": test_timeout,
+                                "check_timeout_s": check_timeout}
             made.append(self)
 
     monkeypatch.setattr("planner.measure.execute.SandboxExecutor", Fake)
@@ -66,12 +69,12 @@ def test_killed_measure_leaves_no_output_and_resumes(wizard_dir, price_file, tmp
     out = tmp_path / "p.npz"
     argv = ["measure", str(out), "--wizardcoder", str(wizard_dir), "--wizardcoder-models",
             "7B,13B", "--prices", str(price_file), "--no-progress"]
-    fake.fail_after = 1
-    _run(argv)  # interrupted after one job (the exit status is the CLI wrapper's business)
+    fake.fail_after = 2
+    _run(argv)  # interrupted after two jobs (the exit status is the CLI wrapper's business)
     assert not out.exists() and not list(tmp_path.glob(".p.npz*"))
     fake.fail_after = None
     assert _run(argv) == 0
-    assert len(made[-1].jobs) == 2  # one of three problems was kept from the killed run
+    assert len(made[-1].jobs) == 4  # one of three problems (two jobs) was kept
     assert load_profile(out).n_problems == 3
 
 
@@ -83,6 +86,8 @@ def test_killed_measure_leaves_no_output_and_resumes(wizard_dir, price_file, tmp
     (["measure", "x.npz", "--codet", ".", "--prices", "/nonexistent.json"],
      "price table not found"),
     (["profile", "/nonexistent.npz"], "profile not found"),
+    (["measure", "x.npz", "--codet", ".", "--clock", "sundial"], "clock must be"),
+    (["measure", "x.npz", "--codet", ".", "--check-timeout", "0"], "check timeout must be"),
 ])
 def test_bad_inputs_are_one_line_errors(argv, message, capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -100,3 +105,18 @@ def test_truncated_profile_is_a_clear_error(wizard_dir, price_file, tmp_path, fa
     capsys.readouterr()
     assert _run(["profile", str(out)]) == 2
     assert "not a readable profile" in capsys.readouterr().err
+
+
+def test_limits_are_options_and_select_their_own_cells(wizard_dir, price_file, tmp_path,
+                                                       fake_sandbox) -> None:
+    _, made = fake_sandbox
+    out = tmp_path / "p.npz"
+    argv = ["measure", str(out), "--wizardcoder", str(wizard_dir), "--wizardcoder-models",
+            "7B", "--prices", str(price_file), "--no-progress"]
+    assert _run([*argv, "--test-timeout", "0.5", "--check-timeout", "2", "--clock", "wall"]) == 0
+    execution = load_profile(out).provenance["execution"]
+    assert (execution["test_timeout_s"], execution["check_timeout_s"], execution["clock"]) == (
+        0.5, 2.0, "wall")
+    assert _run(argv) == 0  # the default settings: a new cell folder, everything runs again
+    assert made[-1].pairs == made[-2].pairs > 0
+    assert len(list((tmp_path / ".codecascade-cells").glob("*/settings.json"))) == 2
