@@ -577,6 +577,41 @@ def _generic_replicates(
     ``share_tests``. k <= 1 uses the greedy solution and test generation (a drawn sample
     where the greedy solution is missing).
     """
+    n_p, n_r = draws.samples.shape[:2]
+    out_a = np.zeros((len(options), n_p, n_r), dtype=bool)
+    out_c = np.zeros_like(out_a)
+    out_cost = np.zeros(out_a.shape)
+    own_lines: list[np.ndarray] = []
+    for o, opt in enumerate(options):
+        scored = _replicate_scores(profile, model, opt, draws, extra_lines)
+        out_a[o] = scored.accept(opt.theta)
+        out_c[o] = scored.correct
+        out_cost[o] = scored.cost
+        own_lines.append(scored.own_lines)
+    return out_a, out_c, out_cost, own_lines
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One option's per-replicate outcome before its threshold: the chosen solution's
+    ``score`` and ``scale`` (accept iff score >= θ × scale; k = 0 is 1 and 0, so it always
+    accepts), whether it is correct, the cost, and the stage's own test-line ids; [P, R]
+    each ([P, R, n] for the lines)."""
+
+    score: np.ndarray
+    scale: np.ndarray
+    correct: np.ndarray
+    cost: np.ndarray
+    own_lines: np.ndarray
+
+    def accept(self, theta: float) -> np.ndarray:
+        return self.score >= theta * self.scale
+
+
+def _replicate_scores(profile: Profile, model: int, opt: StageOption, draws: Draws,
+                      extra_lines: np.ndarray | None) -> _Scored:
+    """:class:`_Scored` of one option on every replicate of ``draws`` (see
+    :func:`_generic_replicates`); θ plays no part, so one call serves every θ."""
     m = model
     p_idx = draws.problems
     n_p, n_r = draws.samples.shape[:2]
@@ -586,48 +621,45 @@ def _generic_replicates(
     pb = np.repeat(p_idx, n_r)
     samples = draws.samples.reshape(n_p * n_r, -1)
     tests = draws.tests.reshape(n_p * n_r, -1)
-    out_a = np.zeros((len(options), n_p, n_r), dtype=bool)
-    out_c = np.zeros_like(out_a)
-    out_cost = np.zeros(out_a.shape)
-    own_lines: list[np.ndarray] = []
-    for o, opt in enumerate(options):
-        if opt.k <= 1:
-            greedy = profile.greedy_solution[m][pb]
-            sol_tokens = profile.greedy_tokens[m][pb].astype(np.float64)
-            if samples.shape[1]:  # a drawn sample stands in where greedy is missing
-                drawn = profile.sample_solution[m][pb, samples[:, 0]]
-                sol_tokens = np.where(greedy >= 0, sol_tokens,
-                                      profile.sample_tokens[m][pb, samples[:, 0]])
-                greedy = np.where(greedy >= 0, greedy, drawn)
-            sol = greedy[:, None]
-            lines = profile.greedy_test_line[m][pb][:, : opt.l]
-            line_tokens = profile.greedy_test_line_tokens[m][pb][:, : opt.l].sum(axis=1)
-        else:
-            sol = profile.sample_solution[m][pb[:, None], samples[:, : opt.k]]
-            sol_tokens = profile.sample_tokens[m][pb[:, None], samples[:, : opt.k]].sum(axis=1)
-            gens = tests[:, : opt.t]
-            lines = profile.test_line[m][pb[:, None], gens][:, :, : opt.l].reshape(len(pb), -1)
-            line_tokens = profile.test_line_tokens[m][pb[:, None], gens][:, :, : opt.l]
-            line_tokens = line_tokens.reshape(len(pb), -1).sum(axis=1)
-        own_lines.append(lines.reshape(n_p, n_r, -1))
-        all_lines = lines
-        if opt.share_tests and extra_lines is not None:
-            all_lines = np.concatenate([lines, extra_lines.reshape(n_p * n_r, -1)], axis=1)
-        if opt.k == 0:
-            accept = np.ones(len(pb), dtype=bool)
-            index = np.zeros(len(pb), dtype=np.int64)
-        else:
-            matrix = _instances(profile, pb, sol, all_lines)
-            index, score, scale = select_batch(matrix, all_lines >= 0, opt.rule)
-            accept = score >= opt.theta * scale
-        chosen = sol[np.arange(len(pb)), index]
-        tests_paid = opt.k >= 1 and (opt.k == 1 or opt.t >= 1) and opt.l >= 1
-        cost = (price * (sol_tokens + line_tokens)
-                + price_prompt * (prompt + (test_prompt if tests_paid else 0.0)))
-        out_a[o] = accept.reshape(n_p, n_r)
-        out_c[o] = profile.solution_correct[pb, chosen].reshape(n_p, n_r)
-        out_cost[o] = cost.reshape(n_p, n_r)
-    return out_a, out_c, out_cost, own_lines
+    if opt.k <= 1:
+        greedy = profile.greedy_solution[m][pb]
+        sol_tokens = profile.greedy_tokens[m][pb].astype(np.float64)
+        if samples.shape[1]:  # a drawn sample stands in where greedy is missing
+            drawn = profile.sample_solution[m][pb, samples[:, 0]]
+            sol_tokens = np.where(greedy >= 0, sol_tokens,
+                                  profile.sample_tokens[m][pb, samples[:, 0]])
+            greedy = np.where(greedy >= 0, greedy, drawn)
+        sol = greedy[:, None]
+        lines = profile.greedy_test_line[m][pb][:, : opt.l]
+        line_tokens = profile.greedy_test_line_tokens[m][pb][:, : opt.l].sum(axis=1)
+    else:
+        sol = profile.sample_solution[m][pb[:, None], samples[:, : opt.k]]
+        sol_tokens = profile.sample_tokens[m][pb[:, None], samples[:, : opt.k]].sum(axis=1)
+        gens = tests[:, : opt.t]
+        lines = profile.test_line[m][pb[:, None], gens][:, :, : opt.l].reshape(len(pb), -1)
+        line_tokens = profile.test_line_tokens[m][pb[:, None], gens][:, :, : opt.l]
+        line_tokens = line_tokens.reshape(len(pb), -1).sum(axis=1)
+    all_lines = lines
+    if opt.share_tests and extra_lines is not None:
+        all_lines = np.concatenate([lines, extra_lines.reshape(n_p * n_r, -1)], axis=1)
+    if opt.k == 0:
+        score = np.ones(len(pb))
+        scale = np.zeros(len(pb))
+        index = np.zeros(len(pb), dtype=np.int64)
+    else:
+        matrix = _instances(profile, pb, sol, all_lines)
+        index, score, scale = select_batch(matrix, all_lines >= 0, opt.rule)
+    chosen = sol[np.arange(len(pb)), index]
+    tests_paid = opt.k >= 1 and (opt.k == 1 or opt.t >= 1) and opt.l >= 1
+    cost = (price * (sol_tokens + line_tokens)
+            + price_prompt * (prompt + (test_prompt if tests_paid else 0.0)))
+    return _Scored(
+        score=np.asarray(score, dtype=np.float64).reshape(n_p, n_r),
+        scale=np.asarray(scale, dtype=np.float64).reshape(n_p, n_r),
+        correct=profile.solution_correct[pb, chosen].reshape(n_p, n_r),
+        cost=cost.reshape(n_p, n_r),
+        own_lines=lines.reshape(n_p, n_r, -1),
+    )
 
 
 # ---- option tables -------------------------------------------------------------------
@@ -780,6 +812,99 @@ class Simulation:
     problems: np.ndarray
 
 
+class PlanSimulator:
+    """Whole-replicate simulation of many plans on the same problems and replicates.
+
+    Each replicate r uses model m's replicate-r subsets (the same draws as
+    :func:`option_tables`); a stage with ``share_tests`` also runs its solutions on the
+    test lines the earlier stages paid for in that replicate; the first stage that accepts
+    answers (the last always does). ``paper_loops``: replicate r is loop r for every model,
+    the paper's own protocol. Draws and each stage's scored outcome are cached (a bounded
+    number of them) and θ is applied afterwards, so plans that differ in one stage or in a
+    threshold cost little more than one. :func:`simulate_plan` is one call of it.
+    """
+
+    def __init__(self, profile: Profile, problems: Sequence[int] | np.ndarray | None = None,
+                 replicates: int = DEFAULT_REPLICATES, seed: int = 0,
+                 sampling: str = "random", *, max_cached: int = 256) -> None:
+        self.profile = profile
+        self.problems = problem_index(profile, problems)
+        self.replicates = replicates
+        self.seed = seed
+        self.sampling = sampling
+        self.max_cached = max(1, max_cached)
+        self._draws: dict[tuple[int, int, int], Draws] = {}
+        self._scored: dict[tuple, _Scored] = {}
+        self._lines: dict[tuple[int, int, int, int], np.ndarray] = {}
+
+    def _stage_draws(self, m: int, opt: StageOption) -> Draws:
+        greedy_missing = bool((self.profile.greedy_solution[m][self.problems] < 0).any())
+        key = (m, opt.k if opt.k >= 2 else int(greedy_missing), opt.t if opt.k >= 2 else 0)
+        if key not in self._draws:
+            self._draws[key] = draw_subsets(
+                self.profile, m, self.problems, k_max=key[1], t_max=key[2],
+                replicates=self.replicates, seed=self.seed, sampling=self.sampling)
+        return self._draws[key]
+
+    def _stage(self, m: int, opt: StageOption, earlier: tuple) -> _Scored:
+        """The scored stage; ``earlier`` = (model, k, t, l) of the stages before it, which
+        fixes the test lines a sharing stage sees."""
+        key = (m, opt.k, opt.t, opt.l, opt.rule, opt.share_tests,
+               earlier if opt.share_tests else ())
+        hit = self._scored.pop(key, None)
+        if hit is None:
+            extra = None
+            if opt.share_tests and earlier:
+                extra = np.concatenate([self._own_lines(*e) for e in earlier], axis=2)
+            hit = _replicate_scores(self.profile, m, opt, self._stage_draws(m, opt), extra)
+            _bounded_put(self._lines, (m, opt.k, opt.t, opt.l), hit.own_lines,
+                         self.max_cached)
+        _bounded_put(self._scored, key, hit, self.max_cached)
+        return hit
+
+    def _own_lines(self, m: int, k: int, t: int, n_l: int) -> np.ndarray:
+        """The test-line ids [P, R, n] a stage (model m, k, t, l) paid for."""
+        lines = self._lines.get((m, k, t, n_l))
+        if lines is None:
+            lines = self._stage(m, StageOption(k=k, t=t, l=n_l), ()).own_lines
+        return lines
+
+    def simulate(self, plan: CascadePlan) -> Simulation:
+        """Per problem and replicate: correct, cost and which stage answered."""
+        per_stage = []
+        earlier: list[tuple[int, int, int, int]] = []
+        for stage in plan.stages:
+            m = self.profile.model_index(stage.model)
+            opt = stage.option
+            per_stage.append((self._stage(m, opt, tuple(earlier)), opt.theta))
+            earlier.append((m, opt.k, opt.t, opt.l))
+        shapes = {scored.score.shape for scored, _ in per_stage}
+        if len(shapes) != 1:
+            raise EstimateError("the models of this plan have different numbers of loops")
+        shape = shapes.pop()
+        open_ = np.ones(shape, dtype=bool)
+        correct = np.zeros(shape, dtype=bool)
+        cost = np.zeros(shape)
+        answered = np.full(shape, -1, dtype=np.int64)
+        last = len(per_stage) - 1
+        for i, (scored, theta) in enumerate(per_stage):
+            cost += np.where(open_, scored.cost, 0.0)
+            take = open_ if i == last else open_ & scored.accept(theta)
+            correct |= take & scored.correct
+            answered[take] = i
+            open_ &= ~take
+        return Simulation(correct=correct, cost=cost, answered_by=answered,
+                          problems=self.problems)
+
+
+def _bounded_put(cache: dict, key: object, value: object, limit: int) -> None:
+    """Insert as most recently used; drop the least recently used beyond ``limit``."""
+    cache.pop(key, None)
+    if len(cache) >= limit:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 def simulate_plan(
     profile: Profile,
     plan: CascadePlan,
@@ -788,42 +913,8 @@ def simulate_plan(
     seed: int = 0,
     sampling: str = "random",
 ) -> Simulation:
-    """Run ``plan`` on every replicate: each model uses its replicate-r subsets (the same
-    draws as :func:`option_tables`), a stage with ``share_tests`` also runs its solutions on
-    the test lines earlier stages paid for in that replicate, and the first stage that
-    accepts answers (the last always does). ``paper_loops``: replicate r is loop r for
-    every model, the paper's own protocol."""
-    idx = problem_index(profile, problems)
-    n_r = None
-    per_stage = []
-    earlier: list[np.ndarray] = []
-    for stage in plan.stages:
-        m = profile.model_index(stage.model)
-        opt = stage.option
-        greedy_missing = bool((profile.greedy_solution[m][idx] < 0).any())
-        k_draw = opt.k if opt.k >= 2 else int(greedy_missing)
-        draws = draw_subsets(profile, m, idx, k_max=k_draw, t_max=opt.t if opt.k >= 2 else 0,
-                             replicates=replicates, seed=seed, sampling=sampling)
-        if n_r is not None and draws.replicates != n_r:
-            raise EstimateError("the models of this plan have different numbers of loops")
-        n_r = draws.replicates
-        extra = np.concatenate(earlier, axis=2) if earlier else None
-        a, c, cost, own = _generic_replicates(profile, m, [opt], draws, extra)
-        per_stage.append((a[0], c[0], cost[0]))
-        earlier.append(own[0])
-    assert n_r is not None
-    shape = (len(idx), n_r)
-    open_ = np.ones(shape, dtype=bool)
-    correct = np.zeros(shape, dtype=bool)
-    cost = np.zeros(shape)
-    answered = np.full(shape, -1, dtype=np.int64)
-    for i, (a, c, s_cost) in enumerate(per_stage):
-        cost += np.where(open_, s_cost, 0.0)
-        take = open_ & (a | (i == len(per_stage) - 1))
-        correct |= take & c
-        answered[take] = i
-        open_ &= ~take
-    return Simulation(correct=correct, cost=cost, answered_by=answered, problems=idx)
+    """Run ``plan`` on every replicate (see :class:`PlanSimulator`)."""
+    return PlanSimulator(profile, problems, replicates, seed, sampling).simulate(plan)
 
 
 @dataclass(frozen=True)
