@@ -36,7 +36,9 @@ class SpecError(CodecascadeError, ValueError):
 class Prediction:
     """Predicted mean accuracy (fraction) and cost ($ per problem) of a plan on one split.
 
-    The intervals are percentile bootstrap intervals over problems at ``confidence``.
+    The intervals are percentile bootstrap intervals over problems at ``confidence``. A
+    prediction made by simulating whole replicates (a plan that shares tests) also carries
+    the Monte Carlo standard errors of its means (``None`` otherwise).
     """
 
     split: str
@@ -46,9 +48,11 @@ class Prediction:
     cost: float
     cost_ci: tuple[float, float]
     confidence: float = 0.95
+    accuracy_mc_se: float | None = None
+    cost_mc_se: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "split": self.split,
             "n_problems": self.n_problems,
             "accuracy": self.accuracy,
@@ -57,9 +61,17 @@ class Prediction:
             "cost_ci": list(self.cost_ci),
             "confidence": self.confidence,
         }
+        if self.accuracy_mc_se is not None:
+            out["accuracy_mc_se"] = self.accuracy_mc_se
+        if self.cost_mc_se is not None:
+            out["cost_mc_se"] = self.cost_mc_se
+        return out
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Prediction:
+        def optional(name: str) -> float | None:
+            return None if obj.get(name) is None else float(obj[name])
+
         return cls(
             split=str(obj["split"]),
             n_problems=int(obj["n_problems"]),
@@ -68,6 +80,8 @@ class Prediction:
             cost=float(obj["cost"]),
             cost_ci=(float(obj["cost_ci"][0]), float(obj["cost_ci"][1])),
             confidence=float(obj.get("confidence", 0.95)),
+            accuracy_mc_se=optional("accuracy_mc_se"),
+            cost_mc_se=optional("cost_mc_se"),
         )
 
 

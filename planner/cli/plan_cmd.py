@@ -35,6 +35,10 @@ PriceOpt = Annotated[list[str] | None, typer.Option(
     "--price", help="Override a price: MODEL=DOLLARS_PER_1K_GENERATED_TOKENS (repeatable).")]
 TimeLimitOpt = Annotated[float | None, typer.Option(
     "--time-limit", help="Integer program: seconds before returning its best plan and gap.")]
+ShareTestsOpt = Annotated[bool, typer.Option(
+    "--share-tests", help="Also search test sharing (a later stage runs its solutions on "
+    "the earlier stages' test lines): the exact plans are refined by simulation, and a "
+    "sharing plan's numbers come from simulation with their Monte Carlo SE.")]
 
 
 def parse_amount(text: str | None, what: str, *, upper: float | None = None) -> float | None:
@@ -90,13 +94,14 @@ def plan(
     models: ModelsOpt = None,
     price: PriceOpt = None,
     time_limit: TimeLimitOpt = None,
+    share_tests: ShareTestsOpt = False,
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Write the spec to this file (atomically) instead of stdout.")
     ] = None,
 ) -> None:
     """Find the most accurate cascade whose expected cost fits the budget, and print its
     JSON cascade spec (stages, predictions with intervals, search status, provenance)."""
-    from ..search.api import run_search, spec_from_result
+    from ..search.api import refine_result, run_search, spec_from_result, spec_from_shared
     from ..spec import save_spec
 
     objective = _objective(budget, target_accuracy)
@@ -104,7 +109,10 @@ def plan(
     _check_time_limit(time_limit)
     context = _context(profile, grid, split, seed, replicates, models, price)
     result = run_search(context, objective, method, time_limit=time_limit)
-    spec = spec_from_result(context, result, objective)
+    if share_tests:
+        spec = spec_from_shared(context, refine_result(context, result, objective), objective)
+    else:
+        spec = spec_from_result(context, result, objective)
     if output is not None:
         save_spec(spec, output)
         typer.echo(f"wrote {output}: {spec.plan.label()}", err=True)
@@ -139,22 +147,40 @@ def frontier(
         help="Where to write the PNG plot.")] = Path("frontier.png"),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
+    share_tests: ShareTestsOpt = False,
 ) -> None:
     """The exact cost–accuracy Pareto front of all cascades (planning part, with each
     plan's held-out accuracy and cost), the best single-model front beside it, and a PNG."""
     from ..report import format_table, frontier_plot, pct, per_1k
     from ..search import Objective
-    from ..search.api import front_points, pareto_front, run_search, single_model_front
+    from ..search.api import (
+        FrontPoint,
+        front_points,
+        pareto_front,
+        refine_result,
+        run_search,
+        single_model_front,
+    )
 
     chosen_budget = parse_amount(budget, "--budget ($ per problem)")
     context = _context(profile, grid, split, seed, replicates, models, price)
-    front = pareto_front(context)
+    front = pareto_front(context, share_tests=share_tests)
     single = single_model_front(context)
     chosen = None
     if chosen_budget is not None:
-        result = run_search(context, Objective(budget=chosen_budget), "exact")
+        objective = Objective(budget=chosen_budget)
+        result = run_search(context, objective, "exact")
         chosen = front_points(context, [result.stages])[0]
-    title = (f"{context.profile_label} · grid {context.grid.name} · planned on "
+        if share_tests:
+            best = refine_result(context, result, objective).refinement.best
+            if best.plan != chosen.plan:
+                planning, heldout = context.predict_plan(best.plan)
+                chosen = FrontPoint((), best.plan.label(), planning.accuracy, planning.cost,
+                                    None if heldout is None else heldout.accuracy,
+                                    None if heldout is None else heldout.cost,
+                                    simulated=True, plan=best.plan)
+    title = (f"{context.profile_label} · grid {context.grid.name}"
+             f"{' + test sharing' if share_tests else ''} · planned on "
              f"{context.split_name} ({context.planning.n_problems} problems)")
     frontier_plot(
         plot, [(p.cost, p.accuracy) for p in front], [(p.cost, p.accuracy) for p in single],
@@ -167,6 +193,7 @@ def frontier(
     if as_json:
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,
+            "share_tests": share_tests,
             "split": context.split_name, "budget": chosen_budget,
             "chosen": None if chosen is None else chosen.to_json(),
             "cascade_front": [p.to_json() for p in front],
@@ -175,8 +202,8 @@ def frontier(
         }, indent=1))
         return
     headers = ["", "acc %", "$/1k", "held-out acc %", "held-out $/1k", "plan"]
-    marked = None if chosen is None else chosen.stages
-    rows = [["*" if p.stages == marked else "", pct(p.accuracy), per_1k(p.cost),
+    marked = None if chosen is None else chosen.label
+    rows = [["*" if p.label == marked else "", pct(p.accuracy), per_1k(p.cost),
              pct(p.heldout_accuracy), per_1k(p.heldout_cost), p.label] for p in front]
     typer.echo(f"cascade front: {len(front)} plans ({title})")
     typer.echo(format_table(headers, rows))

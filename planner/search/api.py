@@ -6,14 +6,20 @@ estimator caches them), and cut them into the planning part and the held-out par
 split. :func:`plan` searches the planning part and returns a :class:`~planner.spec.CascadeSpec`
 whose predictions on both parts come from the same exact formula with bootstrap intervals.
 :func:`pareto_front` gives the whole front (exact), with the single-model front beside it.
+
+With ``share_tests`` both also search test sharing (planner.search.sharing): the exact
+plans are refined by simulating their sharing variants, and a plan that shares tests is
+predicted by whole-replicate simulation, with its Monte Carlo standard error.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,7 +28,19 @@ from ..errors import CodecascadeError
 from ..options import CascadePlan, Grid, Stage
 from ..profile import DEFAULT_PROFILE_NAME, Profile, ProfileError, load_profile
 from ..spec import CascadeSpec, Prediction, Provenance, SolverInfo
-from .base import Objective, SearchError, SearchResult, SearchSpace, score_stages_per_problem
+from .base import (
+    Objective,
+    SearchError,
+    SearchResult,
+    SearchSpace,
+    normalise_stages,
+    score_stages_per_problem,
+    single_threaded_blas,
+    stages_from_codes,
+)
+
+if TYPE_CHECKING:
+    from .sharing import Refinement, SimulatedPlan
 
 #: The method ``plan`` uses unless told otherwise: exact enumeration with pruning is both
 #: optimal and fast on the bundled grids.
@@ -32,6 +50,9 @@ DEFAULT_GRID = "default"
 DEFAULT_SPLIT = "paper-seed3"
 DEFAULT_REPLICATES = 64
 CONFIDENCE = 0.95
+#: With test sharing and the exact method, the optimum's neighbours on each side of it on
+#: the exact front are refined too (a cheaper or dearer plan's sharing form may fit best).
+SHARING_NEIGHBOURS = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +76,27 @@ class PlanningContext:
         return CascadePlan(tuple(Stage(tables[i].model, tables[i].options[r])
                                  for i, r in stages))
 
+    def simulator(self, heldout: bool = False):
+        """A :class:`~planner.estimate.PlanSimulator` on the planning (or held-out)
+        problems with the tables' replicates, seed and sampling (common random numbers)."""
+        from ..estimate import PlanSimulator
+
+        problems = self.heldout_problems if heldout else self.planning_problems
+        if problems is None:
+            raise SearchError("this split has no held-out part")
+        return PlanSimulator(self.profile, problems, self.replicates, self.seed,
+                             self.grid.sampling)
+
+    def predict_plan(self, plan: CascadePlan) -> tuple[Prediction, Prediction | None]:
+        """Predictions of any plan, sharing ones included, by the estimator
+        (:func:`~planner.estimate.estimate_plan`: the same draws as the tables)."""
+        planning = _estimated(self, plan, self.planning_problems,
+                              "validation" if self.heldout is not None else "all")
+        heldout = None
+        if self.heldout_problems is not None:
+            heldout = _estimated(self, plan, self.heldout_problems, "test")
+        return planning, heldout
+
     def predict(self, stages: Sequence[tuple[int, int]]) -> tuple[Prediction,
                                                                     Prediction | None]:
         """Predicted accuracy and cost with bootstrap intervals on both parts."""
@@ -76,6 +118,22 @@ def _prediction(space: SearchSpace, stages, part: str, seed: int) -> Prediction:
         split=part, n_problems=int(acc.size), accuracy=clip(acc.mean()),
         accuracy_ci=(clip(low[0]), clip(high[0])), cost=float(max(0.0, cost.mean())),
         cost_ci=(float(max(0.0, low[1])), float(max(0.0, high[1]))), confidence=CONFIDENCE,
+    )
+
+
+def _estimated(context: PlanningContext, plan: CascadePlan, problems: np.ndarray,
+               part: str) -> Prediction:
+    from ..estimate import estimate_plan
+
+    est = estimate_plan(context.profile, plan, problems, context.replicates, context.seed,
+                        context.grid.sampling, confidence=CONFIDENCE)
+    clip = lambda v: float(min(1.0, max(0.0, v)))  # noqa: E731  (float noise at 0 and 1)
+    return Prediction(
+        split=part, n_problems=len(est.problems), accuracy=clip(est.accuracy),
+        accuracy_ci=(clip(est.accuracy_ci[0]), clip(est.accuracy_ci[1])),
+        cost=float(max(0.0, est.cost)),
+        cost_ci=(float(max(0.0, est.cost_ci[0])), float(max(0.0, est.cost_ci[1]))),
+        confidence=CONFIDENCE, accuracy_mc_se=est.accuracy_mc_se, cost_mc_se=est.cost_mc_se,
     )
 
 
@@ -163,15 +221,13 @@ def run_search(context: PlanningContext, objective: Objective, method: str = DEF
     return searcher.search(context.planning, objective, seed=context.seed)
 
 
-def spec_from_result(context: PlanningContext, result: SearchResult,
-                     objective: Objective) -> CascadeSpec:
-    """The cascade spec of a search result, with predictions and provenance."""
+def _provenance(context: PlanningContext, prediction: str,
+                extra: dict[str, object] | None = None) -> Provenance:
     from .. import __version__
     from ..estimate import ESTIMATOR_VERSION
 
-    planning, heldout = context.predict(result.stages)
     profile = context.profile
-    provenance = Provenance(
+    return Provenance(
         profile=context.profile_label,
         profile_sha256=profile.fingerprint(),
         prices={m.name: m.price_generated for m in profile.models},
@@ -188,11 +244,23 @@ def spec_from_result(context: PlanningContext, result: SearchResult,
             "prompt_prices": {m.name: m.price_prompt for m in profile.models},
             "replicates": context.replicates,
             "estimator_version": ESTIMATOR_VERSION,
-            "prediction": "exact cascade formula on the option tables, percentile "
-                          "bootstrap over problems",
+            "prediction": prediction,
             "plans_in_space": context.planning.count_plans(),
+            **(extra or {}),
         },
     )
+
+
+_EXACT_PREDICTION = ("exact cascade formula on the option tables, percentile bootstrap over "
+                     "problems")
+_SIMULATED_PREDICTION = ("whole-replicate simulation (test sharing; the option tables' "
+                         "draws), percentile bootstrap over problems, Monte Carlo SE beside")
+
+
+def spec_from_result(context: PlanningContext, result: SearchResult,
+                     objective: Objective) -> CascadeSpec:
+    """The cascade spec of a search result, with predictions and provenance."""
+    planning, heldout = context.predict(result.stages)
     return CascadeSpec(
         stages=context.stages_plan(result.stages).stages,
         objective="max_accuracy" if objective.is_budget else "min_cost",
@@ -203,7 +271,84 @@ def spec_from_result(context: PlanningContext, result: SearchResult,
         solver=SolverInfo(method=result.method, status=result.status, gap=result.gap,
                           seconds=result.seconds, solver=result.solver,
                           plans_evaluated=result.plans_evaluated),
-        provenance=provenance,
+        provenance=_provenance(context, _EXACT_PREDICTION),
+    )
+
+
+@dataclass(frozen=True)
+class SharedResult:
+    """A search result refined with test sharing: the refinement and its time."""
+
+    result: SearchResult
+    refinement: Refinement
+    seconds: float
+
+
+def refine_result(context: PlanningContext, result: SearchResult,
+                  objective: Objective) -> SharedResult:
+    """Refine a search result with test sharing (planner.search.sharing) on the planning
+    part. For the exact method, the plans nearest to it on the exact front are refined too
+    (SHARING_NEIGHBOURS on each side); other methods avoid that front, so only their plan
+    is refined."""
+    from .exact import exact_front
+    from .sharing import refine_with_sharing
+
+    start = time.perf_counter()
+    plan = context.stages_plan(result.stages)
+    bases: list[CascadePlan] = []
+    with single_threaded_blas():
+        if result.method == "exact":
+            front, _ = exact_front(context.planning)
+            at = int(np.searchsorted(front.cost, result.cost))
+            lo, hi = max(0, at - SHARING_NEIGHBOURS), at + SHARING_NEIGHBOURS + 1
+            bases = [context.stages_plan(normalise_stages(context.planning,
+                                                          stages_from_codes(codes)))
+                     for codes in front.codes[lo:hi]]
+        refinement = refine_with_sharing(context.simulator(), plan, objective, context.grid,
+                                         bases)
+    return SharedResult(result, refinement, time.perf_counter() - start)
+
+
+def spec_from_shared(context: PlanningContext, shared: SharedResult,
+                     objective: Objective) -> CascadeSpec:
+    """The cascade spec of a sharing-refined result. A plan that shares tests is predicted
+    by simulation; the search info says the plan was refined (its status is then
+    "feasible": the sharing space is searched locally, with no optimality proof)."""
+    result, ref = shared.result, shared.refinement
+
+    def simulated(point: SimulatedPlan) -> dict[str, float]:
+        return {"accuracy": point.accuracy, "cost": point.cost,
+                "accuracy_mc_se": point.accuracy_se, "cost_mc_se": point.cost_se}
+
+    sharing = {
+        "refined_by": "simulating sharing variants on the planning part "
+                      "(planner.search.sharing)",
+        "improved": ref.improved,
+        "variants_evaluated": ref.variants_evaluated,
+        "base_plan": ref.base.plan.label(),
+        "base_status": result.status,
+        "base_gap": result.gap,
+        "base_simulated": simulated(ref.base),
+        "chosen_simulated": simulated(ref.best),
+    }
+    if ref.improved:
+        planning, heldout = context.predict_plan(ref.best.plan)
+        status, gap, prediction = "feasible", None, _SIMULATED_PREDICTION
+    else:
+        planning, heldout = context.predict(result.stages)
+        status, gap, prediction = result.status, result.gap, _EXACT_PREDICTION
+    return CascadeSpec(
+        stages=ref.best.plan.stages,
+        objective="max_accuracy" if objective.is_budget else "min_cost",
+        budget=objective.budget,
+        target_accuracy=objective.target_accuracy,
+        planning=planning,
+        heldout=heldout,
+        solver=SolverInfo(method=f"{result.method}+sharing", status=status, gap=gap,
+                          seconds=result.seconds + shared.seconds,
+                          solver=" + ".join(filter(None, [result.solver, "simulation"])),
+                          plans_evaluated=result.plans_evaluated + ref.variants_evaluated),
+        provenance=_provenance(context, prediction, {"sharing": sharing}),
     )
 
 
@@ -220,20 +365,26 @@ def plan(
     models: Sequence[str] | None = None,
     prices: dict[str, float] | None = None,
     time_limit: float | None = None,
+    share_tests: bool = False,
 ) -> CascadeSpec:
     """The most accurate cascade with expected cost <= ``budget`` ($ per problem) on the
     planning part of ``split`` (or, with ``target_accuracy``, the cheapest one reaching it),
-    as a validated cascade spec."""
+    as a validated cascade spec. ``share_tests`` also searches test sharing (see the
+    module docstring)."""
     objective = Objective(budget=budget, target_accuracy=target_accuracy)
     context = planning_context(profile, grid=grid, split=split, seed=seed,
                                replicates=replicates, models=models, prices=prices)
     result = run_search(context, objective, method, time_limit=time_limit)
+    if share_tests:
+        return spec_from_shared(context, refine_result(context, result, objective), objective)
     return spec_from_result(context, result, objective)
 
 
 @dataclass(frozen=True)
 class FrontPoint:
-    """One plan of a front: planning-part accuracy and cost, held-out ones if any."""
+    """One plan of a front: planning-part accuracy and cost, held-out ones if any.
+    ``stages`` are (model, table row); a plan that shares tests has no table row, so its
+    ``stages`` are empty, ``simulated`` is set and ``plan`` holds it."""
 
     stages: tuple[tuple[int, int], ...]
     label: str
@@ -241,35 +392,62 @@ class FrontPoint:
     cost: float
     heldout_accuracy: float | None
     heldout_cost: float | None
+    simulated: bool = False
+    plan: CascadePlan | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"plan": self.label, "accuracy": self.accuracy, "cost": self.cost,
-                "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost}
+                "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost,
+                "estimator": "simulation" if self.simulated else "exact"}
 
 
 def front_points(context: PlanningContext, stage_list) -> list[FrontPoint]:
+    """Planning and held-out accuracy and cost of plans given as (model, row) stages."""
     from .base import score_stages
 
-    """Planning and held-out accuracy and cost of plans given as (model, row) stages."""
     points = []
     for stages in stage_list:
         acc, cost = score_stages(context.planning, stages)
         h_acc = h_cost = None
         if context.heldout is not None:
             h_acc, h_cost = score_stages(context.heldout, stages)
-        points.append(FrontPoint(tuple(stages), context.stages_plan(stages).label(), acc, cost,
-                                 h_acc, h_cost))
+        plan = context.stages_plan(stages)
+        points.append(FrontPoint(tuple(stages), plan.label(), acc, cost, h_acc, h_cost,
+                                 plan=plan))
     return points
 
 
-def pareto_front(context: PlanningContext) -> list[FrontPoint]:
-    """The exact cost–accuracy front of all cascades on the planning part."""
-    from .base import normalise_stages, stages_from_codes
+def pareto_front(context: PlanningContext, *, share_tests: bool = False) -> list[FrontPoint]:
+    """The exact cost–accuracy front of all cascades on the planning part. With
+    ``share_tests``, merged with the sharing variants of its plans (simulated, held-out
+    numbers simulated on the held-out part too): planner.search.sharing.sharing_front."""
     from .exact import exact_front
+    from .sharing import sharing_front, simulate_point
 
-    front, _ = exact_front(context.planning)
-    return front_points(context, [normalise_stages(context.planning, stages_from_codes(c))
-                             for c in front.codes])
+    with single_threaded_blas():
+        front, _ = exact_front(context.planning)
+    points = front_points(context, [normalise_stages(context.planning, stages_from_codes(c))
+                                    for c in front.codes])
+    if not share_tests:
+        return points
+    with single_threaded_blas():
+        merged, _ = sharing_front(context.simulator(),
+                                  [(p.plan, p.accuracy, p.cost) for p in points],
+                                  context.grid)
+    exact = {p.plan: p for p in points}
+    heldout = context.simulator(heldout=True) if context.heldout is not None else None
+    out = []
+    for m in merged:
+        if not m.simulated:
+            out.append(exact[m.plan])
+            continue
+        h_acc = h_cost = None
+        if heldout is not None:
+            h = simulate_point(heldout, m.plan)
+            h_acc, h_cost = h.accuracy, h.cost
+        out.append(FrontPoint((), m.plan.label(), m.accuracy, m.cost, h_acc, h_cost,
+                              simulated=True, plan=m.plan))
+    return out
 
 
 def single_model_front(context: PlanningContext) -> list[FrontPoint]:

@@ -1,0 +1,166 @@
+"""Test sharing as a searchable option: refine exact-search plans by simulation.
+
+With ``share_tests`` a later stage also runs its solutions on the test lines the earlier
+stages paid for. Stages are then no longer independent, so the exact cascade formula that
+the search methods enumerate does not hold (method.md §3); such plans are scored by
+simulating whole replicates (:class:`~planner.estimate.PlanSimulator`, the same draws as
+the option tables: common random numbers).
+
+So sharing is searched as a refinement of the non-sharing space. Starting from plans the
+exact methods found (the optimum and its neighbours on the exact Pareto front), every
+*sharing variant* of a plan is simulated: each later stage with tests (k >= 1) either stays
+as it is or shares, and a sharing stage may also re-choose its own test generations
+t' <= t (the shared lines may make fewer own tests enough) and, as a mid stage on a
+per-stage-θ grid, its θ; t' and θ stay on the grid. Variants are generated lazily and
+reduced on the fly (best so far, or a running front): never all in memory.
+
+* :func:`refine_with_sharing` returns a variant only if it beats the input plan when both
+  are simulated on the same replicates, within the budget (or reaching the target
+  accuracy) by simulation; otherwise the input itself. It is never worse than its input.
+* :func:`sharing_front` merges the variants of front plans into the exact front.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..options import CascadePlan, Grid, Stage, StageOption
+from .base import TOLERANCE, Objective
+from .pareto import ParetoFront
+
+if TYPE_CHECKING:
+    from ..estimate import PlanSimulator
+
+
+@dataclass(frozen=True)
+class SimulatedPlan:
+    """A plan's mean accuracy and cost over the simulator's problems and replicates, with
+    their Monte Carlo standard errors (0 for the paper's loops, an exact average)."""
+
+    plan: CascadePlan
+    accuracy: float
+    cost: float
+    accuracy_se: float
+    cost_se: float
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """What :func:`refine_with_sharing` chose: ``best`` (the input when no variant beat
+    it), the input as simulated on the same replicates, and how many variants it scored."""
+
+    best: SimulatedPlan
+    base: SimulatedPlan
+    variants_evaluated: int
+
+    @property
+    def improved(self) -> bool:
+        return self.best.plan != self.base.plan
+
+
+def simulate_point(simulator: PlanSimulator, plan: CascadePlan) -> SimulatedPlan:
+    """Mean accuracy and cost of ``plan`` with Monte Carlo standard errors."""
+    sim = simulator.simulate(plan)
+    n_r = sim.correct.shape[1]
+    exact = simulator.sampling != "random" or n_r < 2
+    def se(per_replicate: np.ndarray) -> float:
+        return 0.0 if exact else float(per_replicate.std(ddof=1) / np.sqrt(n_r))
+    return SimulatedPlan(plan=plan, accuracy=float(sim.correct.mean()),
+                         cost=float(sim.cost.mean()),
+                         accuracy_se=se(sim.correct.mean(axis=0)),
+                         cost_se=se(sim.cost.mean(axis=0)))
+
+
+def _stage_choices(stage: Stage, mid: bool, grid: Grid) -> list[StageOption]:
+    """The stage as it is, then its sharing forms (see the module docstring)."""
+    opt = stage.option
+    out = [opt]
+    if opt.k < 1:
+        return out
+    if opt.k == 1:
+        own_ts = [1]
+    elif grid.ts is None:
+        own_ts = [opt.t]
+    else:
+        own_ts = sorted({t for t in grid.ts if t <= opt.t} | {opt.t})
+    thetas = [opt.theta] if (not mid or grid.shared_theta) else sorted(
+        set(grid.thetas) | {opt.theta})
+    out += [dataclasses.replace(opt, t=t, theta=th, share_tests=True)
+            for t in own_ts for th in thetas]
+    return out
+
+
+def sharing_variants(plan: CascadePlan, grid: Grid) -> Iterator[CascadePlan]:
+    """Every sharing variant of ``plan`` (the plan itself excluded), lazily."""
+    stages = plan.stages
+    last = len(stages) - 1
+    choices = [[stages[0].option]] + [_stage_choices(s, i < last, grid)
+                                      for i, s in enumerate(stages) if i > 0]
+    for options in itertools.product(*choices):
+        if not any(o.share_tests for o in options):
+            continue
+        yield CascadePlan(tuple(Stage(s.model, o) for s, o in zip(stages, options,
+                                                                     strict=True)))
+
+
+def refine_with_sharing(simulator: PlanSimulator, plan: CascadePlan, objective: Objective,
+                        grid: Grid, extra_bases: Iterable[CascadePlan] = ()) -> Refinement:
+    """The best sharing variant of ``plan`` and of ``extra_bases`` (for example the
+    input's neighbours on the exact front) for ``objective``, if it beats ``plan`` when
+    both are simulated on the same replicates; else ``plan`` itself."""
+    base = simulate_point(simulator, plan)
+    best = base
+    evaluated = 0
+    for start in dict.fromkeys([plan, *extra_bases]):
+        for variant in sharing_variants(start, grid):
+            point = simulate_point(simulator, variant)
+            evaluated += 1
+            if objective.feasible(point.accuracy, point.cost) and objective.better(
+                    point.accuracy, point.cost, best.accuracy, best.cost):
+                best = point
+    return Refinement(best=best, base=base, variants_evaluated=evaluated)
+
+
+@dataclass(frozen=True)
+class FrontPlan:
+    """A plan of a merged front: accuracy and cost on the simulator's problems, exact
+    (the cascade formula) or ``simulated`` (a sharing variant)."""
+
+    plan: CascadePlan
+    accuracy: float
+    cost: float
+    simulated: bool
+
+
+def sharing_front(simulator: PlanSimulator, front: Sequence[tuple[CascadePlan, float, float]],
+                  grid: Grid) -> tuple[list[FrontPlan], int]:
+    """The cost–accuracy front of ``front`` (plans with their exact accuracy and cost)
+    together with the sharing variants of its plans, and how many variants were scored.
+    A variant counts with its simulated numbers and joins only where nothing on the merged
+    front dominates it."""
+    merged = ParetoFront(1)
+    plans: dict[int, FrontPlan] = {}
+    for i, (plan, acc, cost) in enumerate(front):
+        plans[i] = FrontPlan(plan, float(acc), float(cost), simulated=False)
+        merged.add(np.array([acc]), np.array([cost]), np.array([[i]]))
+    next_key = len(plans)
+    evaluated = 0
+    for plan, _, _ in front:
+        for variant in sharing_variants(plan, grid):
+            point = simulate_point(simulator, variant)
+            evaluated += 1
+            if point.accuracy <= merged.best_accuracy_within(
+                    np.array([point.cost]))[0] + TOLERANCE:
+                continue
+            plans[next_key] = FrontPlan(variant, point.accuracy, point.cost, simulated=True)
+            merged.add(np.array([point.accuracy]), np.array([point.cost]),
+                       np.array([[next_key]]))
+            next_key += 1
+        plans = {int(k): plans[int(k)] for k in merged.codes[:, 0]}
+    return [plans[int(k)] for k in merged.codes[:, 0]], evaluated
