@@ -25,7 +25,11 @@ import platform
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "wizardcoder-python-humaneval"
@@ -61,7 +65,7 @@ def main() -> None:
     read_s = time.perf_counter() - t0
     pairs = sum((len(p.solutions) + 1) * (len(p.lines) + 1) for p in pools)
     prices = load_prices(data_dir() / "prices.json")
-    executor = SandboxExecutor()
+    executor = _Timed(SandboxExecutor())
     with tempfile.TemporaryDirectory(prefix="bench-measure-") as tmp:
         cache = args.cache or Path(tmp)
         store = CellStore(cache, executor.description)
@@ -77,7 +81,7 @@ def main() -> None:
         stop.set()
         sampler.join()
         t2 = time.perf_counter()
-        measure_profile(chosen, models, prices, SandboxExecutor(), cache, progress=False)
+        measure_profile(chosen, models, prices, executor.inner, cache, progress=False)
         cached_s = time.perf_counter() - t2
     level = probe_isolation().level
     result = {
@@ -96,6 +100,7 @@ def main() -> None:
         "rebuild_from_cache_s": round(cached_s, 2),
         "target_s": TARGET_S if args.limit is None else None,
         "verdicts": profile.provenance["verdicts"],
+        "slowest_problems_s": _slowest(executor, [p.problem.task_id for p in pools], t1),
         "load_average_1min": {"start": loads[0], "mean": round(sum(loads) / len(loads), 2),
                               "max": max(loads), "samples": len(loads)},
         "note": "run at normal priority; the other engineers' jobs ran under nice 19",
@@ -114,6 +119,34 @@ def main() -> None:
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
     print(f"wrote {RESULT.relative_to(ROOT)}")
+
+
+class _Timed:
+    """An executor wrapper that records when each job finished (perf_counter)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.description = inner.description
+        self.limits = inner.limits
+        self.finished: dict[int, float] = {}
+
+    def run(self, jobs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        for index, result in self.inner.run(jobs):
+            self.finished[index] = time.perf_counter()
+            yield index, result
+
+
+def _slowest(executor: _Timed, tasks: list[str], start: float, n: int = 10) -> dict[str, float]:
+    """Approximate wall time per problem on a fresh build: jobs run in queue order (each
+    problem's check job, then its lines job), so a problem costs the time between the last
+    finished job of the problems before it and its own last job."""
+    if len(executor.finished) != 2 * len(tasks):
+        return {}
+    done = [max(executor.finished[2 * k], executor.finished[2 * k + 1])
+            for k in range(len(tasks))]
+    spent = np.diff(np.maximum.accumulate([start, *done]))
+    order = np.argsort(-spent)[:n]
+    return {tasks[k]: round(float(spent[k]), 1) for k in order}
 
 
 def _sample_load(loads: list[float], stop: threading.Event) -> None:

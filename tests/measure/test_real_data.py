@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from planner.measure import SandboxExecutor, build_pools, read_problems, read_wizardcoder
-from planner.measure.execute import PASS, ExecutionJob
+from planner.measure.execute import PASS
 from planner.measure.summary import profile_summary
 from planner.profile import Profile, load_profile
 
@@ -59,7 +59,10 @@ def test_default_profile_metadata() -> None:
                                     "WizardCoder-Python-34B": 0.02024})
     assert all(m.samples_per_loop == 10 for m in profile.models)
     prov = profile.provenance
-    assert prov["sandbox_levels"] == ["A"] and prov["execution"]["test_timeout_s"] == 1.0
+    assert prov["sandbox_levels"] == ["A"]
+    execution = prov["execution"]
+    assert (execution["test_timeout_s"], execution["check_timeout_s"], execution["clock"]) == (
+        0.25, 1.0, "cpu")
     assert prov["reference_fails_ground_truth"] == []
     assert len(prov["models"]["WizardCoder-Python-7B"]["input_files"]) == 22
 
@@ -105,24 +108,37 @@ def test_reexecuting_a_few_problems_gives_the_bundled_bits(shared_data: Path) ->
     the greedy test lines, for a handful of problems, in the real sandbox."""
     root = shared_data / "wizardcoder-python-humaneval"
     profile = _bundled("wizardcoder-humaneval")
-    problems, _, pools = _wizard(str(root))
+    _, _, pools = _wizard(str(root))
     chosen = [0, 12, 53, 101, 163]
+    ex = profile.provenance["execution"]
+    executor = SandboxExecutor(test_timeout=ex["test_timeout_s"],
+                               check_timeout=ex["check_timeout_s"], mode=ex["mode"],
+                               clock=ex["clock"])
     jobs, index = [], []
     for p in chosen:
-        pool = pools[p]
-        rows = sorted({int(profile.greedy_solution[m, p]) for m in range(3)})
-        cols = sorted({int(q) for q in profile.greedy_test_line[:, p].ravel() if q >= 0})
-        jobs.append(ExecutionJob(
-            (problems[p].reference_program, *(pool.solutions[r] for r in rows)),
-            (problems[p].ground_truth_test, *(pool.lines[q] for q in cols))))
-        index.append((p, rows, cols))
-    for i, result in SandboxExecutor().run(jobs):
+        rows = sorted({int(profile.greedy_solution[m, p]) + 1 for m in range(3)})
+        cols = sorted({int(q) + 1 for q in profile.greedy_test_line[:, p].ravel() if q >= 0})
+        for job, r, c in pools[p].jobs(np.array([0, *rows]), np.array([0, *cols])):
+            jobs.append(job)
+            index.append((p, r - 1, c - 1))
+    assert len(jobs) == 2 * len(chosen)
+    for i, result in executor.run(jobs):
         p, rows, cols = index[i]
-        passed = result.codes == PASS
-        assert passed[0, 0]
-        assert (passed[0, 1:] == profile.line_holds_reference[p, cols]).all()
-        assert (passed[1:, 0] == profile.solution_correct[p, rows]).all()
-        assert (passed[1:, 1:] == profile.pass_matrix[p][np.ix_(rows, cols)]).all()
+        assert ((result.codes == PASS) == _bundled_bits(profile, p, rows, cols)).all()
+
+
+def _bundled_bits(profile: Profile, p: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The bundled bits of problem ``p`` at solution ``rows`` × line ``cols`` (row -1: the
+    reference solution, column -1: the ground-truth test, which the reference passes)."""
+    out = np.zeros((len(rows), len(cols)), dtype=bool)
+    for a, r in enumerate(rows):
+        for b, c in enumerate(cols):
+            if c < 0:
+                out[a, b] = True if r < 0 else profile.solution_correct[p, r]
+            else:
+                out[a, b] = (profile.line_holds_reference[p, c] if r < 0
+                             else profile.pass_matrix[p, r, c])
+    return out
 
 
 def test_extra_profile_models_and_known_accuracies() -> None:
