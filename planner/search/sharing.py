@@ -11,8 +11,10 @@ exact methods found (the optimum and its neighbours on the exact Pareto front), 
 *sharing variant* of a plan is simulated: each later stage with tests (k >= 1) either stays
 as it is or shares, and a sharing stage may also re-choose its own test generations
 t' <= t (the shared lines may make fewer own tests enough) and, as a mid stage on a
-per-stage-θ grid, its θ; t' and θ stay on the grid. Variants are generated lazily and
-reduced on the fly (best so far, or a running front): never all in memory.
+per-stage-θ grid, its θ. The first stage, which never shares, may instead write any other
+number of test generations the grid allows (k >= 2): its tests now serve the later stages
+too, and they are the cheapest ones. t' and θ stay on the grid. Variants are generated
+lazily and reduced on the fly (best so far, or a running front): never all in memory.
 
 * :func:`refine_with_sharing` returns a variant only if it beats the input plan when both
   are simulated on the same replicates, within the budget (or reaching the target
@@ -96,12 +98,23 @@ def _stage_choices(stage: Stage, mid: bool, grid: Grid) -> list[StageOption]:
     return out
 
 
+def _first_stage_choices(stage: Stage, grid: Grid) -> list[StageOption]:
+    """The first stage as it is, then with every other number of test generations."""
+    opt = stage.option
+    if opt.k < 2 or grid.ts is None:
+        return [opt]
+    return [opt] + [dataclasses.replace(opt, t=t) for t in grid.ts if t != opt.t]
+
+
 def sharing_variants(plan: CascadePlan, grid: Grid) -> Iterator[CascadePlan]:
-    """Every sharing variant of ``plan`` (the plan itself excluded), lazily."""
+    """Every sharing variant of ``plan`` (see the module docstring; at least one stage
+    shares, so the plan itself is not one), lazily."""
     stages = plan.stages
+    if len(stages) < 2:
+        return
     last = len(stages) - 1
-    choices = [[stages[0].option]] + [_stage_choices(s, i < last, grid)
-                                      for i, s in enumerate(stages) if i > 0]
+    choices = [_first_stage_choices(stages[0], grid)] + [
+        _stage_choices(s, i < last, grid) for i, s in enumerate(stages) if i > 0]
     for options in itertools.product(*choices):
         if not any(o.share_tests for o in options):
             continue

@@ -5,6 +5,7 @@ plan's spec is scored identically by simulation and by replay."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -67,14 +68,18 @@ def test_variants_stay_on_the_grid(profile):
     base = three_stage(profile.model_names)
     grid = default_grid()
     variants = list(sharing_variants(base, grid))
-    # stage 2: as is, or sharing with t' in {1, 2, 3} and any of 11 θ; stage 3: as is, or
-    # sharing with t' in {1, 2} (θ of the last stage is kept); minus the plan itself
-    assert len(variants) == (1 + 3 * 11) * (1 + 2) - 1
+    # stage 1: any of the 5 t of the grid; stage 2: as is, or sharing with t' in {1, 2, 3}
+    # and any of 11 θ; stage 3: as is, or sharing with t' in {1, 2} (θ of the last stage
+    # is kept); minus the 5 combinations in which nothing shares
+    assert len(variants) == 5 * (1 + 3 * 11) * (1 + 2) - 5
     assert len(set(variants)) == len(variants) and base not in variants
     for v in variants:
         assert any(s.option.share_tests for s in v.stages)
-        assert not v.stages[0].option.share_tests and v.stages[0] == base.stages[0]
-        for new, old in zip(v.stages, base.stages, strict=True):
+        first = v.stages[0]
+        assert not first.option.share_tests and first.model == base.stages[0].model
+        assert first.option == dataclasses.replace(base.stages[0].option, t=first.option.t)
+        assert first.option.t in grid.ts
+        for new, old in zip(v.stages[1:], base.stages[1:], strict=True):
             o, b = new.option, old.option
             assert (o.k, o.l, o.rule) == (b.k, b.l, b.rule)
             if not o.share_tests:
