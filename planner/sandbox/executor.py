@@ -381,9 +381,12 @@ class _Pool:
         frame = {"unit": unit.job_index, "preamble": job.preamble, "tests": list(job.tests),
                  "solutions": [[s, job.solutions[s]] for s in unit.solutions],
                  "limits": limits.to_json(), "mode": job.mode}
+        if job.test_timeouts:
+            frame["timeouts"] = list(job.test_timeouts)
         slot.busy = True
         slot.send(frame)
-        silence = 20.0 + limits.load_timeout + limits.test_timeout + limits.kill_grace
+        longest = max((limits.test_timeout, *job.test_timeouts))
+        silence = 20.0 + limits.load_timeout + longest + limits.kill_grace
         max_frame = 64 * len(job.tests) + (64 << 10)
         while True:
             msg = slot.recv(silence, max_frame)

@@ -78,6 +78,8 @@ class BatchJob:
     paper's "solution, newline, assert line"); a ground-truth test is a snippet such as
     ``<HumanEval test code>\\ncheck(<entry_point>)``. ``mode`` is "fast" (one process per
     solution, tests share its module state) or "strict" (one process per pair).
+    ``test_timeouts`` (one per test, or empty) overrides ``limits.test_timeout`` per test,
+    e.g. a longer limit for a ground-truth check run in the same process as short lines.
     """
 
     solutions: tuple[str, ...]
@@ -85,6 +87,7 @@ class BatchJob:
     preamble: str = ""
     limits: Limits = field(default_factory=Limits)
     mode: str = "fast"
+    test_timeouts: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("solutions", "tests"):
@@ -102,6 +105,17 @@ class BatchJob:
             raise SandboxError("BatchJob.limits must be a planner.sandbox.Limits")
         if self.mode not in MODES:
             raise SandboxError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
+        if isinstance(self.test_timeouts, str) or not hasattr(self.test_timeouts, "__iter__"):
+            raise SandboxError("BatchJob.test_timeouts must be a sequence of numbers")
+        timeouts = tuple(self.test_timeouts)
+        if timeouts and len(timeouts) != len(self.tests):
+            raise SandboxError(f"BatchJob.test_timeouts has {len(timeouts)} entries for "
+                               f"{len(self.tests)} tests")
+        for t in timeouts:
+            if isinstance(t, bool) or not isinstance(t, int | float) or not (
+                    math.isfinite(t) and t > 0):
+                raise SandboxError(f"BatchJob.test_timeouts must be positive numbers, got {t!r}")
+        object.__setattr__(self, "test_timeouts", tuple(float(t) for t in timeouts))
 
     @property
     def n_pairs(self) -> int:

@@ -352,6 +352,7 @@ class Runner:
         real = signal.ITIMER_PROF if limits.get("clock") == "cpu" else signal.ITIMER_REAL
         pack_into, codes_off = _U32.pack_into, _OFF_CODES
         test_timeout, names = float(limits["test_timeout"]), {}
+        per_test = limits.get("per_test")
 
         def name_code(exc: BaseException) -> int:
             raw = type_(exc).__name__
@@ -398,7 +399,7 @@ class Runner:
                 continue
             try:
                 try:
-                    setitimer(real, test_timeout)
+                    setitimer(real, per_test[j] if per_test else test_timeout)
                     exec_(tests[j], dict_(glb) if fresh_globals else glb)
                     setitimer(real, 0)
                     verdict = PASS
@@ -471,12 +472,14 @@ class Runner:
         _U32.pack_into(shm, _OFF_PROGRESS, 0xFFFFFFFF)
         nonce = os.urandom(_NONCE_LEN)
         test_timeout = float(limits["test_timeout"])
+        per_test = limits.get("per_test")
         load_timeout = float(limits["load_timeout"])
         grace = float(limits["kill_grace"])
-        cpu = int(load_timeout + test_timeout * len(order)) + 2
+        cpu = int(load_timeout + sum(per_test[j] for j in order) if per_test
+                  else load_timeout + test_timeout * len(order)) + 2
         # hard wall-clock deadlines: with a CPU-time soft limit, allow for a loaded machine
         factor = CPU_CLOCK_WALL_FACTOR if limits.get("clock") == "cpu" else 1.0
-        test_timeout, load_timeout = test_timeout * factor, load_timeout * factor
+        load_timeout = load_timeout * factor
         pid = os.fork()
         if pid == 0:
             self._child(shm, nonce, source, order, tests, timeouts_left, fresh_globals, scan,
@@ -499,7 +502,9 @@ class Runner:
                     progress = _U32.unpack_from(shm, _OFF_PROGRESS)[0]
                     if progress != seen_progress:
                         seen_progress = progress
-                        deadline = now + test_timeout + grace
+                        limit = per_test[progress] if per_test and progress < len(
+                            per_test) else test_timeout
+                        deadline = now + limit * factor + grace
                 if now >= deadline:
                     killed_at = seen_progress if loaded else -1
                     os.killpg(pid, signal.SIGKILL)
@@ -671,6 +676,10 @@ class Runner:
         shm = mmap.mmap(-1, _OFF_CODES + n_tests + 1)
         try:
             self.compile_tests(shm, tests, limits, vm_bytes)
+            if unit.get("timeouts"):
+                # per-test soft limits (the canary keeps the unit's limit)
+                limits = {**limits, "per_test": [float(t) for t in unit["timeouts"]] + [
+                    float(limits["test_timeout"])]}
             preamble = unit["preamble"]
             strict = unit["mode"] == "strict"
             for index, source in unit["solutions"]:

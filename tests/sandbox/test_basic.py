@@ -157,3 +157,23 @@ def test_concurrent_calls_run_as_distinct_uids(level_a):
         thread.join()
     assert len(seen) == 2 and all(v.startswith("error(load):U") for v in seen)
     assert seen[0] != seen[1]
+
+
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_per_test_timeouts_override_the_limit(level_a, clock):
+    """A long first test (a ground-truth check) and short later ones in one process: each
+    test runs under its own soft limit, not the job's."""
+    busy = ("import time\n\ndef f(t):\n    end = time.monotonic() + t\n"
+            "    while time.monotonic() < end:\n        pass\n    return t\n")
+    tests = ("assert f(0.6)", "assert f(0.6)", "assert f(0) == 0")
+    limits = Limits(test_timeout=0.05, kill_grace=0.3, clock=clock)
+    res = run_batch(BatchJob(solutions=(busy,), tests=tests, limits=limits,
+                             test_timeouts=(5.0, 0.05, 0.05)), isolation=level_a)
+    assert res.verdicts[0].tolist() == ["pass", "timeout", "pass"]
+    plain = run_batch(BatchJob(solutions=(busy,), tests=tests, limits=limits),
+                      isolation=level_a)
+    assert plain.verdicts[0].tolist() == ["timeout", "timeout", "pass"]
+    with pytest.raises(SandboxError, match="entries for 3 tests"):
+        BatchJob(solutions=(busy,), tests=tests, test_timeouts=(1.0,))
+    with pytest.raises(SandboxError, match="positive numbers"):
+        BatchJob(solutions=(busy,), tests=tests[:1], test_timeouts=(0,))
