@@ -4,9 +4,9 @@ Per problem, the distinct solution programs of all models form one pool and the 
 assert lines of all models another (first appearance order: models in the given order,
 each model's samples, then its greedy output). One grid per problem runs every pooled
 program, plus the reference program, with every pooled assert line (under the executor's
-per-line limit), plus the ground-truth test (its own column, run as a separate job under
-the executor's check limit). So the pass matrix is cross-model: any model's solutions are
-scored on any model's lines. Results go to a
+per-line limit), plus the ground-truth test (run first, under the executor's check limit).
+So the pass matrix is cross-model: any model's solutions are scored on any model's lines.
+Results go to a
 :class:`~planner.measure.store.CellStore` after every job, so the build resumes after a
 kill and later builds reuse every measured cell.
 """
@@ -54,7 +54,8 @@ class ProblemPool:
         return [*ref, *self.solutions]
 
     def _cols(self) -> list[str]:
-        """Grid columns: the ground-truth test first, then the pooled lines."""
+        """Grid columns: the ground-truth test first (so that a solution stopped after
+        repeated timeouts on generated lines is still judged), then the pooled lines."""
         return [self.problem.ground_truth_test, *self.lines]
 
     @property
@@ -65,20 +66,12 @@ class ProblemPool:
     def test_keys(self) -> list[str]:
         return [text_hash(t) for t in self._cols()]
 
-    def jobs(self, rows: np.ndarray, cols: np.ndarray
-             ) -> list[tuple[ExecutionJob, np.ndarray, np.ndarray]]:
-        """The execution jobs (with their grid rows and columns) of the given rows and
-        columns: the ground-truth column as a check job, the assert lines as another, so
-        each runs under its own limit and a solution's timeouts on lines never cost it its
-        correctness verdict."""
+    def job(self, rows: np.ndarray, cols: np.ndarray) -> ExecutionJob:
+        """The execution job of the given grid rows and (ascending) columns; column 0, the
+        ground truth, comes first and runs under the check limit."""
         sol, tests = self._rows(), self._cols()
-        programs = tuple(sol[i] for i in rows)
-        out = []
-        for check, part in ((True, cols[cols == 0]), (False, cols[cols != 0])):
-            if part.size:
-                out.append((ExecutionJob(programs, tuple(tests[j] for j in part), check),
-                            rows, part))
-        return out
+        return ExecutionJob(tuple(sol[i] for i in rows), tuple(tests[j] for j in cols),
+                            check=bool(len(cols)) and int(cols[0]) == 0)
 
 
 def _assert_lines(gen: TestGeneration) -> list[str]:
@@ -123,9 +116,8 @@ def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellS
         rows, cols = pool.solution_keys, pool.test_keys
         codes = tables[pool.problem.task_id].lookup(rows, cols)
         for r, c in _unknown_blocks(codes):
-            for job, jr, jc in pool.jobs(r, c):
-                jobs.append(job)
-                owners.append((pool, [rows[i] for i in jr], [cols[j] for j in jc]))
+            jobs.append(pool.job(r, c))
+            owners.append((pool, [rows[i] for i in r], [cols[j] for j in c]))
     total = sum(j.n_pairs for j in jobs)
     if not jobs:
         return tables, 0

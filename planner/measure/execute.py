@@ -27,8 +27,9 @@ class ExecutionError(CodecascadeError):
 
 @dataclass(frozen=True)
 class ExecutionJob:
-    """Run every program of ``solutions`` with every snippet of ``tests``; ``check`` marks
-    ground-truth tests (run under the executor's check limit, not its per-line limit)."""
+    """Run every program of ``solutions`` with every snippet of ``tests``; ``check`` says
+    that ``tests[0]`` is the ground-truth check (run under the executor's check limit, the
+    other tests under its per-line limit)."""
 
     solutions: tuple[str, ...]
     tests: tuple[str, ...]
@@ -73,9 +74,10 @@ class SandboxExecutor:
 
     ``mode="fast"`` forks once per solution (tests share its module state, as in CodeT and
     the paper's harness); ``"strict"`` forks per pair. ``test_timeout`` is the limit per
-    model-written assert line, ``check_timeout`` the limit of a ground-truth check job
-    (HumanEval's whole ``check`` function, so it gets more); both on ``clock``: "cpu"
-    (the process's CPU time: verdicts do not depend on the machine's load) or "wall".
+    model-written assert line, ``check_timeout`` the limit of the ground-truth check
+    (HumanEval's whole ``check`` function, so it gets more), which runs first in each
+    solution's process (one fork per solution, not two); both on ``clock``: "cpu" (the
+    process's CPU time: verdicts do not depend on the machine's load) or "wall".
     """
 
     def __init__(self, test_timeout: float = 0.25, check_timeout: float = 1.0,
@@ -93,7 +95,8 @@ class SandboxExecutor:
         self.clock = clock
         self.description: dict[str, object] = {
             "executor": "planner.sandbox", "mode": mode, "clock": clock,
-            "test_timeout_s": self.test_timeout, "check_timeout_s": self.check_timeout}
+            "test_timeout_s": self.test_timeout, "check_timeout_s": self.check_timeout,
+            "check_runs": "first, in the solution's process"}
         try:
             self.limits: dict[str, object] = {
                 "lines": self._limits(False).to_json(), "check": self._limits(True).to_json()}
@@ -112,9 +115,12 @@ class SandboxExecutor:
         except ImportError as exc:
             raise ExecutionError(f"the sandbox (planner.sandbox) is not available: {exc}"
                                  ) from None
-        limits = {False: self._limits(False), True: self._limits(True)}
+        limits = self._limits(False)
         batch = [BatchJob(preamble="", solutions=job.solutions, tests=job.tests,
-                          limits=limits[job.check], mode=self.mode) for job in jobs]
+                          limits=limits, mode=self.mode,
+                          test_timeouts=((self.check_timeout,) + (self.test_timeout,) * (
+                              len(job.tests) - 1) if job.check and job.tests else ()))
+                 for job in jobs]
         for index, result in run_batches(batch):
             passed = np.asarray(result.passed, dtype=bool)
             expected = (len(jobs[index].solutions), len(jobs[index].tests))

@@ -86,33 +86,35 @@ def test_profile_matches_the_fake_verdicts(wizard_dir, api_file, price_file, tmp
     assert executor.pairs == grid
 
 
-def test_ground_truth_is_its_own_check_job(wizard_dir, price_file, tmp_path) -> None:
-    """Per problem: a check job (reference + pooled programs × the ground truth, run under
-    the check limit), then a job of the same programs × the pooled assert lines."""
+def test_ground_truth_runs_first_in_every_job(wizard_dir, price_file, tmp_path) -> None:
+    """One job per problem: reference + pooled programs × (ground truth, pooled lines); the
+    job is marked so the executor runs its first test under the check limit."""
     problems, models = _models(wizard_dir)
     executor = FakeExecutor()
     measure_profile(problems, models, load_prices(price_file), executor, tmp_path / "c",
                     progress=False)
     pools = build_pools(problems, models)
-    assert len(executor.jobs) == 2 * len(problems)
-    for k, pool in enumerate(pools):
-        check, lines = executor.jobs[2 * k], executor.jobs[2 * k + 1]
-        assert check.check and check.tests == (pool.problem.ground_truth_test,)
-        assert not lines.check and lines.tests == pool.lines
-        assert check.solutions == lines.solutions == (pool.problem.reference_program,
-                                                      *pool.solutions)
+    for job, pool in zip(executor.jobs, pools, strict=True):
+        assert job.check and job.tests == (pool.problem.ground_truth_test, *pool.lines)
+        assert job.solutions == (pool.problem.reference_program, *pool.solutions)
+
+
+def test_a_job_without_the_ground_truth_is_no_check_job(wizard_dir) -> None:
+    problems, models = _models(wizard_dir)
+    pool = build_pools(problems, models)[0]
+    assert not pool.job(np.array([0, 1]), np.array([1, 2])).check
+    assert pool.job(np.array([1]), np.array([0])).tests == (pool.problem.ground_truth_test,)
 
 
 def test_killed_build_resumes_without_rerunning(wizard_dir, price_file, tmp_path) -> None:
     problems, models = _models(wizard_dir)
     prices = load_prices(price_file)
-    killed = FakeExecutor(fail_after=3)  # two jobs per problem: killed inside the second
+    killed = FakeExecutor(fail_after=2)
     with pytest.raises(KeyboardInterrupt):
         measure_profile(problems, models, prices, killed, tmp_path / "c", progress=False)
     resumed = FakeExecutor()
     profile = measure_profile(problems, models, prices, resumed, tmp_path / "c", progress=False)
-    assert len(resumed.jobs) == 2 * len(problems) - 3
-    assert not resumed.jobs[0].check  # the second problem's check was kept
+    assert len(resumed.jobs) == len(problems) - 2
     fresh = measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "other",
                             progress=False)
     assert profile.fingerprint() != "" and np.array_equal(profile.pass_matrix, fresh.pass_matrix)
@@ -150,7 +152,7 @@ def test_corrupt_cache_file_is_remeasured(wizard_dir, price_file, tmp_path) -> N
     victim.write_bytes(victim.read_bytes()[:50])
     again = FakeExecutor()
     measure_profile(problems, models, prices, again, tmp_path / "c", progress=False)
-    assert len(again.jobs) == 2
+    assert len(again.jobs) == 1
 
 
 def test_profile_round_trips_through_save_and_load(wizard_dir, price_file, tmp_path) -> None:
@@ -185,7 +187,8 @@ def test_sandbox_executor_limits_per_job_kind() -> None:
     executor = SandboxExecutor(test_timeout=0.2, check_timeout=1.5)
     assert executor.description == {"executor": "planner.sandbox", "mode": "fast",
                                      "clock": "cpu", "test_timeout_s": 0.2,
-                                     "check_timeout_s": 1.5}
+                                     "check_timeout_s": 1.5,
+                                     "check_runs": "first, in the solution's process"}
     assert executor.limits["lines"]["test_timeout"] == 0.2
     assert executor.limits["check"]["test_timeout"] == 1.5
     assert executor.limits["check"]["clock"] == executor.limits["lines"]["clock"] == "cpu"
