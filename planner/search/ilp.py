@@ -1,37 +1,62 @@
-"""Integer program: the exact linearisation of method.md §4, solved with PuLP.
+"""Integer program: the exact linearisation of method.md §4, one program per model chain.
 
-Variables, for model i, candidate option o in role ρ (mid or last) and problem p:
+**Decomposition by chain.** A plan is a chain of models s_1 < … < s_m (profile order), each
+with one option: a mid option (k != 0) on all but the last, a last option (k != 1) on the
+last. The space is the disjoint union of its chains, so the optimum is the best chain
+optimum. Fixing the chain removes the skip variables and the role choice of the single
+program over all models, and the first stage sees reach 1, so its contribution is linear.
+Shared θ (the paper's grid) adds one program per θ value for chains with two or more mid
+stages (one mid stage always satisfies it).
 
-* x[i,o,ρ] ∈ {0,1}: model i runs option o in role ρ (no x at 1: model i is skipped);
-* w[i,o,ρ,p] ∈ [0,1]: x[i,o,ρ] · r_i(p), the share of problem p that reaches model i and
-  is handled by that option; s[i,p] ∈ [0,1]: the share that passes model i skipped.
+**One chain's program.** For stage j and candidate option o: x[j,o] ∈ {0,1}, Σ_o x[j,o] = 1.
+For j >= 2 and problem p: w[j,o,p] = x[j,o]·r_j(p), the share of p that reaches stage j and
+is handled by o, linearised in multiple-choice form: Σ_o w[j,o,p] = r_j(p) and
+l_j(p)·x[j,o] <= w[j,o,p] <= u_j(p)·x[j,o], with r_2(p) = Σ_o x[1,o]·π_o(p),
+r_{j+1}(p) = Σ_o w[j,o,p]·π_o(p) (π = 1 − a, the share passed on). [l_j, u_j] bounds r_j:
+r_j is a product of one π per earlier stage, so it lies between the products of each
+stage's smallest and largest π. With one x at 1 these rows force w = r_j on the chosen
+option and 0 elsewhere, so the integer points are exactly the chain's plans. Accuracy is
+Σ x·G (stage 1) + Σ w·(g or h) over problems; cost likewise; both are means over problems.
 
-The reach entering model i is r_0(p) = 1 and r_{i+1}(p) = s[i,p] + Σ_o w[i,o,mid,p]·(1-a_o(p))
-(a last stage answers everything it receives). The product x·r is linearised in its
-multiple-choice form: Σ_{o,ρ} w[i,o,ρ,p] + s[i,p] = r_i(p), w ≤ x, s ≤ 1 − Σ x. With at most
-one x of model i at 1 this forces w = r_i on the chosen option and 0 elsewhere, so it admits
-exactly the integer points of the four McCormick inequalities of method.md (w ≤ x, w ≤ r,
-w ≥ r − (1 − x), w ≥ 0) with fewer rows and a tighter relaxation. Exactly one last stage;
-a mid stage needs a last stage after it (so nothing follows the last one). Accuracy is
-Σ w·g (mid) + w·h (last) over problems, cost Σ w·c; both are means over problems.
+**Exact reductions before building a program** (each keeps every plan that could beat or
+tie the incumbent, so the optimum is unchanged):
 
-Shared θ (the paper's grid) is solved by decomposition: one program per θ value, each
-with only that θ's mid options (branching on θ first, which is exact and much smaller than
-θ binaries in one program). Every program is warm-started with the best plan known (the
-heuristic's, then the best so far). HiGHS (through ``pulp.HiGHS``) is used when highspy is
-installed, else PuLP's bundled CBC.
+* A first-stage option whose mean cost exceeds the budget is dropped: the first stage
+  sees reach 1 and costs never go negative, so any plan with it is over budget. (Later
+  stages see reach < 1; the budget cannot cut them directly.)
+* Lagrangian option bounds. For μ >= 0, every plan within budget B has accuracy <=
+  acc − μ·(cost − B). Per problem, the stages after the fixed ones are relaxed to the
+  best option *for that problem* (a superset of the plans, so a larger maximum), which
+  makes max(acc − μ·cost) a backward pass over per-problem tails. The first stage is kept
+  exact (an option's value is a sum over problems); an option of a later stage is scored
+  against every first-stage option exactly (a matrix product), the stages in between
+  chosen per problem. The minimum over a grid of μ bounds each option; an option whose
+  bound is below the incumbent's accuracy (less a tolerance, so ties survive) cannot be in
+  a better plan and is dropped, stage by stage (later stages are bounded over the already
+  reduced earlier ones). A chain whose best first-stage bound is below the incumbent is
+  skipped. The target accuracy objective uses the same pass with cost − λ·(acc − A).
+
+Chains are solved shortest first (small programs whose optima strengthen the incumbent the
+long chains are pruned against), by bound within a length, each with an objective cutoff
+row at the incumbent (a chain that cannot beat it is proven infeasible).
+
+Programs are built as sparse matrices and solved by HiGHS (highspy) directly when it is
+installed, warm-started from the incumbent where the chain holds it; otherwise by PuLP's
+bundled CBC from the same matrices.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sps
 
 from .base import (
     TOLERANCE,
@@ -47,37 +72,363 @@ from .base import (
 #: Relative MIP gap asked of the solver: small enough that the optimum matches enumeration.
 MIP_REL_GAP = 1e-7
 #: Wall-clock limit of one search, seconds; on expiry the best plan found is returned with
-#: status "feasible" and the solver's gap.
+#: status "feasible" and the largest remaining gap.
 TIME_LIMIT = 60.0
+#: Slack on bounds when pruning against the incumbent, so rounding never drops a tie.
+BOUND_SLACK = 1e-9
+#: Multipliers of the Lagrangian bounds, in units of the budget's (or cost's) scale.
+MULTIPLIERS = np.concatenate([[0.0], np.logspace(-3, 1.5, 19)])
+#: Multipliers kept for the costlier bounds of later stages (those that bound most
+#: first-stage options).
+LATER_MULTIPLIERS = 4
+#: Largest temporary array (elements) of the per-problem relaxation.
+CHUNK_ELEMENTS = 4_000_000
 
 
-def _solver_classes():
+@dataclass(frozen=True)
+class _Stage:
+    """One stage of a chain: candidate rows and their per-problem numbers (means: / P)."""
+
+    model: int
+    rows: np.ndarray
+    gain: np.ndarray  # [O, P] g (mid) or h (last), / P
+    cost: np.ndarray  # [O, P] cost / P, in cost units
+    pass_on: np.ndarray  # [O, P] 1 − a (zeros for a last stage)
+
+    def take(self, keep: np.ndarray) -> _Stage:
+        return _Stage(self.model, self.rows[keep], self.gain[keep], self.cost[keep],
+                      self.pass_on[keep])
+
+
+@dataclass
+class _Chain:
+    """A chain's stages (after the budget cut), its first stage's option bounds and the
+    multipliers that gave them."""
+
+    stages: list[_Stage]
+    first_bounds: np.ndarray
+    multipliers: np.ndarray
+
+    @property
+    def bound(self) -> float:
+        return float(self.first_bounds.max())
+
+
+def _cost_unit(space: SearchSpace) -> float:
+    """Costs in units of the priciest option's mean cost keep coefficients near 1."""
+    return max(float(t.cost.mean(axis=1).max()) for t in space.tables) or 1.0
+
+
+def _chains(space: SearchSpace, objective: Objective, unit: float) -> list[list[_Stage]]:
+    """Every chain (and shared-θ value) as stage lists, empty stages left out."""
+    n_problems = space.n_problems
+    out = []
+    for size in range(1, space.n_models + 1):
+        for models in itertools.combinations(range(space.n_models), size):
+            thetas: list[float | None] = [None]
+            if space.shared_theta and size >= 3 and space.thetas().size:
+                thetas = list(space.thetas())
+            for theta in thetas:
+                stages = []
+                for j, i in enumerate(models):
+                    table = space.tables[i]
+                    last = j == size - 1
+                    cand = space.last[i] if last else space.mid[i]
+                    rows = cand.rows if theta is None or last else cand.rows[cand.theta == theta]
+                    if j == 0 and objective.is_budget:
+                        rows = rows[table.cost[rows].mean(axis=1) / unit
+                                    <= objective.budget / unit + TOLERANCE]
+                    if rows.size == 0:
+                        break
+                    gain = (table.correct if last else table.accept_correct)[rows] / n_problems
+                    pass_on = (np.zeros((rows.size, n_problems)) if last
+                               else 1.0 - table.accept[rows])
+                    stages.append(_Stage(i, rows, gain, table.cost[rows] / (unit * n_problems),
+                                         pass_on))
+                else:
+                    out.append(stages)
+    return out
+
+
+def _best_through(value: np.ndarray, pass_on: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Per problem and row o of ``after``: max over options o' of value[o'] +
+    pass_on[o']·after[o] (a stage chosen per problem in front of a fixed option)."""
+    out = np.empty_like(after)
+    step = max(1, CHUNK_ELEMENTS // max(1, value.size))
+    for lo in range(0, after.shape[0], step):
+        block = after[lo:lo + step, None, :]
+        out[lo:lo + step] = (value[None] + pass_on[None] * block).max(axis=1)
+    return out
+
+
+def _relaxed_values(stages: Sequence[_Stage], j: int, alpha: float, beta: float
+                    ) -> np.ndarray:
+    """For every option o of stage j: an upper bound on Σ α·gain − β·cost (reach weighted)
+    over the chain's plans with o at stage j. Stage 1 is exact; the stages after j, and
+    those between 1 and j, are chosen per problem (more plans, so a larger maximum)."""
+    values = [alpha * s.gain - beta * s.cost for s in stages]
+    tail = None
+    for k in range(len(stages) - 1, j, -1):
+        v = values[k] if tail is None else values[k] + stages[k].pass_on * tail[None, :]
+        tail = v.max(axis=0)
+    scored = values[j] if tail is None else values[j] + stages[j].pass_on * tail[None, :]
+    if j == 0:
+        return scored.sum(axis=1)
+    for k in range(j - 1, 0, -1):
+        scored = _best_through(values[k], stages[k].pass_on, scored)
+    first = stages[0]
+    return (values[0].sum(axis=1)[None, :] + scored @ first.pass_on.T).max(axis=1)
+
+
+def _option_bounds(stages: Sequence[_Stage], j: int, objective: Objective, unit: float,
+                   multipliers: np.ndarray = MULTIPLIERS) -> tuple[np.ndarray, np.ndarray]:
+    """Per option of stage j: a bound on the objective of any plan of the chain with it
+    (accuracy upper bound, or cost lower bound in cost units), and for each multiplier the
+    number of options whose bound it gave."""
+    bounds = []
+    for s in multipliers:
+        if objective.is_budget:
+            budget = objective.budget / unit
+            mu = s / budget if budget > 0 else s
+            bounds.append(_relaxed_values(stages, j, 1.0, mu) + mu * budget)
+        else:
+            lam = s * 100.0
+            bounds.append(lam * objective.target_accuracy
+                          - _relaxed_values(stages, j, lam, 1.0))
+    stacked = np.array(bounds)
+    pick = stacked.argmin(axis=0) if objective.is_budget else stacked.argmax(axis=0)
+    best = stacked[pick, np.arange(stacked.shape[1])]
+    return best, np.bincount(pick, minlength=len(multipliers))
+
+
+@dataclass
+class _Model:
+    """A chain's program as arrays: maximise (or minimise) c·v, row_lo <= A v <= row_hi."""
+
+    cost: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    integer: np.ndarray
+    matrix: sps.csc_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    maximise: bool
+    x_cols: list[np.ndarray]
+    w_cols: list[np.ndarray | None]
+
+
+class _Builder:
+    """Collects columns, rows and coefficients of one sparse program."""
+
+    def __init__(self) -> None:
+        self.cols: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
+        self.rows: list[tuple[np.ndarray, np.ndarray]] = []
+        self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.n_cols = 0
+        self.n_rows = 0
+
+    def add_cols(self, obj, low, up, integer: bool) -> np.ndarray:
+        obj = np.asarray(obj, dtype=float).ravel()
+        n = obj.size
+        self.cols.append((obj, np.broadcast_to(np.asarray(low, float).ravel(), (n,)),
+                          np.broadcast_to(np.asarray(up, float).ravel(), (n,)), integer))
+        idx = np.arange(self.n_cols, self.n_cols + n)
+        self.n_cols += n
+        return idx
+
+    def add_rows(self, low, up, n: int) -> np.ndarray:
+        self.rows.append((np.broadcast_to(np.asarray(low, float), (n,)),
+                          np.broadcast_to(np.asarray(up, float), (n,))))
+        idx = np.arange(self.n_rows, self.n_rows + n)
+        self.n_rows += n
+        return idx
+
+    def add(self, rows, cols, values) -> None:
+        rows, cols = np.broadcast_arrays(rows, cols)
+        values = np.broadcast_to(np.asarray(values, float), rows.shape)
+        self.entries.append((rows.ravel(), cols.ravel(), values.ravel()))
+
+    def model(self, maximise: bool, x_cols, w_cols) -> _Model:
+        r, c, v = (np.concatenate(parts) for parts in zip(*self.entries, strict=True))
+        matrix = sps.csc_matrix((v, (r, c)), shape=(self.n_rows, self.n_cols))
+        return _Model(
+            cost=np.concatenate([col[0] for col in self.cols]),
+            col_lo=np.concatenate([col[1] for col in self.cols]),
+            col_hi=np.concatenate([col[2] for col in self.cols]),
+            integer=np.concatenate([np.full(col[0].size, col[3]) for col in self.cols]),
+            matrix=matrix,
+            row_lo=np.concatenate([row[0] for row in self.rows]),
+            row_hi=np.concatenate([row[1] for row in self.rows]),
+            maximise=maximise, x_cols=x_cols, w_cols=w_cols,
+        )
+
+
+def _build(stages: Sequence[_Stage], objective: Objective, unit: float,
+           cutoff: float | None) -> _Model:
+    """The chain's program (module docstring); ``cutoff`` is an objective row."""
+    b = _Builder()
+    n_problems = stages[0].gain.shape[1]
+    acc_entries, cost_entries = [], []
+    x_cols, w_cols = [], []
+    reach_rows = None
+    upper, lower = np.ones(n_problems), np.ones(n_problems)
+    for j, stage in enumerate(stages):
+        n = stage.rows.size
+        own = stage.gain if objective.is_budget else stage.cost
+        x = b.add_cols(own.sum(axis=1) if j == 0 else np.zeros(n), 0.0, 1.0, True)
+        b.add(b.add_rows(1.0, 1.0, 1), x, 1.0)
+        if j == 0:
+            acc_entries.append((x, stage.gain.sum(axis=1)))
+            cost_entries.append((x, stage.cost.sum(axis=1)))
+            w = None
+            feed = x[:, None]
+        else:
+            w = b.add_cols(own, 0.0, np.broadcast_to(upper, (n, n_problems)),
+                           False).reshape(n, n_problems)
+            acc_entries.append((w, stage.gain))
+            cost_entries.append((w, stage.cost))
+            b.add(reach_rows[None, :], w, 1.0)  # Σ_o w[o,p] − r(p) = 0 (r added below)
+            up_rows = b.add_rows(-np.inf, 0.0, n * n_problems).reshape(n, n_problems)
+            b.add(up_rows, w, 1.0)
+            b.add(up_rows, x[:, None], -upper[None, :])
+            positive = np.flatnonzero(lower > 0)
+            if positive.size:
+                low_rows = b.add_rows(0.0, np.inf, n * positive.size).reshape(n, positive.size)
+                b.add(low_rows, w[:, positive], 1.0)
+                b.add(low_rows, x[:, None], -lower[None, positive])
+            feed = w
+        if j < len(stages) - 1:
+            reach_rows = b.add_rows(0.0, 0.0, n_problems)
+            b.add(reach_rows[None, :], feed, -stage.pass_on)
+            upper = upper * stage.pass_on.max(axis=0)
+            lower = lower * stage.pass_on.min(axis=0)
+        x_cols.append(x)
+        w_cols.append(w)
+    target_entries, limit_entries = ((acc_entries, cost_entries) if objective.is_budget
+                                     else (cost_entries, acc_entries))
+    limit = b.add_rows(*((-np.inf, objective.budget / unit) if objective.is_budget
+                         else (objective.target_accuracy, np.inf)), 1)
+    for cols, values in limit_entries:
+        b.add(limit, cols, values)
+    if cutoff is not None:
+        row = b.add_rows(*((cutoff, np.inf) if objective.is_budget else (-np.inf, cutoff)), 1)
+        for cols, values in target_entries:
+            b.add(row, cols, values)
+    return b.model(objective.is_budget, x_cols, w_cols)
+
+
+def _start_values(model: _Model, stages: Sequence[_Stage],
+                  chosen: Sequence[int]) -> np.ndarray:
+    """Column values of the plan that picks option index ``chosen[j]`` at stage j."""
+    values = np.zeros(model.cost.size)
+    reach = np.ones(stages[0].gain.shape[1])
+    for j, (stage, o) in enumerate(zip(stages, chosen, strict=True)):
+        values[model.x_cols[j][o]] = 1.0
+        if j > 0:
+            values[model.w_cols[j][o]] = reach
+        reach = reach * stage.pass_on[o]
+    return values
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A program's answer: option index per stage (or None), proof and bound."""
+
+    chosen: tuple[int, ...] | None
+    proven: bool
+    bound: float | None
+    solver: str
+
+
+def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float) -> _Outcome:
+    import highspy
+
+    with _quiet_stdout():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", max(0.1, time_limit))
+    h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+    h.setOptionValue("mip_abs_gap", 1e-10)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = model.cost.size, model.row_lo.size
+    lp.sense_ = highspy.ObjSense.kMaximize if model.maximise else highspy.ObjSense.kMinimize
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = model.cost, model.col_lo, model.col_hi
+    lp.row_lower_, lp.row_upper_ = model.row_lo, model.row_hi
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = model.matrix.indptr
+    lp.a_matrix_.index_ = model.matrix.indices
+    lp.a_matrix_.value_ = model.matrix.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                       for i in model.integer]
+    h.passModel(lp)
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(start)
+        h.setSolution(solution)
+    with _quiet_stdout():
+        h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kModelEmpty):
+        return _Outcome(None, True, None, "HiGHS")
+    bound = float(info.mip_dual_bound)
+    bound = bound if np.isfinite(bound) else None
+    proven = status == highspy.HighsModelStatus.kOptimal
+    chosen = None
+    if info.primal_solution_status == 2:
+        values = np.asarray(h.getSolution().col_value)
+        chosen = tuple(int(np.argmax(values[x])) for x in model.x_cols)
+    return _Outcome(chosen, proven, bound, "HiGHS")
+
+
+def _solve_cbc(model: _Model, start: np.ndarray | None, time_limit: float) -> _Outcome:
     import pulp
 
-    class WarmHiGHS(pulp.HiGHS):
-        """pulp.HiGHS plus a MIP start from the variables' initial values."""
+    prob = pulp.LpProblem("chain", pulp.LpMaximize if model.maximise else pulp.LpMinimize)
+    variables = [pulp.LpVariable(f"v{k}", lowBound=lo, upBound=up,
+                                 cat="Binary" if i else "Continuous")
+                 for k, (lo, up, i) in enumerate(zip(model.col_lo, model.col_hi,
+                                                     model.integer, strict=True))]
+    prob += pulp.LpAffineExpression([(variables[k], float(c))
+                                     for k in np.flatnonzero(model.cost)
+                                     for c in [model.cost[k]]])
+    rows = model.matrix.tocsr()
+    for r in range(rows.shape[0]):
+        lo, up = model.row_lo[r], model.row_hi[r]
+        sl = slice(rows.indptr[r], rows.indptr[r + 1])
+        expr = pulp.LpAffineExpression([(variables[c], float(v))
+                                        for c, v in zip(rows.indices[sl], rows.data[sl],
+                                                        strict=True)])
+        if lo == up:
+            prob += expr == float(lo)
+        else:
+            if np.isfinite(lo):
+                prob += expr >= float(lo)
+            if np.isfinite(up):
+                prob += expr <= float(up)
+    if start is not None:
+        for var, value in zip(variables, start, strict=True):
+            var.setInitialValue(float(value))
+    solver = pulp.PULP_CBC_CMD(msg=False, gapRel=MIP_REL_GAP, timeLimit=max(1.0, time_limit),
+                               warmStart=start is not None)
+    with _quiet_stdout():
+        prob.solve(solver)
+    if prob.status == pulp.LpStatusInfeasible:
+        return _Outcome(None, True, None, "CBC")
+    if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        return _Outcome(None, False, None, "CBC")
+    values = np.array([v.value() or 0.0 for v in variables])
+    chosen = tuple(int(np.argmax(values[x])) for x in model.x_cols)
+    return _Outcome(chosen, prob.sol_status == pulp.LpSolutionOptimal, None, "CBC")
 
-        def callSolver(self, lp):
-            import highspy
 
-            values = [float(v.varValue or 0.0) for v in lp.variables()]
-            if any(values):
-                start = highspy.HighsSolution()
-                start.col_value = values
-                lp.solverModel.setSolution(start)
-            lp.solverModel.run()
-
-    return pulp, WarmHiGHS
-
-
-def _make_solver(time_limit: float):
-    pulp, warm_highs = _solver_classes()
-    limit = max(1.0, time_limit)
-    if "HiGHS" in pulp.listSolvers(onlyAvailable=True):
-        return warm_highs(msg=False, gapRel=MIP_REL_GAP, gapAbs=1e-10, timeLimit=limit,
-                          threads=1), "HiGHS"
-    return pulp.PULP_CBC_CMD(msg=False, gapRel=MIP_REL_GAP, timeLimit=limit,
-                             warmStart=True), "CBC"
+def _have_highs() -> bool:
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -95,160 +446,19 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def _variable(prob, name: str, low: float, up: float, cat: str = "Continuous"):
-    """A variable of ``prob`` (PuLP >= 3.3 attaches it to the model; older PuLP has only
-    the free-standing constructor)."""
-    import pulp
-
-    if hasattr(prob, "add_variable"):
-        return prob.add_variable(name, low, up, cat=cat)
-    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
-
-
-class _Program:
-    """One linearised program over given mid rows per model (see the module docstring)."""
-
-    def __init__(self, space: SearchSpace, objective: Objective,
-                 mid_rows: Sequence[np.ndarray]) -> None:
-        import pulp
-
-        self.space = space
-        n_models, n_problems = space.n_models, space.n_problems
-        # costs in units of the priciest option's mean cost keep coefficients near 1
-        self.cost_unit = max(float(t.cost.mean(axis=1).max()) for t in space.tables) or 1.0
-        scale = 1.0 / n_problems
-        sense = pulp.LpMaximize if objective.is_budget else pulp.LpMinimize
-        prob = pulp.LpProblem("cascade", sense)
-        accuracy_terms, cost_terms = [], []
-        self.choices: list[list[tuple[object, int, str]]] = []
-        self.w: dict[tuple[int, int, str], list[object]] = {}
-        self.s: list[list[object]] = []
-        reach_in = None
-        last_x, mid_x = [], []
-        for i, table in enumerate(space.tables):
-            roles = [("last", space.last[i].rows)]
-            if i < n_models - 1:
-                roles.append(("mid", mid_rows[i]))
-            passed_on = defaultdict(list)
-            handled = defaultdict(list)
-            model_choices = []
-            xs_last, xs_mid = [], []
-            for role, rows in roles:
-                for row in rows:
-                    row = int(row)
-                    x = _variable(prob, f"x_{i}_{row}_{role}", 0, 1, "Binary")
-                    model_choices.append((x, row, role))
-                    (xs_last if role == "last" else xs_mid).append(x)
-                    gain = table.correct[row] if role == "last" else table.accept_correct[row]
-                    cost = table.cost[row] / self.cost_unit
-                    stay = 1.0 - table.accept[row]
-                    ws = []
-                    for p in range(n_problems):
-                        w = _variable(prob, f"w_{i}_{row}_{role}_{p}", 0, 1)
-                        ws.append(w)
-                        prob += w <= x
-                        handled[p].append((w, 1.0))
-                        if gain[p]:
-                            accuracy_terms.append((w, float(gain[p]) * scale))
-                        if cost[p]:
-                            cost_terms.append((w, float(cost[p]) * scale))
-                        if role == "mid" and stay[p]:
-                            passed_on[p].append((w, float(stay[p])))
-                    self.w[(i, row, role)] = ws
-            xs_all = [c[0] for c in model_choices]
-            next_reach, skips = [], []
-            for p in range(n_problems):
-                s = _variable(prob, f"s_{i}_{p}", 0, 1)
-                skips.append(s)
-                prob += s + pulp.lpSum(xs_all) <= 1
-                incoming = 1.0 if reach_in is None else reach_in[p]
-                prob += pulp.LpAffineExpression([*handled[p], (s, 1.0)]) == incoming
-                next_reach.append(pulp.LpAffineExpression([*passed_on[p], (s, 1.0)]))
-            reach_in = next_reach
-            self.s.append(skips)
-            self.choices.append(model_choices)
-            last_x.append(xs_last)
-            mid_x.append(xs_mid)
-        prob += pulp.lpSum(x for xs in last_x for x in xs) == 1
-        for i in range(n_models - 1):
-            if mid_x[i]:
-                prob += pulp.lpSum(mid_x[i]) <= pulp.lpSum(x for xs in last_x[i + 1:] for x in xs)
-        accuracy = pulp.LpAffineExpression(accuracy_terms)
-        cost = pulp.LpAffineExpression(cost_terms)
-        if objective.is_budget:
-            prob += accuracy
-            prob += cost <= objective.budget / self.cost_unit
-        else:
-            prob += cost
-            prob += accuracy >= objective.target_accuracy
-        self.prob = prob
-
-    def warm_start(self, stages: Sequence[tuple[int, int]]) -> bool:
-        """Give the solver ``stages`` as its first incumbent (if the plan fits this program)."""
-        space = self.space
-        index = {(i, row, role): x for i, cs in enumerate(self.choices) for x, row, role in cs}
-        wanted = {}
-        for pos, (i, row) in enumerate(stages):
-            role = "last" if pos == len(stages) - 1 else "mid"
-            row = self._representative(i, row, role)
-            if (i, row, role) not in index:
-                return False
-            wanted[i] = (row, role)
-        reach = np.ones(space.n_problems)
-        for i, model_choices in enumerate(self.choices):
-            for x, row, role in model_choices:
-                chosen = wanted.get(i) == (row, role)
-                x.setInitialValue(1.0 if chosen else 0.0)
-                for p, w in enumerate(self.w[(i, row, role)]):
-                    w.setInitialValue(float(reach[p]) if chosen else 0.0)
-            for p, s in enumerate(self.s[i]):
-                s.setInitialValue(0.0 if i in wanted else float(reach[p]))
-            if i in wanted:
-                row, role = wanted[i]
-                reach = reach * (0.0 if role == "last" else 1.0 - space.tables[i].accept[row])
-        return True
-
-    def _representative(self, i: int, row: int, role: str) -> int:
-        """The candidate row that stands for ``row`` (identical numbers in that role)."""
-        table = self.space.tables[i]
-        if role == "last":
-            rows, arrays = self.space.last[i].rows, (table.correct, table.cost)
-        else:
-            rows, arrays = self.space.mid[i].rows, (table.accept, table.accept_correct,
-                                                    table.cost)
-        if row in rows:
-            return row
-        for other in rows:
-            if all(np.array_equal(a[other], a[row]) for a in arrays):
-                return int(other)
+def _representative(space: SearchSpace, i: int, row: int, last: bool) -> int:
+    """The candidate row that stands for ``row`` (identical numbers in that role)."""
+    table = space.tables[i]
+    if last:
+        rows, arrays = space.last[i].rows, (table.correct, table.cost)
+    else:
+        rows, arrays = space.mid[i].rows, (table.accept, table.accept_correct, table.cost)
+    if row in rows:
         return row
-
-    def solve(self, time_limit: float):
-        """(stages or None, status, gap, solver name)."""
-        import pulp
-
-        solver, name = _make_solver(time_limit)
-        with _quiet_stdout():
-            self.prob.solve(solver)
-        if self.prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-            if self.prob.status == pulp.LpStatusInfeasible:
-                return None, "infeasible", None, name
-            return None, "unsolved", None, name
-        stages = [(i, row) for i, model_choices in enumerate(self.choices)
-                  for x, row, _ in model_choices if (x.value() or 0.0) > 0.5]
-        optimal = self.prob.sol_status == pulp.LpSolutionOptimal
-        gap = _mip_gap(self.prob, name)
-        if optimal and gap is None:
-            gap = 0.0
-        return tuple(stages), "optimal" if optimal else "feasible", gap, name
-
-
-def _mip_gap(prob, solver_name: str) -> float | None:
-    """The relative gap the solver reports (HiGHS); None where it reports none."""
-    if solver_name != "HiGHS":
-        return None
-    gap = float(prob.solverModel.getInfo().mip_gap)
-    return gap if np.isfinite(gap) and gap >= 0 else None
+    for other in rows:
+        if all(np.array_equal(a[other], a[row]) for a in arrays):
+            return int(other)
+    return row
 
 
 class IntegerProgram(SearchMethod):
@@ -256,8 +466,11 @@ class IntegerProgram(SearchMethod):
 
     name = "ilp"
 
-    def __init__(self, time_limit: float = TIME_LIMIT) -> None:
+    def __init__(self, time_limit: float = TIME_LIMIT, solver: str = "auto") -> None:
+        if solver not in ("auto", "highs", "cbc"):
+            raise SearchError(f"unknown ILP solver {solver!r} (auto, highs or cbc)")
         self.time_limit = time_limit
+        self.solver = solver
 
     def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
         from .heuristic import HeuristicSearch
@@ -267,66 +480,128 @@ class IntegerProgram(SearchMethod):
             incumbent = HeuristicSearch().search(space, objective, seed)
         except SearchError:
             incumbent = None
-        groups = self._groups(space, incumbent)
+        unit = _cost_unit(space)
         best: tuple[tuple[tuple[int, int], ...], float, float] | None = None
         if incumbent is not None:
             best = (incumbent.stages, incumbent.accuracy, incumbent.cost)
-        statuses, gaps, solver = [], [], ""
-        for mid_rows in groups:
-            stages, status, gap, solver = self._solve_group(
-                space, objective, mid_rows, best, deadline)
-            statuses.append(status)
-            gaps.append(gap)
+        chains = []
+        for stages in _chains(space, objective, unit):
+            bounds, used = _option_bounds(stages, 0, objective, unit)
+            top = np.argsort(-used, kind="stable")[:LATER_MULTIPLIERS]
+            chains.append(_Chain(stages, bounds, MULTIPLIERS[np.sort(top)]))
+        sign = 1.0 if objective.is_budget else -1.0
+        # short chains first (small programs that give the long ones a strong incumbent to
+        # prune against), the most promising first within a length
+        chains.sort(key=lambda c: (len(c.stages), -sign * c.bound))
+        open_bounds: list[float] = []
+        solver, solved = "", 0
+        for chain in chains:
+            if best is not None and not self._may_beat(chain.bound, best, objective, unit):
+                continue
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                open_bounds.append(chain.bound)
+                continue
+            stages = self._reduce(chain, best, objective, unit)
             if stages is None:
                 continue
-            acc, cost = score_stages(space, stages)
-            if best is None or objective.better(acc, cost, best[1], best[2]):
-                best = (stages, acc, cost)
+            found, proven, bound, solver = self._solve_chain(space, stages, objective, unit,
+                                                             best, deadline)
+            solved += 1
+            if not proven:
+                open_bounds.append(chain.bound if bound is None else
+                                   (min if objective.is_budget else max)(bound, chain.bound))
+            if found is not None:
+                acc, cost = score_stages(space, found)
+                if objective.feasible(acc, cost) and (
+                        best is None or objective.better(acc, cost, best[1], best[2])):
+                    best = (found, acc, cost)
         if best is None:
-            if all(s == "infeasible" for s in statuses):
+            if not open_bounds:
                 raise unreachable(space, objective, self.name)
-            raise SearchError(f"{solver} found no plan within {self.time_limit:g} s")
-        proven = all(s in ("optimal", "infeasible") for s in statuses)
-        known = [g for g in gaps if g is not None]
-        gap = 0.0 if proven else (max(known) if known else None)
+            raise SearchError(f"{solver or 'the solver'} found no plan within "
+                              f"{self.time_limit:g} s")
+        gap = 0.0
+        if open_bounds:
+            value = best[1] if objective.is_budget else best[2] / unit
+            worst = max(open_bounds) if objective.is_budget else min(open_bounds)
+            gap = max(0.0, sign * (worst - value)) / max(abs(value), 1e-12)
+        proven = gap <= MIP_REL_GAP or not open_bounds
         return SearchResult(self.name, best[0], best[1], best[2],
-                            "optimal" if proven else "feasible", gap, 0.0, solver,
-                            len(groups))
+                            "optimal" if proven else "feasible", 0.0 if proven else gap, 0.0,
+                            solver or "bounds", solved)
 
     @staticmethod
-    def _groups(space: SearchSpace, incumbent: SearchResult | None) -> list[list[np.ndarray]]:
-        """Mid rows per model for each program: one program, or one per shared θ value
-        (the incumbent's θ first, so later programs start from a strong plan)."""
-        if not space.shared_theta or space.thetas().size == 0:
-            return [[c.rows for c in space.mid]]
-        thetas = list(space.thetas())
-        if incumbent is not None:
-            used = [space.tables[i].options[r].theta for i, r in incumbent.stages[:-1]]
-            if used:
-                thetas.sort(key=lambda v: v != used[0])
-        return [[c.rows[c.theta == v] for c in space.mid] for v in thetas]
+    def _may_beat(bound, best, objective: Objective, unit: float):
+        """Can a plan with this bound (or array of bounds) beat or tie ``best``?"""
+        if objective.is_budget:
+            return bound >= best[1] - BOUND_SLACK
+        return bound <= best[2] / unit + BOUND_SLACK
 
-    def _solve_group(self, space, objective, mid_rows, best, deadline):
-        """Solve one program, tightening the limit if solver tolerance lets the plan
-        overshoot it by a hair (at most a few times)."""
+    def _reduce(self, chain: _Chain, best, objective: Objective, unit: float
+                ) -> list[_Stage] | None:
+        """The chain's stages without options that cannot beat or tie ``best``, stage by
+        stage (each stage's bounds over the already reduced earlier stages: they still hold
+        every plan that could beat ``best``). None if a stage empties."""
+        stages = list(chain.stages)
+        if best is None:
+            return stages
+        for j in range(len(stages)):
+            bound = chain.first_bounds if j == 0 else _option_bounds(
+                stages, j, objective, unit, chain.multipliers)[0]
+            keep = self._may_beat(bound, best, objective, unit)
+            if not keep.any():
+                return None
+            stages[j] = stages[j].take(keep)
+        return stages
+
+    def _solve_chain(self, space, stages, objective, unit, best, deadline):
+        """Solve one chain; tighten the limit if solver tolerance lets the plan overshoot
+        it by a hair (a few times at most). (stages or None, proven, bound, solver)."""
+        use_highs = self.solver == "highs" or (self.solver == "auto" and _have_highs())
+        solve = _solve_highs if use_highs else _solve_cbc
+        cutoff = None
+        start = None
+        if best is not None:
+            cutoff = (best[1] - BOUND_SLACK if objective.is_budget
+                      else best[2] / unit + BOUND_SLACK)
+            start = self._start_choice(space, stages, best[0])
         request = objective
+        outcome = _Outcome(None, False, None, "")
         for _ in range(4):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                return None, "unsolved", None, ""
-            program = _Program(space, request, mid_rows)
-            if best is not None:
-                program.warm_start(best[0])
-            stages, status, gap, solver = program.solve(remaining)
-            if stages is None:
-                return None, status, gap, solver
-            acc, cost = score_stages(space, stages)
+                return None, False, outcome.bound, outcome.solver
+            model = _build(stages, request, unit, cutoff)
+            outcome = solve(model, None if start is None else _start_values(model, stages,
+                                                                             start), remaining)
+            if outcome.chosen is None:
+                return None, outcome.proven, outcome.bound, outcome.solver
+            found = tuple((s.model, int(s.rows[o]))
+                          for s, o in zip(stages, outcome.chosen, strict=True))
+            acc, cost = score_stages(space, found)
             if objective.feasible(acc, cost):
-                return stages, status, gap, solver
+                return found, outcome.proven, outcome.bound, outcome.solver
             if objective.is_budget:
                 request = Objective(budget=max(
                     0.0, request.budget - 2 * (cost - objective.budget) - TOLERANCE))
             else:
                 request = Objective(target_accuracy=min(1.0, request.target_accuracy + 2 * (
                     objective.target_accuracy - acc) + TOLERANCE))
-        return None, "unsolved", None, solver
+            start = None
+        return None, False, outcome.bound, outcome.solver
+
+    @staticmethod
+    def _start_choice(space: SearchSpace, stages: Sequence[_Stage],
+                      plan: Sequence[tuple[int, int]]) -> list[int] | None:
+        """Option indices of ``plan`` in this chain's stages, or None if it is not here."""
+        if [m for m, _ in plan] != [s.model for s in stages]:
+            return None
+        chosen = []
+        for j, ((i, row), stage) in enumerate(zip(plan, stages, strict=True)):
+            row = _representative(space, i, row, j == len(stages) - 1)
+            where = np.flatnonzero(stage.rows == row)
+            if where.size == 0:
+                return None
+            chosen.append(int(where[0]))
+        return chosen

@@ -49,8 +49,8 @@ def _shared_theta_holds(space, result):
     return len(thetas) <= 1
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), n_models=st.integers(1, 3),
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_models=st.integers(1, 4),
        quantile=st.floats(0.0, 1.0), shared=st.booleans())
 def test_ilp_matches_exact_on_random_spaces(seed, n_models, quantile, shared):
     space = _space(seed, n_models=n_models, n_problems=6, shared=shared, thetas=(0.5, 1.0))
@@ -63,6 +63,42 @@ def test_ilp_matches_exact_on_random_spaces(seed, n_models, quantile, shared):
     assert ilp.status == "optimal"
     if shared:
         assert _shared_theta_holds(space, ilp)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ilp_with_cbc_matches_exact(seed):
+    """The CBC path (no highspy) solves the same chain programs to the same optimum."""
+    space = _space(seed, n_models=3, n_problems=5, shared=seed == 1, thetas=(0.5, 1.0))
+    front, _ = exact_front(space)
+    for quantile in (0.1, 0.6):
+        budget = float(np.quantile(front.cost, quantile))
+        exact = ExactSearch().search(space, Objective(budget=budget))
+        ilp = IntegerProgram(time_limit=60, solver="cbc").search(space, Objective(budget=budget))
+        assert ilp.accuracy == pytest.approx(exact.accuracy, abs=1e-6)
+        assert ilp.status == "optimal" and ilp.cost <= budget + 1e-9
+
+
+def test_ilp_without_an_incumbent_still_finds_the_optimum(monkeypatch):
+    """The bound-based pruning needs the heuristic's plan; without it every chain is
+    solved and the answer is the same."""
+    from planner.search import heuristic
+
+    def fail(self, space, objective, seed=0):
+        raise SearchError("no heuristic plan")
+
+    space = _space(7, n_models=3, n_problems=6)
+    front, _ = exact_front(space)
+    budget = float(np.quantile(front.cost, 0.5))
+    exact = ExactSearch().search(space, Objective(budget=budget))
+    monkeypatch.setattr(heuristic.HeuristicSearch, "search", fail)
+    ilp = IntegerProgram(time_limit=60).search(space, Objective(budget=budget))
+    assert ilp.accuracy == pytest.approx(exact.accuracy, abs=1e-6)
+    assert ilp.status == "optimal"
+
+
+def test_unknown_ilp_solver_is_an_error():
+    with pytest.raises(SearchError, match="unknown ILP solver"):
+        IntegerProgram(solver="gurobi")
 
 
 @settings(max_examples=25, deadline=None)
