@@ -87,6 +87,10 @@ def test_variants_stay_on_the_grid(profile):
                 continue
             assert o.t <= b.t and o.t in grid.ts and o.theta in grid.thetas
         assert v.stages[2].option.theta == base.stages[2].option.theta
+    fixed_first = list(sharing_variants(base, grid, vary_first=False))
+    assert len(fixed_first) == (1 + 3 * 11) * (1 + 2) - 1
+    assert set(fixed_first) <= set(variants)
+    assert all(v.stages[0] == base.stages[0] for v in fixed_first)
     # the paper's grid ties t to k and shares one θ: only the flags change
     paper_variants = list(sharing_variants(base, paper_grid()))
     assert len(paper_variants) == 3
