@@ -252,3 +252,14 @@ def test_cli_share_tests_on_plan_and_frontier(profile_path, tmp_path, capsys):
         f"{s['model']}[{s['label']}]" for s in obj["stages"])
     assert {p["estimator"] for p in front["cascade_front"]} == {"exact", "simulation"}
     assert (tmp_path / "front.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("method", ["heuristic", "ilp"])
+def test_other_methods_refine_their_own_plan(profile, method):
+    spec = plan(profile, 0.002, method=method, split="paper-seed3", replicates=REPLICATES,
+                share_tests=True)
+    assert spec.solver.method == f"{method}+sharing"
+    assert spec.planning.cost <= 0.002 + 1e-9
+    sharing = spec.provenance.extra["sharing"]
+    assert sharing["chosen_simulated"]["accuracy"] >= sharing["base_simulated"]["accuracy"]
+    assert json.loads(spec.dumps())["search"]["method"] == f"{method}+sharing"  # validated
