@@ -137,13 +137,12 @@ class _Timed:
 
 
 def _slowest(executor: _Timed, tasks: list[str], start: float, n: int = 10) -> dict[str, float]:
-    """Approximate wall time per problem on a fresh build: jobs run in queue order (each
-    problem's check job, then its lines job), so a problem costs the time between the last
-    finished job of the problems before it and its own last job."""
-    if len(executor.finished) != 2 * len(tasks):
+    """Approximate wall time per problem on a fresh build: one job per problem, run in
+    queue order, so a problem costs the time between the last finished job of the problems
+    before it and its own."""
+    if len(executor.finished) != len(tasks):
         return {}
-    done = [max(executor.finished[2 * k], executor.finished[2 * k + 1])
-            for k in range(len(tasks))]
+    done = [executor.finished[k] for k in range(len(tasks))]
     spent = np.diff(np.maximum.accumulate([start, *done]))
     order = np.argsort(-spent)[:n]
     return {tasks[k]: round(float(spent[k]), 1) for k in order}
