@@ -103,6 +103,7 @@ def main() -> None:
         "slowest_problems_s": _slowest(executor, [p.problem.task_id for p in pools], t1),
         "load_average_1min": {"start": loads[0], "mean": round(sum(loads) / len(loads), 2),
                               "max": max(loads), "samples": len(loads)},
+        "autogroup": _autogroup(),
         "note": "run at normal priority; the other engineers' jobs ran under nice 19",
     }
     RESULT.parent.mkdir(parents=True, exist_ok=True)
@@ -146,6 +147,14 @@ def _slowest(executor: _Timed, tasks: list[str], start: float, n: int = 10) -> d
     spent = np.diff(np.maximum.accumulate([start, *done]))
     order = np.argsort(-spent)[:n]
     return {tasks[k]: round(float(spent[k]), 1) for k in order}
+
+
+def _autogroup() -> str:
+    """This process's scheduler autogroup and its nice value (Linux), or ""."""
+    try:
+        return Path("/proc/self/autogroup").read_text().strip()
+    except OSError:
+        return ""
 
 
 def _sample_load(loads: list[float], stop: threading.Event) -> None:
