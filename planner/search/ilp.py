@@ -32,9 +32,18 @@ tie the incumbent, so the optimum is unchanged):
   against every first-stage option exactly (a matrix product), the stages in between
   chosen per problem. The minimum over a grid of μ bounds each option; an option whose
   bound is below the incumbent's accuracy (less a tolerance, so ties survive) cannot be in
-  a better plan and is dropped, stage by stage (later stages are bounded over the already
-  reduced earlier ones). A chain whose best first-stage bound is below the incumbent is
-  skipped. The target accuracy objective uses the same pass with cost − λ·(acc − A).
+  a better plan and is dropped, stage by stage and in two sweeps (each stage is bounded
+  over the already reduced other stages). In chains of three or more stages the first two
+  stages are bounded by pairs instead (each pair of their options exact, with its own
+  best μ; an option stays if some pair with it may beat the incumbent): O1·O2·P work,
+  polynomial whatever the chain's length, against the O1·O2·…·Om plans of the chain.
+  A chain whose best first-stage bound is below the incumbent is skipped. The target
+  accuracy objective uses the same pass with cost − λ·(acc − A).
+
+In such chains the surviving pairs (up to ``MAX_MERGED_PAIRS``) become the options of one
+merged first stage (:func:`_merged_stage`: the cascade formula of the two stages, exact, and
+linear because the merged stage sees reach 1); with more pairs the program keeps both
+stages and gets rows that admit only the surviving pairs (:func:`_pair_rows`).
 
 Chains are solved shortest first (small programs whose optima strengthen the incumbent the
 long chains are pruned against), by bound within a length, each with an objective cutoff
@@ -81,6 +90,12 @@ MULTIPLIERS = np.concatenate([[0.0], np.logspace(-3, 1.5, 19)])
 #: Multipliers kept for the costlier bounds of later stages (those that bound most
 #: first-stage options).
 LATER_MULTIPLIERS = 4
+#: Passes of the stage-by-stage option reduction (a later pass bounds each stage over the
+#: others' reduced options).
+REDUCTION_SWEEPS = 2
+#: Most surviving first/second-stage pairs merged into one stage (beyond, pair rows link
+#: the two stages instead).
+MAX_MERGED_PAIRS = 20_000
 #: Largest temporary array (elements) of the per-problem relaxation.
 CHUNK_ELEMENTS = 4_000_000
 
@@ -180,6 +195,37 @@ def _relaxed_values(stages: Sequence[_Stage], j: int, alpha: float, beta: float
     return (values[0].sum(axis=1)[None, :] + scored @ first.pass_on.T).max(axis=1)
 
 
+def _pair_bounds(stages: Sequence[_Stage], objective: Objective, unit: float,
+                 multipliers: np.ndarray) -> np.ndarray:
+    """[O1, O2]: for each pair of first- and second-stage options, a bound on the objective
+    of the chain's plans with that pair (the pair exact, later stages per problem), the
+    best multiplier taken per pair: tighter than the per-option bounds, which take one
+    multiplier for all pairs of an option."""
+    first, second = stages[0], stages[1]
+    best = None
+    for s in multipliers:
+        if objective.is_budget:
+            budget = objective.budget / unit
+            alpha, beta = 1.0, (s / budget if budget > 0 else s)
+        else:
+            alpha, beta = s * 100.0, 1.0
+        values = [alpha * st.gain - beta * st.cost for st in stages]
+        tail = None
+        for k in range(len(stages) - 1, 1, -1):
+            v = values[k] if tail is None else values[k] + stages[k].pass_on * tail[None, :]
+            tail = v.max(axis=0)
+        after = values[1] if tail is None else values[1] + second.pass_on * tail[None, :]
+        pair = values[0].sum(axis=1)[:, None] + first.pass_on @ after.T
+        if objective.is_budget:
+            pair += beta * budget
+            best = pair if best is None else np.minimum(best, pair)
+        else:
+            pair = alpha * objective.target_accuracy - pair
+            best = pair if best is None else np.maximum(best, pair)
+    assert best is not None
+    return best
+
+
 def _option_bounds(stages: Sequence[_Stage], j: int, objective: Objective, unit: float,
                    multipliers: np.ndarray = MULTIPLIERS) -> tuple[np.ndarray, np.ndarray]:
     """Per option of stage j: a bound on the objective of any plan of the chain with it
@@ -264,8 +310,9 @@ class _Builder:
 
 
 def _build(stages: Sequence[_Stage], objective: Objective, unit: float,
-           cutoff: float | None) -> _Model:
-    """The chain's program (module docstring); ``cutoff`` is an objective row."""
+           cutoff: float | None, pairs: np.ndarray | None = None) -> _Model:
+    """The chain's program (module docstring); ``cutoff`` is an objective row, ``pairs``
+    the first/second-stage pairs that may beat it (rows that link the two stages)."""
     b = _Builder()
     n_problems = stages[0].gain.shape[1]
     acc_entries, cost_entries = [], []
@@ -310,11 +357,43 @@ def _build(stages: Sequence[_Stage], objective: Objective, unit: float,
                          else (objective.target_accuracy, np.inf)), 1)
     for cols, values in limit_entries:
         b.add(limit, cols, values)
+    if pairs is not None:
+        _pair_rows(b, stages[0], pairs, x_cols, w_cols)
     if cutoff is not None:
         row = b.add_rows(*((cutoff, np.inf) if objective.is_budget else (-np.inf, cutoff)), 1)
         for cols, values in target_entries:
             b.add(row, cols, values)
     return b.model(objective.is_budget, x_cols, w_cols)
+
+
+def _merged_stage(a: _Stage, b: _Stage, first: np.ndarray, second: np.ndarray) -> _Stage:
+    """The first two stages as one stage whose options are the allowed pairs: per problem,
+    gain g_a + π_a·g_b, cost c_a + π_a·c_b, passed on π_a·π_b (the cascade formula for
+    the two stages, so the product of their choices needs no linearisation)."""
+    pass_a = a.pass_on[first]
+    return _Stage(-1, np.arange(first.size), a.gain[first] + pass_a * b.gain[second],
+                  a.cost[first] + pass_a * b.cost[second], pass_a * b.pass_on[second])
+
+
+def _pair_rows(b: _Builder, first: _Stage, pairs: np.ndarray, x_cols, w_cols) -> None:
+    """Rows that only admit the allowed first/second-stage pairs: each option needs an
+    allowed partner (x2[o] <= Σ_{o' allowed} x1[o'] and the mirror), and the reach a
+    second-stage option handles comes from its allowed partners alone
+    (w2[o,p] <= Σ_{o' allowed} π_o'(p)·x1[o']: with x2[o] = 1 this is r_2(p) itself,
+    with x2[o] = 0 both sides are >= 0). Exact for plans that may beat the cutoff."""
+    x1, x2, w2 = x_cols[0], x_cols[1], w_cols[1]
+    n1, n2 = pairs.shape
+    n_problems = first.pass_on.shape[1]
+    rows = b.add_rows(-np.inf, 0.0, n2)
+    b.add(rows, x2, 1.0)
+    o1, o2 = np.nonzero(pairs)
+    b.add(rows[o2], x1[o1], -1.0)
+    rows = b.add_rows(-np.inf, 0.0, n1)
+    b.add(rows, x1, 1.0)
+    b.add(rows[o1], x2[o2], -1.0)
+    rows = b.add_rows(-np.inf, 0.0, n2 * n_problems).reshape(n2, n_problems)
+    b.add(rows, w2, 1.0)
+    b.add(rows[o2], x1[o1][:, None], -first.pass_on[o1])
 
 
 def _start_values(model: _Model, stages: Sequence[_Stage],
@@ -502,11 +581,12 @@ class IntegerProgram(SearchMethod):
             if remaining <= 0:
                 open_bounds.append(chain.bound)
                 continue
-            stages = self._reduce(chain, best, objective, unit)
-            if stages is None:
+            reduced = self._reduce(chain, best, objective, unit)
+            if reduced is None:
                 continue
-            found, proven, bound, solver = self._solve_chain(space, stages, objective, unit,
-                                                             best, deadline)
+            stages, pairs = reduced
+            found, proven, bound, solver = self._solve_chain(space, stages, pairs, objective,
+                                                             unit, best, deadline)
             solved += 1
             if not proven:
                 open_bounds.append(chain.bound if bound is None else
@@ -539,23 +619,44 @@ class IntegerProgram(SearchMethod):
         return bound <= best[2] / unit + BOUND_SLACK
 
     def _reduce(self, chain: _Chain, best, objective: Objective, unit: float
-                ) -> list[_Stage] | None:
+                ) -> tuple[list[_Stage], np.ndarray | None] | None:
         """The chain's stages without options that cannot beat or tie ``best``, stage by
-        stage (each stage's bounds over the already reduced earlier stages: they still hold
-        every plan that could beat ``best``). None if a stage empties."""
+        stage and twice over (each stage bounded over the already reduced other stages:
+        they still hold every plan that could beat ``best``), and for chains of three or
+        more stages the [O1, O2] mask of first/second-stage pairs that may still beat it.
+        None if a stage empties."""
         stages = list(chain.stages)
+        pairs = None
         if best is None:
-            return stages
-        for j in range(len(stages)):
-            bound = chain.first_bounds if j == 0 else _option_bounds(
-                stages, j, objective, unit, chain.multipliers)[0]
-            keep = self._may_beat(bound, best, objective, unit)
-            if not keep.any():
-                return None
-            stages[j] = stages[j].take(keep)
-        return stages
+            return stages, pairs
+        for sweep in range(REDUCTION_SWEEPS):
+            before = sum(s.rows.size for s in stages)
+            for j in range(len(stages)):
+                if len(stages) >= 3 and j <= 1:
+                    if j == 0:
+                        pairs = self._may_beat(
+                            _pair_bounds(stages, objective, unit, chain.multipliers), best,
+                            objective, unit)
+                    keep = pairs.any(axis=1 - j)
+                    if not keep.any():
+                        return None
+                    pairs = pairs[keep] if j == 0 else pairs[:, keep]
+                    stages[j] = stages[j].take(keep)
+                    continue
+                if sweep == 0 and j == 0:
+                    bound = chain.first_bounds
+                else:
+                    bound = _option_bounds(stages, j, objective, unit,
+                                           MULTIPLIERS if j == 0 else chain.multipliers)[0]
+                keep = self._may_beat(bound, best, objective, unit)
+                if not keep.any():
+                    return None
+                stages[j] = stages[j].take(keep)
+            if sum(s.rows.size for s in stages) == before or len(stages) == 1:
+                break
+        return stages, pairs
 
-    def _solve_chain(self, space, stages, objective, unit, best, deadline):
+    def _solve_chain(self, space, stages, pairs, objective, unit, best, deadline):
         """Solve one chain; tighten the limit if solver tolerance lets the plan overshoot
         it by a hair (a few times at most). (stages or None, proven, bound, solver)."""
         use_highs = self.solver == "highs" or (self.solver == "auto" and _have_highs())
@@ -566,19 +667,29 @@ class IntegerProgram(SearchMethod):
             cutoff = (best[1] - BOUND_SLACK if objective.is_budget
                       else best[2] / unit + BOUND_SLACK)
             start = self._start_choice(space, stages, best[0])
+        program, pair_rows, first, second = stages, pairs, None, None
+        if pairs is not None and pairs.sum() <= MAX_MERGED_PAIRS:
+            first, second = np.nonzero(pairs)
+            program, pair_rows = [_merged_stage(stages[0], stages[1], first, second),
+                                  *stages[2:]], None
+            if start is not None:
+                where = np.flatnonzero((first == start[0]) & (second == start[1]))
+                start = [int(where[0]), *start[2:]] if where.size else None
         request = objective
         outcome = _Outcome(None, False, None, "")
         for _ in range(4):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return None, False, outcome.bound, outcome.solver
-            model = _build(stages, request, unit, cutoff)
-            outcome = solve(model, None if start is None else _start_values(model, stages,
+            model = _build(program, request, unit, cutoff, pair_rows)
+            outcome = solve(model, None if start is None else _start_values(model, program,
                                                                              start), remaining)
             if outcome.chosen is None:
                 return None, outcome.proven, outcome.bound, outcome.solver
-            found = tuple((s.model, int(s.rows[o]))
-                          for s, o in zip(stages, outcome.chosen, strict=True))
+            chosen = outcome.chosen
+            if first is not None:
+                chosen = (int(first[chosen[0]]), int(second[chosen[0]]), *chosen[1:])
+            found = tuple((s.model, int(s.rows[o])) for s, o in zip(stages, chosen, strict=True))
             acc, cost = score_stages(space, found)
             if objective.feasible(acc, cost):
                 return found, outcome.proven, outcome.bound, outcome.solver
