@@ -140,17 +140,22 @@ def _bundled_bits(profile: Profile, p: int, rows: np.ndarray, cols: np.ndarray) 
     return out
 
 
+#: The second bundled profile: all seven models in one cross-model matrix.
+EXTRA_MODELS = ["WizardCoder-Python-7B", "WizardCoder-Python-13B", "WizardCoder-Python-34B",
+                "CodeGen-Mono-16B", "gpt-3.5-turbo", "gpt-4", "CodeLlama-34B-Instruct"]
+
+
 def test_extra_profile_models_and_known_accuracies() -> None:
     profile = _bundled("humaneval-extra")
     summary = {m["name"]: m for m in profile_summary(profile)["models"]}
-    assert list(summary) == ["CodeGen-Mono-16B", "gpt-3.5-turbo", "gpt-4",
-                             "CodeLlama-34B-Instruct"]
+    assert list(summary) == EXTRA_MODELS
     # sampled at temperature 0.8: below the CodeGen paper's pass@1 at T=0.2 (29.3 %)
     assert 0.15 <= summary["CodeGen-Mono-16B"]["sampled_pass_at_1"] < 0.293
     assert summary["gpt-4"]["sampled_pass_at_1"] > summary["gpt-3.5-turbo"][
         "sampled_pass_at_1"] > summary["CodeLlama-34B-Instruct"]["sampled_pass_at_1"]
-    for name in summary:
+    for name in EXTRA_MODELS[3:]:
         assert summary[name]["greedy_pass_at_1"] is None
+    for name in summary:
         assert summary[name]["problems"] == 164
     assert summary["gpt-4"]["samples_per_problem"] == 10
     assert summary["CodeGen-Mono-16B"]["samples_per_problem"] == 100
@@ -158,3 +163,23 @@ def test_extra_profile_models_and_known_accuracies() -> None:
     # about half of CodeT's test samples are empty; every kept line is an assert
     assert 40 <= summary["CodeGen-Mono-16B"]["test_generations_per_problem"] <= 60
     assert profile.provenance["sandbox_levels"] == ["A"]
+    settings = ("mode", "clock", "test_timeout_s", "check_timeout_s", "check_runs")
+    default = _bundled("wizardcoder-humaneval").provenance["execution"]
+    assert {k: profile.provenance["execution"][k] for k in settings} == {
+        k: default[k] for k in settings}
+
+
+def test_extra_profile_agrees_with_the_default_on_the_wizardcoder_family() -> None:
+    """The same cells, pooled with four more models: every per-model fact of the three
+    WizardCoder models equals the default profile's, and so does every pass bit."""
+    extra, default = _bundled("humaneval-extra"), _bundled("wizardcoder-humaneval")
+    by_name = {m["name"]: m for m in profile_summary(extra)["models"]}
+    for model in profile_summary(default)["models"]:
+        assert by_name[model["name"]] == model
+    for p in range(164):
+        for m in range(3):  # the models' own samples on their own greedy test lines
+            rows_d, rows_e = default.sample_solution[m, p], extra.sample_solution[m, p]
+            cols_d, cols_e = default.greedy_test_line[m, p], extra.greedy_test_line[m, p]
+            keep = cols_d >= 0
+            assert (default.pass_matrix[p][np.ix_(rows_d, cols_d[keep])]
+                    == extra.pass_matrix[p][np.ix_(rows_e, cols_e[keep])]).all()
