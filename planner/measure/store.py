@@ -131,6 +131,29 @@ class CellStore:
         return table
 
 
+def verdict_transitions(old: CellStore, new: CellStore, check_keys: Mapping[str, str]
+                        ) -> dict[str, np.ndarray]:
+    """How the verdicts of the cells measured in both stores moved from ``old`` to ``new``
+    (e.g. two execution settings): for the problems of ``check_keys`` (task id -> key of
+    its ground-truth test), ``{"check": counts, "lines": counts}``, each a [6, 6] array of
+    cell counts indexed by verdict code (row: old, column: new)."""
+    out = {kind: np.zeros((6, 6), dtype=np.int64) for kind in ("check", "lines")}
+    for task, check_key in check_keys.items():
+        a, b = old.load(task), new.load(task)
+        new_rows, new_cols = set(b.solution_keys), set(b.test_keys)
+        rows = [k for k in a.solution_keys if k in new_rows]
+        cols = [k for k in a.test_keys if k in new_cols]
+        if not rows or not cols:
+            continue
+        was, now = a.lookup(rows, cols), b.lookup(rows, cols)
+        known = (was != UNKNOWN) & (now != UNKNOWN)
+        is_check = np.array([k == check_key for k in cols])
+        for kind, sel in (("check", is_check), ("lines", ~is_check)):
+            pick = known & sel[None, :]
+            np.add.at(out[kind], (was[pick], now[pick]), 1)
+    return out
+
+
 def _unknown_blocks(codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cover the unknown cells of ``codes`` with at most two rectangles (row idx, col idx):
     rows never measured × every column, then the other rows with gaps × their gap columns."""

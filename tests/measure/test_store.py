@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.measure.store import CellStore, CellTable, _unknown_blocks
+from planner.measure.store import CellStore, CellTable, _unknown_blocks, verdict_transitions
 
 keys = st.lists(st.sampled_from([f"{i:016x}" for i in range(12)]), min_size=1, max_size=6,
                 unique=True)
@@ -64,3 +64,15 @@ def test_concurrent_writers_keep_each_other_s_cells(tmp_path: Path) -> None:
     second.update("t", ["c" * 16], ["d" * 16], np.array([[2]], np.uint8), "A")
     table = first.load("t")
     assert table.lookup(["a" * 16, "c" * 16], ["b" * 16, "d" * 16]).tolist() == [[1, 0], [0, 2]]
+
+
+def test_verdict_transitions_count_shared_cells_by_kind(tmp_path: Path) -> None:
+    old, new = CellStore(tmp_path, {"t": 1}), CellStore(tmp_path, {"t": 2})
+    old.update("P", ["s1", "s2"], ["gt", "l1", "l2"],
+               np.array([[1, 1, 2], [2, 4, 4]], np.uint8), "A")
+    new.update("P", ["s2", "s1", "s3"], ["l1", "gt"],
+               np.array([[2, 2], [1, 1], [1, 1]], np.uint8), "A")
+    new.update("Q", ["s1"], ["gt"], np.ones((1, 1), np.uint8), "A")  # not in old: skipped
+    moved = verdict_transitions(old, new, {"P": "gt", "Q": "gt"})
+    assert moved["check"].sum() == 2 and moved["check"][1, 1] == 1 and moved["check"][2, 2] == 1
+    assert moved["lines"].sum() == 2 and moved["lines"][1, 1] == 1 and moved["lines"][4, 2] == 1
