@@ -47,7 +47,10 @@ stages and gets rows that admit only the surviving pairs (:func:`_pair_rows`).
 
 Chains are solved shortest first (small programs whose optima strengthen the incumbent the
 long chains are pruned against), by bound within a length, each with an objective cutoff
-row at the incumbent (a chain that cannot beat it is proven infeasible).
+row at the incumbent (a chain that cannot beat it is proven infeasible). HiGHS stops at
+the first plan that beats the incumbent; the chain is then reduced against the better
+incumbent and solved again (a few times at most), which is much faster than proving the
+optimum in a program reduced against the heuristic's weaker plan.
 
 Programs are built as sparse matrices and solved by HiGHS (highspy) directly when it is
 installed, warm-started from the incumbent where the chain holds it; otherwise by PuLP's
@@ -95,7 +98,11 @@ LATER_MULTIPLIERS = 4
 REDUCTION_SWEEPS = 2
 #: Most surviving first/second-stage pairs merged into one stage (beyond, pair rows link
 #: the two stages instead).
-MAX_MERGED_PAIRS = 20_000
+MAX_MERGED_PAIRS = 60_000
+#: Restarts of one chain's program after it found a better plan (HiGHS stops at the first
+#: plan that beats the incumbent by RESTART_GAIN; the chain is then reduced against it).
+MAX_RESTARTS = 3
+RESTART_GAIN = 1e-6
 #: Largest temporary array (elements) of the per-problem relaxation.
 CHUNK_ELEMENTS = 4_000_000
 
@@ -417,9 +424,12 @@ class _Outcome:
     proven: bool
     bound: float | None
     solver: str
+    at_target: bool = False
 
 
-def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float) -> _Outcome:
+def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float,
+                 target: float | None) -> _Outcome:
+    """Solve with HiGHS; with ``target`` it stops at the first plan that reaches it."""
     import highspy
 
     with _quiet_stdout():
@@ -429,6 +439,8 @@ def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float) -> 
     h.setOptionValue("time_limit", max(0.1, time_limit))
     h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
     h.setOptionValue("mip_abs_gap", 1e-10)
+    if target is not None:
+        h.setOptionValue("objective_target", float(target))
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = model.cost.size, model.row_lo.size
     lp.sense_ = highspy.ObjSense.kMaximize if model.maximise else highspy.ObjSense.kMinimize
@@ -458,10 +470,13 @@ def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float) -> 
     if info.primal_solution_status == 2:
         values = np.asarray(h.getSolution().col_value)
         chosen = tuple(int(np.argmax(values[x])) for x in model.x_cols)
-    return _Outcome(chosen, proven, bound, "HiGHS")
+    return _Outcome(chosen, proven, bound, "HiGHS",
+                    status == highspy.HighsModelStatus.kObjectiveTarget)
 
 
-def _solve_cbc(model: _Model, start: np.ndarray | None, time_limit: float) -> _Outcome:
+def _solve_cbc(model: _Model, start: np.ndarray | None, time_limit: float,
+               target: float | None) -> _Outcome:
+    """Solve with PuLP's CBC (``target`` is not supported there and is ignored)."""
     import pulp
 
     prob = pulp.LpProblem("chain", pulp.LpMaximize if model.maximise else pulp.LpMinimize)
@@ -581,21 +596,31 @@ class IntegerProgram(SearchMethod):
             if remaining <= 0:
                 open_bounds.append(chain.bound)
                 continue
-            reduced = self._reduce(chain, best, objective, unit)
-            if reduced is None:
-                continue
-            stages, pairs = reduced
-            found, proven, bound, solver = self._solve_chain(space, stages, pairs, objective,
-                                                             unit, best, deadline)
-            solved += 1
-            if not proven:
-                open_bounds.append(chain.bound if bound is None else
-                                   (min if objective.is_budget else max)(bound, chain.bound))
-            if found is not None:
-                acc, cost = score_stages(space, found)
-                if objective.feasible(acc, cost) and (
-                        best is None or objective.better(acc, cost, best[1], best[2])):
-                    best = (found, acc, cost)
+            for restart in range(MAX_RESTARTS + 1):
+                reduced = self._reduce(chain, best, objective, unit)
+                if reduced is None:
+                    break
+                stages, pairs = reduced
+                target = None
+                if best is not None and restart < MAX_RESTARTS:
+                    target = (best[1] + RESTART_GAIN if objective.is_budget
+                              else best[2] / unit * (1.0 - RESTART_GAIN))
+                found, proven, bound, solver, at_target = self._solve_chain(
+                    space, stages, pairs, objective, unit, best, deadline, target)
+                solved += 1
+                improved = False
+                if found is not None:
+                    acc, cost = score_stages(space, found)
+                    if objective.feasible(acc, cost) and (
+                            best is None or objective.better(acc, cost, best[1], best[2])):
+                        best, improved = (found, acc, cost), True
+                if at_target and improved:
+                    continue  # a better incumbent: reduce again and solve a smaller program
+                if not proven:
+                    open_bounds.append(chain.bound if bound is None else
+                                       (min if objective.is_budget else max)(bound,
+                                                                             chain.bound))
+                break
         if best is None:
             if not open_bounds:
                 raise unreachable(space, objective, self.name)
@@ -656,9 +681,10 @@ class IntegerProgram(SearchMethod):
                 break
         return stages, pairs
 
-    def _solve_chain(self, space, stages, pairs, objective, unit, best, deadline):
+    def _solve_chain(self, space, stages, pairs, objective, unit, best, deadline, target):
         """Solve one chain; tighten the limit if solver tolerance lets the plan overshoot
-        it by a hair (a few times at most). (stages or None, proven, bound, solver)."""
+        it by a hair (a few times at most). (stages or None, proven, bound, solver,
+        stopped at ``target``)."""
         use_highs = self.solver == "highs" or (self.solver == "auto" and _have_highs())
         solve = _solve_highs if use_highs else _solve_cbc
         cutoff = None
@@ -680,19 +706,20 @@ class IntegerProgram(SearchMethod):
         for _ in range(4):
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                return None, False, outcome.bound, outcome.solver
+                return None, False, outcome.bound, outcome.solver, False
             model = _build(program, request, unit, cutoff, pair_rows)
             outcome = solve(model, None if start is None else _start_values(model, program,
-                                                                             start), remaining)
+                                                                             start),
+                            remaining, target)
             if outcome.chosen is None:
-                return None, outcome.proven, outcome.bound, outcome.solver
+                return None, outcome.proven, outcome.bound, outcome.solver, False
             chosen = outcome.chosen
             if first is not None:
                 chosen = (int(first[chosen[0]]), int(second[chosen[0]]), *chosen[1:])
             found = tuple((s.model, int(s.rows[o])) for s, o in zip(stages, chosen, strict=True))
             acc, cost = score_stages(space, found)
             if objective.feasible(acc, cost):
-                return found, outcome.proven, outcome.bound, outcome.solver
+                return found, outcome.proven, outcome.bound, outcome.solver, outcome.at_target
             if objective.is_budget:
                 request = Objective(budget=max(
                     0.0, request.budget - 2 * (cost - objective.budget) - TOLERANCE))
@@ -700,7 +727,7 @@ class IntegerProgram(SearchMethod):
                 request = Objective(target_accuracy=min(1.0, request.target_accuracy + 2 * (
                     objective.target_accuracy - acc) + TOLERANCE))
             start = None
-        return None, False, outcome.bound, outcome.solver
+        return None, False, outcome.bound, outcome.solver, False
 
     @staticmethod
     def _start_choice(space: SearchSpace, stages: Sequence[_Stage],
