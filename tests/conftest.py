@@ -19,6 +19,17 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def default_profile_path() -> Path:
+    """The bundled default profile, or a skip naming the missing file."""
+    from planner.profile import ProfileError, resolve_profile_path
+
+    try:
+        return resolve_profile_path(None)
+    except ProfileError:
+        pytest.skip("the bundled default profile data/wizardcoder-humaneval.npz is absent")
+
+
+@pytest.fixture(scope="session")
 def small_profile():
     from planner.synthetic import synthetic_profile
 

@@ -10,17 +10,8 @@ import numpy as np
 import pytest
 
 from planner.options import Grid
-from planner.profile import ProfileError, resolve_profile_path
 from planner.search import ExactSearch, HeuristicSearch, IntegerProgram, Objective, exact_front
 from planner.search.api import planning_context
-
-
-@pytest.fixture(scope="module")
-def default_profile_path():
-    try:
-        return resolve_profile_path(None)
-    except ProfileError:
-        pytest.skip("the bundled default profile data/wizardcoder-humaneval.npz is absent")
 
 
 def _paper_grid_high_theta() -> Grid:

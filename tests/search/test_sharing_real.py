@@ -9,17 +9,8 @@ import numpy as np
 import pytest
 
 from planner.estimate import simulate_plan
-from planner.profile import ProfileError, resolve_profile_path
 from planner.search import Objective, exact_front
 from planner.search.api import planning_context, refine_result, run_search
-
-
-@pytest.fixture(scope="module")
-def default_profile_path():
-    try:
-        return resolve_profile_path(None)
-    except ProfileError:
-        pytest.skip("the bundled default profile data/wizardcoder-humaneval.npz is absent")
 
 
 @pytest.mark.slow
