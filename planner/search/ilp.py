@@ -37,6 +37,9 @@ tie the incumbent, so the optimum is unchanged):
   stages are bounded by pairs instead (each pair of their options exact, with its own
   best μ; an option stays if some pair with it may beat the incumbent): O1·O2·P work,
   polynomial whatever the chain's length, against the O1·O2·…·Om plans of the chain.
+  The surviving pairs are then bounded with each third-stage option exact as well
+  (:func:`_third_stage_survivors`, one matrix product per multiplier), which drops the
+  pairs and third options no triple with them can beat the incumbent with.
   A chain whose best first-stage bound is below the incumbent is skipped. The target
   accuracy objective uses the same pass with cost − λ·(acc − A).
 
@@ -55,6 +58,13 @@ optimum in a program reduced against the heuristic's weaker plan.
 Programs are built as sparse matrices and solved by HiGHS (highspy) directly when it is
 installed, warm-started from the incumbent where the chain holds it; otherwise by PuLP's
 bundled CBC from the same matrices.
+
+**One deadline.** The time limit covers the whole search. Chains are solved in two passes:
+first each gets a fair share of the time left (one hard program cannot starve the others),
+then the unsettled ones, most promising first, share the rest. HiGHS is stopped at its
+deadline by interrupt callbacks (its own time limit is checked only between phases), large
+programs skip its presolve (which ignores the limit) and run in a forked child that is
+killed at the deadline; an unsettled chain's bound enters the reported gap.
 """
 
 from __future__ import annotations
@@ -93,6 +103,8 @@ MULTIPLIERS = np.concatenate([[0.0], np.logspace(-3, 1.5, 19)])
 #: Multipliers kept for the costlier bounds of later stages (those that bound most
 #: first-stage options).
 LATER_MULTIPLIERS = 4
+#: Multipliers of the pair × third-option bounds (each pair and option takes its best).
+TRIPLE_MULTIPLIERS = MULTIPLIERS
 #: Passes of the stage-by-stage option reduction (a later pass bounds each stage over the
 #: others' reduced options).
 REDUCTION_SWEEPS = 2
@@ -103,8 +115,19 @@ MAX_MERGED_PAIRS = 60_000
 #: plan that beats the incumbent by RESTART_GAIN; the chain is then reduced against it).
 MAX_RESTARTS = 3
 RESTART_GAIN = 1e-6
+#: Least time a chain gets in the first pass (each chain gets its share of the time left).
+MIN_CHAIN_SECONDS = 1.0
 #: Largest temporary array (elements) of the per-problem relaxation.
 CHUNK_ELEMENTS = 4_000_000
+#: Programs with more nonzeros are solved without HiGHS's presolve, which does not watch
+#: the time limit: on a 54 k-column chain of the seven-model profile (0.9 M nonzeros) it
+#: took 450 s before the first LP (67 s with every optional rule off), the root LP 22 s.
+PRESOLVE_MAX_NONZEROS = 200_000
+#: Programs with more nonzeros are solved in a forked child that is killed at the deadline,
+#: so no solver phase that ignores its time limit can overrun the search's.
+GUARD_MIN_NONZEROS = 50_000
+#: Seconds a guarded solver gets beyond its own time limit to report before it is killed.
+GUARD_GRACE = 1.0
 
 
 @dataclass(frozen=True)
@@ -231,6 +254,56 @@ def _pair_bounds(stages: Sequence[_Stage], objective: Objective, unit: float,
             best = pair if best is None else np.maximum(best, pair)
     assert best is not None
     return best
+
+
+def _third_stage_survivors(stages: Sequence[_Stage], pairs: np.ndarray, objective: Objective,
+                           unit: float, multipliers: np.ndarray, survives
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The allowed first/second-stage pairs and third-stage options that survive bounds
+    with the third stage exact as well (stages after it per problem): for each surviving
+    pair and third option, the best multiplier's bound, one matrix product per multiplier
+    and block of pairs. Far tighter than the pair bounds, where the third stage is chosen
+    per problem: on the default grid at the highest budgets it leaves a handful of the
+    52 k pairs. ``survives`` maps bounds to may-beat flags."""
+    first, second, third = stages[0], stages[1], stages[2]
+    o1, o2 = np.nonzero(pairs)
+    per_multiplier = []
+    for s in multipliers:
+        if objective.is_budget:
+            budget = objective.budget / unit
+            alpha, beta = 1.0, (s / budget if budget > 0 else s)
+        else:
+            alpha, beta = s * 100.0, 1.0
+        values = [alpha * st.gain - beta * st.cost for st in stages]
+        tail = None
+        for k in range(len(stages) - 1, 2, -1):
+            v = values[k] if tail is None else values[k] + stages[k].pass_on * tail[None, :]
+            tail = v.max(axis=0)
+        after = values[2] if tail is None else values[2] + third.pass_on * tail[None, :]
+        per_multiplier.append((alpha, beta, values[0].sum(axis=1), values[1], after))
+    keep_pairs = np.zeros(o1.size, dtype=bool)
+    keep_third = np.zeros(third.rows.size, dtype=bool)
+    step = max(1, CHUNK_ELEMENTS // max(third.rows.size, first.pass_on.shape[1]))
+    for lo in range(0, o1.size, step):
+        a, b = o1[lo:lo + step], o2[lo:lo + step]
+        pass_a = first.pass_on[a]
+        pass_ab = pass_a * second.pass_on[b]
+        best = None
+        for alpha, beta, first_value, second_value, after in per_multiplier:
+            bound = (first_value[a] + (pass_a * second_value[b]).sum(axis=1))[:, None] \
+                + pass_ab @ after.T
+            if objective.is_budget:
+                bound += beta * objective.budget / unit
+                best = bound if best is None else np.minimum(best, bound)
+            else:
+                bound = alpha * objective.target_accuracy - bound
+                best = bound if best is None else np.maximum(best, bound)
+        ok = survives(best)
+        keep_pairs[lo:lo + step] = ok.any(axis=1)
+        keep_third |= ok.any(axis=0)
+    refined = np.zeros_like(pairs)
+    refined[o1[keep_pairs], o2[keep_pairs]] = True
+    return refined, keep_third
 
 
 def _option_bounds(stages: Sequence[_Stage], j: int, objective: Objective, unit: float,
@@ -437,6 +510,8 @@ def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float,
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
     h.setOptionValue("time_limit", max(0.1, time_limit))
+    if model.matrix.nnz > PRESOLVE_MAX_NONZEROS:
+        h.setOptionValue("presolve", "off")
     h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
     h.setOptionValue("mip_abs_gap", 1e-10)
     if target is not None:
@@ -457,6 +532,16 @@ def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float,
         solution = highspy.HighsSolution()
         solution.col_value = list(start)
         h.setSolution(solution)
+    deadline = time.perf_counter() + time_limit
+
+    def stop_at_deadline(event) -> None:
+        """HiGHS checks ``time_limit`` only between phases (a cut round of a large program
+        ran 37 s past it); these callbacks stop the LP and the search on time."""
+        if time.perf_counter() > deadline:
+            event.interrupt()
+
+    h.cbSimplexInterrupt += stop_at_deadline
+    h.cbMipInterrupt += stop_at_deadline
     with _quiet_stdout():
         h.run()
     status = h.getModelStatus()
@@ -515,6 +600,41 @@ def _solve_cbc(model: _Model, start: np.ndarray | None, time_limit: float,
     values = np.array([v.value() or 0.0 for v in variables])
     chosen = tuple(int(np.argmax(values[x])) for x in model.x_cols)
     return _Outcome(chosen, prob.sol_status == pulp.LpSolutionOptimal, None, "CBC")
+
+
+def _solve_guarded(model: _Model, start: np.ndarray | None, time_limit: float,
+                   target: float | None) -> _Outcome:
+    """:func:`_solve_highs` in a forked child that is killed ``GUARD_GRACE`` seconds after
+    its time limit (large programs only: a fork costs milliseconds). A killed or failed
+    child yields no plan and no proof. (CBC needs no guard: PuLP runs it as its own
+    process under its own limit.)"""
+    if model.matrix.nnz < GUARD_MIN_NONZEROS:
+        return _solve_highs(model, start, time_limit, target)
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_guarded_child, args=(send, model, start, time_limit, target),
+                        daemon=True)
+    child.start()
+    send.close()
+    try:
+        if receive.poll(max(0.1, time_limit) + GUARD_GRACE):
+            return receive.recv()
+        return _Outcome(None, False, None, "HiGHS")
+    except EOFError:  # the child died without an answer
+        return _Outcome(None, False, None, "HiGHS")
+    finally:
+        receive.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
+def _guarded_child(send, model, start, time_limit, target) -> None:
+    """Body of the guarded solver's child: solve and send the outcome back."""
+    send.send(_solve_highs(model, start, time_limit, target))
+    send.close()
 
 
 def _have_highs() -> bool:
@@ -587,26 +707,23 @@ class IntegerProgram(SearchMethod):
         # short chains first (small programs that give the long ones a strong incumbent to
         # prune against), the most promising first within a length
         chains.sort(key=lambda c: (len(c.stages), -sign * c.bound))
-        open_bounds: list[float] = []
         solver, solved = "", 0
-        for chain in chains:
-            if best is not None and not self._may_beat(chain.bound, best, objective, unit):
-                continue
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                open_bounds.append(chain.bound)
-                continue
+
+        def solve_chain(chain: _Chain, until: float) -> float | None:
+            """Solve one chain until ``until`` (restarting after a better plan); its open
+            bound if it is not settled, else None."""
+            nonlocal best, solver, solved
             for restart in range(MAX_RESTARTS + 1):
                 reduced = self._reduce(chain, best, objective, unit)
                 if reduced is None:
-                    break
+                    return None
                 stages, pairs = reduced
                 target = None
                 if best is not None and restart < MAX_RESTARTS:
                     target = (best[1] + RESTART_GAIN if objective.is_budget
                               else best[2] / unit * (1.0 - RESTART_GAIN))
                 found, proven, bound, solver, at_target = self._solve_chain(
-                    space, stages, pairs, objective, unit, best, deadline, target)
+                    space, stages, pairs, objective, unit, best, until, target)
                 solved += 1
                 improved = False
                 if found is not None:
@@ -616,11 +733,31 @@ class IntegerProgram(SearchMethod):
                         best, improved = (found, acc, cost), True
                 if at_target and improved:
                     continue  # a better incumbent: reduce again and solve a smaller program
-                if not proven:
-                    open_bounds.append(chain.bound if bound is None else
-                                       (min if objective.is_budget else max)(bound,
-                                                                             chain.bound))
-                break
+                if proven:
+                    return None
+                return chain.bound if bound is None else (
+                    min if objective.is_budget else max)(bound, chain.bound)
+            return None
+
+        # Two passes: first each chain gets a fair share of the time left (so one hard
+        # program cannot starve the rest), then the unsettled ones, most promising first,
+        # share what remains.
+        unsettled = [(chain, chain.bound) for chain in chains]
+        for final in (False, True):
+            queue, unsettled = unsettled, []
+            if final:
+                queue.sort(key=lambda item: -sign * item[1])
+            for n, (chain, bound) in enumerate(queue):
+                if best is not None and not self._may_beat(bound, best, objective, unit):
+                    continue
+                now = time.perf_counter()
+                until = deadline if final else min(
+                    deadline, now + max(MIN_CHAIN_SECONDS, (deadline - now) / (len(queue) - n)))
+                left = solve_chain(chain, until) if now < deadline else bound
+                if left is not None:
+                    unsettled.append((chain, left))
+        open_bounds = [bound for _, bound in unsettled
+                       if best is None or self._may_beat(bound, best, objective, unit)]
         if best is None:
             if not open_bounds:
                 raise unreachable(space, objective, self.name)
@@ -667,6 +804,16 @@ class IntegerProgram(SearchMethod):
                         return None
                     pairs = pairs[keep] if j == 0 else pairs[:, keep]
                     stages[j] = stages[j].take(keep)
+                    if j == 1:
+                        pairs, third = _third_stage_survivors(
+                            stages, pairs, objective, unit, TRIPLE_MULTIPLIERS,
+                            lambda bound: self._may_beat(bound, best, objective, unit))
+                        if not third.any():
+                            return None
+                        first, second = pairs.any(axis=1), pairs.any(axis=0)
+                        pairs = pairs[first][:, second]
+                        stages[:3] = [stages[0].take(first), stages[1].take(second),
+                                      stages[2].take(third)]
                     continue
                 if sweep == 0 and j == 0:
                     bound = chain.first_bounds
@@ -686,7 +833,6 @@ class IntegerProgram(SearchMethod):
         it by a hair (a few times at most). (stages or None, proven, bound, solver,
         stopped at ``target``)."""
         use_highs = self.solver == "highs" or (self.solver == "auto" and _have_highs())
-        solve = _solve_highs if use_highs else _solve_cbc
         cutoff = None
         start = None
         if best is not None:
@@ -708,9 +854,9 @@ class IntegerProgram(SearchMethod):
             if remaining <= 0:
                 return None, False, outcome.bound, outcome.solver, False
             model = _build(program, request, unit, cutoff, pair_rows)
-            outcome = solve(model, None if start is None else _start_values(model, program,
-                                                                             start),
-                            remaining, target)
+            values = None if start is None else _start_values(model, program, start)
+            outcome = (_solve_guarded(model, values, remaining - GUARD_GRACE, target)
+                       if use_highs else _solve_cbc(model, values, remaining, target))
             if outcome.chosen is None:
                 return None, outcome.proven, outcome.bound, outcome.solver, False
             chosen = outcome.chosen

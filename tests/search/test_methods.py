@@ -96,6 +96,46 @@ def test_ilp_without_an_incumbent_still_finds_the_optimum(monkeypatch):
     assert ilp.status == "optimal"
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_ilp_in_the_guarded_child_matches_exact(seed, monkeypatch):
+    """Large programs are solved in a forked child (killed at the deadline); forcing every
+    program through it gives the same optimum."""
+    from planner.search import ilp
+
+    monkeypatch.setattr(ilp, "GUARD_MIN_NONZEROS", 0)
+    space = _space(seed, n_models=3, n_problems=6, thetas=(0.5, 1.0))
+    front, _ = exact_front(space)
+    budget = float(np.quantile(front.cost, 0.5))
+    exact = ExactSearch().search(space, Objective(budget=budget))
+    result = IntegerProgram(time_limit=60).search(space, Objective(budget=budget))
+    assert result.accuracy == pytest.approx(exact.accuracy, abs=1e-6)
+    assert result.status == "optimal"
+
+
+def _hung_solver(model, start, time_limit, target):
+    import time
+
+    time.sleep(3600)
+
+
+def test_a_solver_that_ignores_its_limit_is_killed_and_the_plan_kept(monkeypatch):
+    """A solver phase that never checks its time limit (HiGHS's presolve on a large
+    program) cannot hold the search: the guard kills it, the heuristic's plan is kept, and
+    the status says the optimum is not proven."""
+    from planner.search import ilp
+
+    monkeypatch.setattr(ilp, "GUARD_MIN_NONZEROS", 0)
+    monkeypatch.setattr(ilp, "_solve_highs", _hung_solver)
+    space = _space(0, n_models=3, n_problems=6, thetas=(0.5, 1.0))
+    front, _ = exact_front(space)
+    budget = float(np.quantile(front.cost, 0.7))  # a budget where bounds alone cannot decide
+    heuristic = HeuristicSearch().search(space, Objective(budget=budget))
+    result = IntegerProgram(time_limit=1.5, solver="highs").search(space,
+                                                                   Objective(budget=budget))
+    assert result.stages == heuristic.stages
+    assert result.status == "feasible" and result.gap > 0
+
+
 def test_unknown_ilp_solver_is_an_error():
     with pytest.raises(SearchError, match="unknown ILP solver"):
         IntegerProgram(solver="gurobi")
