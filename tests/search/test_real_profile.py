@@ -9,32 +9,45 @@ import json
 import numpy as np
 import pytest
 
-from planner.options import Grid
 from planner.search import ExactSearch, HeuristicSearch, IntegerProgram, Objective, exact_front
 from planner.search.api import planning_context
 
 
-def _paper_grid_high_theta() -> Grid:
-    """The paper's grid with θ in {0.9, 1.0} only (its rule of thumb) so the integer
-    program's sweep stays short."""
-    return Grid(name="paper-high-theta", ks=(3, 5, 10), ts=None, ls=(2, 4),
-                thetas=(0.9, 1.0), greedy_ls=(2, 4), shared_theta=True,
-                sampling="paper_loops")
+@pytest.mark.slow
+@pytest.mark.parametrize("grid", ["default", "paper"])
+def test_exact_and_ilp_agree_on_a_budget_sweep(default_profile_path, grid):
+    """Both grids, budgets along the whole exact front: the integer program proves the
+    same optimum as enumeration."""
+    context = planning_context(default_profile_path, grid=grid, split="paper-seed3")
+    space = context.planning
+    front, _ = exact_front(space)
+    for budget in np.quantile(front.cost, np.linspace(0, 1, 7)):
+        objective = Objective(budget=float(budget))
+        exact = ExactSearch().search(space, objective)
+        ilp = IntegerProgram(time_limit=300).search(space, objective)
+        assert ilp.status == "optimal", budget
+        assert ilp.accuracy == pytest.approx(exact.accuracy, abs=1e-6), budget
+        assert exact.cost <= budget + 1e-12 and ilp.cost <= budget + 1e-9
 
 
 @pytest.mark.slow
-def test_exact_and_ilp_agree_on_a_budget_sweep(default_profile_path):
-    context = planning_context(default_profile_path, grid=_paper_grid_high_theta(),
-                               split="paper-seed3")
+def test_ilp_proves_the_exact_optimum_on_the_seven_model_profile():
+    """The second bundled profile (seven models, 2.5e12 plans on the default grid): at
+    budgets below, at and above the median single-model plan the integer program proves
+    the optimum that pruned enumeration finds."""
+    from planner.search.api import single_model_front
+
+    context = planning_context("humaneval-extra", split="paper-seed3")
     space = context.planning
-    front, _ = exact_front(space)
-    for budget in np.quantile(front.cost, [0.0, 0.25, 0.5, 0.75, 1.0]):
+    single = single_model_front(context)
+    for budget in (single[len(single) // 4].cost, single[len(single) // 2].cost,
+                   single[3 * len(single) // 4].cost):
         objective = Objective(budget=float(budget))
         exact = ExactSearch().search(space, objective)
-        ilp = IntegerProgram(time_limit=120).search(space, objective)
-        assert ilp.status == "optimal"
-        assert ilp.accuracy == pytest.approx(exact.accuracy, abs=1e-6)
-        assert exact.cost <= budget + 1e-12 and ilp.cost <= budget + 1e-9
+        ilp = IntegerProgram(time_limit=300).search(space, objective)
+        assert ilp.status == "optimal", budget
+        assert ilp.accuracy == pytest.approx(exact.accuracy, abs=1e-6), budget
+        assert ilp.cost <= budget + 1e-9
 
 
 def test_default_grid_plans_fit_and_heuristic_is_close(default_profile_path):
