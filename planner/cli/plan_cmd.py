@@ -232,11 +232,13 @@ def compare(
     models: ModelsOpt = None,
     price: PriceOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    share_tests: ShareTestsOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
 ) -> None:
     """One table of every method's plan, accuracy, cost, gap to the exact optimum and time
-    (the same planning problems for all; held-out numbers beside)."""
+    (the same planning problems for all; held-out numbers beside). With --share-tests each
+    plan is first refined by test sharing, as `plan --share-tests` does."""
     from ..report import format_table, pct, per_1k
     from ..search.api import compare_methods
 
@@ -248,12 +250,13 @@ def compare(
         _check_method(name)
     _check_time_limit(time_limit)
     context = _context(profile, grid, split, seed, replicates, models, price)
-    rows = compare_methods(context, objective, names, time_limit=time_limit)
+    rows = compare_methods(context, objective, names, time_limit=time_limit,
+                           share_tests=share_tests)
     if as_json:
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,
             "split": context.split_name, "budget": objective.budget,
-            "target_accuracy": objective.target_accuracy,
+            "target_accuracy": objective.target_accuracy, "share_tests": share_tests,
             "methods": [r.to_json() for r in rows]}, indent=1))
         return
     gap_name = "gap pp" if objective.is_budget else "gap cost %"
@@ -264,12 +267,13 @@ def compare(
         if r.result is None:
             table.append([r.method, None, None, None, None, None, "failed", None, r.error])
             continue
-        table.append([r.method, pct(r.result.accuracy), per_1k(r.result.cost),
+        table.append([r.method, pct(r.accuracy), per_1k(r.cost),
                       None if r.gap_pp is None else round(r.gap_pp, 3),
-                      pct(r.heldout_accuracy), per_1k(r.heldout_cost), r.result.status,
-                      round(r.result.seconds, 3), r.label])
+                      pct(r.heldout_accuracy), per_1k(r.heldout_cost), r.status,
+                      None if r.seconds is None else round(r.seconds, 3), r.label])
     what = (f"budget ${objective.budget:g} per problem" if objective.is_budget
             else f"target accuracy {objective.target_accuracy:g}")
     typer.echo(f"{what}; planned on {context.split_name} "
-               f"({context.planning.n_problems} problems), grid {context.grid.name}")
+               f"({context.planning.n_problems} problems), grid {context.grid.name}"
+               f"{' + test sharing' if share_tests else ''}")
     typer.echo(format_table(headers, table))

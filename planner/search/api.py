@@ -18,7 +18,7 @@ import datetime as _dt
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -472,7 +472,10 @@ def single_model_front(context: PlanningContext) -> list[FrontPoint]:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One method's outcome in :func:`compare_methods` (``error`` set if it failed)."""
+    """One method's outcome in :func:`compare_methods` (``error`` set if it failed): its
+    plan's accuracy and cost on the planning part (simulated when the plan shares tests),
+    the gap to the exact optimum, held-out numbers, status and time (search, plus the
+    sharing refinement when asked)."""
 
     method: str
     result: SearchResult | None
@@ -481,52 +484,80 @@ class Comparison:
     heldout_accuracy: float | None
     heldout_cost: float | None
     error: str = ""
+    accuracy: float | None = None
+    cost: float | None = None
+    status: str | None = None
+    seconds: float | None = None
 
     def to_json(self) -> dict[str, object]:
         r = self.result
         return {
             "method": self.method, "plan": self.label,
-            "accuracy": None if r is None else r.accuracy,
-            "cost": None if r is None else r.cost,
+            "accuracy": self.accuracy, "cost": self.cost,
             "gap_to_exact_pp": self.gap_pp,
             "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost,
-            "status": None if r is None else r.status,
+            "status": self.status,
             "solver_gap": None if r is None else r.gap,
-            "seconds": None if r is None else r.seconds,
+            "seconds": self.seconds,
             "error": self.error,
         }
 
 
-def compare_methods(context: PlanningContext, objective: Objective,
-                    methods: Sequence[str], *, time_limit: float | None = None,
-                    ) -> list[Comparison]:
-    """Every method's plan for the same objective, with its gap to the exact optimum in
-    percentage points of accuracy (cost for a target accuracy: relative, in %)."""
+def _compared(context: PlanningContext, name: str, result: SearchResult,
+              objective: Objective, share_tests: bool) -> Comparison:
+    """A method's row before its gap is known; with ``share_tests`` its plan refined by
+    test sharing (:func:`refine_result`), predicted by simulation when a sharing variant
+    won."""
     from .base import score_stages
 
-    results: dict[str, SearchResult | CodecascadeError] = {}
+    label = context.stages_plan(result.stages).label()
+    accuracy, cost = result.accuracy, result.cost
+    status, seconds = result.status, result.seconds
+    h_acc = h_cost = None
+    if context.heldout is not None:
+        h_acc, h_cost = score_stages(context.heldout, result.stages)
+    if share_tests:
+        shared = refine_result(context, result, objective)
+        seconds += shared.seconds
+        best = shared.refinement.best
+        if shared.refinement.improved:
+            label, accuracy, cost, status = best.plan.label(), best.accuracy, best.cost, \
+                "feasible"
+            heldout = context.predict_plan(best.plan)[1]
+            if heldout is not None:
+                h_acc, h_cost = heldout.accuracy, heldout.cost
+    return Comparison(name, result, label, None, h_acc, h_cost, accuracy=accuracy, cost=cost,
+                      status=status, seconds=seconds)
+
+
+def compare_methods(context: PlanningContext, objective: Objective,
+                    methods: Sequence[str], *, time_limit: float | None = None,
+                    share_tests: bool = False) -> list[Comparison]:
+    """Every method's plan for the same objective, with its gap to the exact optimum in
+    percentage points of accuracy (cost for a target accuracy: relative, in %). With
+    ``share_tests`` every plan, the exact optimum's included, is refined by test sharing
+    first, so the gaps compare refined plans."""
+    rows: dict[str, Comparison] = {}
     for name in dict.fromkeys(["exact", *methods]):
         try:
-            results[name] = run_search(context, objective, name, time_limit=time_limit)
+            result = run_search(context, objective, name, time_limit=time_limit)
         except SearchError as exc:
             if name == "exact":
                 raise
-            results[name] = exc
-    exact = results["exact"]
-    assert isinstance(exact, SearchResult)
+            rows[name] = Comparison(name, None, "", None, None, None, str(exc))
+            continue
+        rows[name] = _compared(context, name, result, objective, share_tests)
+    exact = rows["exact"]
+    assert exact.accuracy is not None and exact.cost is not None
     out = []
     for name in methods:
-        r = results[name]
-        if isinstance(r, CodecascadeError):
-            out.append(Comparison(name, None, "", None, None, None, str(r)))
-            continue
-        if objective.is_budget:
-            gap = 100.0 * (exact.accuracy - r.accuracy)
-        else:
-            gap = 100.0 * (r.cost - exact.cost) / exact.cost if exact.cost else 0.0
-        h_acc = h_cost = None
-        if context.heldout is not None:
-            h_acc, h_cost = score_stages(context.heldout, r.stages)
-        out.append(Comparison(name, r, context.stages_plan(r.stages).label(), gap, h_acc,
-                              h_cost))
+        row = rows[name]
+        if row.result is not None:
+            assert row.accuracy is not None and row.cost is not None
+            if objective.is_budget:
+                gap = 100.0 * (exact.accuracy - row.accuracy)
+            else:
+                gap = 100.0 * (row.cost - exact.cost) / exact.cost if exact.cost else 0.0
+            row = replace(row, gap_pp=gap)
+        out.append(row)
     return out

@@ -99,6 +99,26 @@ def test_compare_table_has_every_method(profile_path, capsys):
     assert "heuristic" in text and "gap pp" in text
 
 
+def test_compare_with_test_sharing_refines_every_plan(profile_path, capsys):
+    """--share-tests: each method's plan refined as `plan --share-tests` refines it, never
+    worse than the plain plan, within the budget, and the exact row is that plan."""
+    args = ("--budget", "0.002", "--profile", profile_path, "--methods", "exact,heuristic")
+    assert cli("compare", *args, "--json") == 0
+    plain = {r["method"]: r for r in json.loads(capsys.readouterr().out)["methods"]}
+    assert cli("compare", *args, "--json", "--share-tests") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["share_tests"] is True
+    shared = {r["method"]: r for r in report["methods"]}
+    for name, row in shared.items():
+        assert row["accuracy"] >= plain[name]["accuracy"] - 1e-9
+        assert row["cost"] <= 0.002 + 1e-9
+    assert shared["exact"]["gap_to_exact_pp"] == 0.0
+    assert cli("plan", "--budget", "0.002", "--profile", profile_path, "--share-tests") == 0
+    spec = json.loads(capsys.readouterr().out)
+    labels = [f"{s['model']}[{s['label']}]" for s in spec["stages"]]
+    assert shared["exact"]["plan"] == " -> ".join(labels)
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
