@@ -65,6 +65,38 @@ def test_ilp_matches_exact_on_random_spaces(seed, n_models, quantile, shared):
         assert _shared_theta_holds(space, ilp)
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_models=st.integers(3, 4), quantile=st.floats(0.0, 1.0))
+def test_ilp_matches_exact_on_the_dual_problem(seed, n_models, quantile):
+    """Cheapest plan reaching a target accuracy: the same cost from both (chains of three
+    and four stages exercise the pair and third-option bounds of the dual objective)."""
+    space = _space(seed, n_models=n_models, n_problems=6, thetas=(0.5, 1.0))
+    front, _ = exact_front(space)
+    target = float(np.quantile(front.accuracy, quantile))
+    exact = ExactSearch().search(space, Objective(target_accuracy=target))
+    ilp = IntegerProgram(time_limit=60).search(space, Objective(target_accuracy=target))
+    assert ilp.cost == pytest.approx(exact.cost, rel=1e-6, abs=1e-12)
+    assert ilp.accuracy >= target - 1e-9
+    assert ilp.status == "optimal"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ilp_bounds_in_small_blocks_match_exact(seed, monkeypatch):
+    """The per-problem relaxation and the pair × third-option bounds work in blocks of
+    at most CHUNK_ELEMENTS; tiny blocks give the same optimum."""
+    from planner.search import ilp
+
+    monkeypatch.setattr(ilp, "CHUNK_ELEMENTS", 7)
+    space = _space(seed, n_models=4, n_problems=6, thetas=(0.5, 1.0))
+    front, _ = exact_front(space)
+    for quantile in (0.3, 0.8):
+        budget = float(np.quantile(front.cost, quantile))
+        exact = ExactSearch().search(space, Objective(budget=budget))
+        result = IntegerProgram(time_limit=60).search(space, Objective(budget=budget))
+        assert result.accuracy == pytest.approx(exact.accuracy, abs=1e-6)
+        assert result.status == "optimal"
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_ilp_with_cbc_matches_exact(seed):
     """The CBC path (no highspy) solves the same chain programs to the same optimum."""
