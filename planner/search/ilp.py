@@ -206,17 +206,48 @@ def _best_through(value: np.ndarray, pass_on: np.ndarray, after: np.ndarray) -> 
     return out
 
 
+def _weights(objective: Objective, unit: float, s: float) -> tuple[float, float]:
+    """(α, β) of the Lagrangian α·accuracy − β·cost for multiplier ``s``: with a budget
+    β = s / budget (cost units), with a target accuracy α = 100·s."""
+    if objective.is_budget:
+        budget = objective.budget / unit
+        return 1.0, (s / budget if budget > 0 else s)
+    return s * 100.0, 1.0
+
+
+def _as_bound(objective: Objective, unit: float, alpha: float, beta: float,
+              value: np.ndarray) -> np.ndarray:
+    """A relaxed maximum of α·acc − β·cost turned into a bound on the objective: accuracy
+    (value + β·budget) with a budget, cost (α·target − value) with a target accuracy."""
+    if objective.is_budget:
+        return value + beta * objective.budget / unit
+    return alpha * objective.target_accuracy - value
+
+
+def _tightest(objective: Objective, a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
+    """The tighter of two bounds (the smaller accuracy bound, the larger cost bound)."""
+    if a is None:
+        return b
+    return np.minimum(a, b) if objective.is_budget else np.maximum(a, b)
+
+
+def _from_stage(stages: Sequence[_Stage], values: Sequence[np.ndarray], j: int) -> np.ndarray:
+    """[O_j, P]: each option's value at stage j plus the share it passes on times the best
+    per-problem value of the later stages (each chosen per problem)."""
+    tail = None
+    for k in range(len(stages) - 1, j, -1):
+        v = values[k] if tail is None else values[k] + stages[k].pass_on * tail[None, :]
+        tail = v.max(axis=0)
+    return values[j] if tail is None else values[j] + stages[j].pass_on * tail[None, :]
+
+
 def _relaxed_values(stages: Sequence[_Stage], j: int, alpha: float, beta: float
                     ) -> np.ndarray:
     """For every option o of stage j: an upper bound on Σ α·gain − β·cost (reach weighted)
     over the chain's plans with o at stage j. Stage 1 is exact; the stages after j, and
     those between 1 and j, are chosen per problem (more plans, so a larger maximum)."""
     values = [alpha * s.gain - beta * s.cost for s in stages]
-    tail = None
-    for k in range(len(stages) - 1, j, -1):
-        v = values[k] if tail is None else values[k] + stages[k].pass_on * tail[None, :]
-        tail = v.max(axis=0)
-    scored = values[j] if tail is None else values[j] + stages[j].pass_on * tail[None, :]
+    scored = _from_stage(stages, values, j)
     if j == 0:
         return scored.sum(axis=1)
     for k in range(j - 1, 0, -1):
@@ -231,27 +262,13 @@ def _pair_bounds(stages: Sequence[_Stage], objective: Objective, unit: float,
     of the chain's plans with that pair (the pair exact, later stages per problem), the
     best multiplier taken per pair: tighter than the per-option bounds, which take one
     multiplier for all pairs of an option."""
-    first, second = stages[0], stages[1]
+    first = stages[0]
     best = None
     for s in multipliers:
-        if objective.is_budget:
-            budget = objective.budget / unit
-            alpha, beta = 1.0, (s / budget if budget > 0 else s)
-        else:
-            alpha, beta = s * 100.0, 1.0
+        alpha, beta = _weights(objective, unit, s)
         values = [alpha * st.gain - beta * st.cost for st in stages]
-        tail = None
-        for k in range(len(stages) - 1, 1, -1):
-            v = values[k] if tail is None else values[k] + stages[k].pass_on * tail[None, :]
-            tail = v.max(axis=0)
-        after = values[1] if tail is None else values[1] + second.pass_on * tail[None, :]
-        pair = values[0].sum(axis=1)[:, None] + first.pass_on @ after.T
-        if objective.is_budget:
-            pair += beta * budget
-            best = pair if best is None else np.minimum(best, pair)
-        else:
-            pair = alpha * objective.target_accuracy - pair
-            best = pair if best is None else np.maximum(best, pair)
+        pair = values[0].sum(axis=1)[:, None] + first.pass_on @ _from_stage(stages, values, 1).T
+        best = _tightest(objective, best, _as_bound(objective, unit, alpha, beta, pair))
     assert best is not None
     return best
 
@@ -269,18 +286,10 @@ def _third_stage_survivors(stages: Sequence[_Stage], pairs: np.ndarray, objectiv
     o1, o2 = np.nonzero(pairs)
     per_multiplier = []
     for s in multipliers:
-        if objective.is_budget:
-            budget = objective.budget / unit
-            alpha, beta = 1.0, (s / budget if budget > 0 else s)
-        else:
-            alpha, beta = s * 100.0, 1.0
+        alpha, beta = _weights(objective, unit, s)
         values = [alpha * st.gain - beta * st.cost for st in stages]
-        tail = None
-        for k in range(len(stages) - 1, 2, -1):
-            v = values[k] if tail is None else values[k] + stages[k].pass_on * tail[None, :]
-            tail = v.max(axis=0)
-        after = values[2] if tail is None else values[2] + third.pass_on * tail[None, :]
-        per_multiplier.append((alpha, beta, values[0].sum(axis=1), values[1], after))
+        per_multiplier.append((alpha, beta, values[0].sum(axis=1), values[1],
+                               _from_stage(stages, values, 2)))
     keep_pairs = np.zeros(o1.size, dtype=bool)
     keep_third = np.zeros(third.rows.size, dtype=bool)
     step = max(1, CHUNK_ELEMENTS // max(third.rows.size, first.pass_on.shape[1]))
@@ -290,14 +299,9 @@ def _third_stage_survivors(stages: Sequence[_Stage], pairs: np.ndarray, objectiv
         pass_ab = pass_a * second.pass_on[b]
         best = None
         for alpha, beta, first_value, second_value, after in per_multiplier:
-            bound = (first_value[a] + (pass_a * second_value[b]).sum(axis=1))[:, None] \
+            value = (first_value[a] + (pass_a * second_value[b]).sum(axis=1))[:, None] \
                 + pass_ab @ after.T
-            if objective.is_budget:
-                bound += beta * objective.budget / unit
-                best = bound if best is None else np.minimum(best, bound)
-            else:
-                bound = alpha * objective.target_accuracy - bound
-                best = bound if best is None else np.maximum(best, bound)
+            best = _tightest(objective, best, _as_bound(objective, unit, alpha, beta, value))
         ok = survives(best)
         keep_pairs[lo:lo + step] = ok.any(axis=1)
         keep_third |= ok.any(axis=0)
@@ -313,14 +317,9 @@ def _option_bounds(stages: Sequence[_Stage], j: int, objective: Objective, unit:
     number of options whose bound it gave."""
     bounds = []
     for s in multipliers:
-        if objective.is_budget:
-            budget = objective.budget / unit
-            mu = s / budget if budget > 0 else s
-            bounds.append(_relaxed_values(stages, j, 1.0, mu) + mu * budget)
-        else:
-            lam = s * 100.0
-            bounds.append(lam * objective.target_accuracy
-                          - _relaxed_values(stages, j, lam, 1.0))
+        alpha, beta = _weights(objective, unit, s)
+        bounds.append(_as_bound(objective, unit, alpha, beta,
+                                _relaxed_values(stages, j, alpha, beta)))
     stacked = np.array(bounds)
     pick = stacked.argmin(axis=0) if objective.is_budget else stacked.argmax(axis=0)
     best = stacked[pick, np.arange(stacked.shape[1])]
