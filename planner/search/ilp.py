@@ -103,8 +103,6 @@ MULTIPLIERS = np.concatenate([[0.0], np.logspace(-3, 1.5, 19)])
 #: Multipliers kept for the costlier bounds of later stages (those that bound most
 #: first-stage options).
 LATER_MULTIPLIERS = 4
-#: Multipliers of the pair × third-option bounds (each pair and option takes its best).
-TRIPLE_MULTIPLIERS = MULTIPLIERS
 #: Passes of the stage-by-stage option reduction (a later pass bounds each stage over the
 #: others' reduced options).
 REDUCTION_SWEEPS = 2
@@ -126,7 +124,7 @@ PRESOLVE_MAX_NONZEROS = 200_000
 #: Programs with more nonzeros are solved in a forked child that is killed at the deadline,
 #: so no solver phase that ignores its time limit can overrun the search's.
 GUARD_MIN_NONZEROS = 50_000
-#: Seconds a guarded solver gets beyond its own time limit to report before it is killed.
+#: Seconds between a guarded solver's own time limit and its kill (time to report).
 GUARD_GRACE = 1.0
 
 
@@ -508,7 +506,8 @@ def _solve_highs(model: _Model, start: np.ndarray | None, time_limit: float,
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", max(0.1, time_limit))
+    time_limit = max(0.1, time_limit)
+    h.setOptionValue("time_limit", time_limit)
     if model.matrix.nnz > PRESOLVE_MAX_NONZEROS:
         h.setOptionValue("presolve", "off")
     h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
@@ -603,13 +602,15 @@ def _solve_cbc(model: _Model, start: np.ndarray | None, time_limit: float,
 
 def _solve_guarded(model: _Model, start: np.ndarray | None, time_limit: float,
                    target: float | None) -> _Outcome:
-    """:func:`_solve_highs` in a forked child that is killed ``GUARD_GRACE`` seconds after
-    its time limit (large programs only: a fork costs milliseconds). A killed or failed
-    child yields no plan and no proof. (CBC needs no guard: PuLP runs it as its own
-    process under its own limit.)"""
+    """:func:`_solve_highs`; for large programs in a forked child (a fork costs
+    milliseconds) whose solver stops ``GUARD_GRACE`` seconds before ``time_limit`` and
+    which is killed at it. A killed or failed child yields no plan and no proof. (CBC
+    needs no guard: PuLP runs it as its own process under its own limit.)"""
     if model.matrix.nnz < GUARD_MIN_NONZEROS:
         return _solve_highs(model, start, time_limit, target)
     import multiprocessing
+
+    time_limit = max(0.1, time_limit - GUARD_GRACE)
 
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
@@ -618,7 +619,7 @@ def _solve_guarded(model: _Model, start: np.ndarray | None, time_limit: float,
     child.start()
     send.close()
     try:
-        if receive.poll(max(0.1, time_limit) + GUARD_GRACE):
+        if receive.poll(time_limit + GUARD_GRACE):
             return receive.recv()
         return _Outcome(None, False, None, "HiGHS")
     except EOFError:  # the child died without an answer
@@ -805,7 +806,7 @@ class IntegerProgram(SearchMethod):
                     stages[j] = stages[j].take(keep)
                     if j == 1:
                         pairs, third = _third_stage_survivors(
-                            stages, pairs, objective, unit, TRIPLE_MULTIPLIERS,
+                            stages, pairs, objective, unit, MULTIPLIERS,
                             lambda bound: self._may_beat(bound, best, objective, unit))
                         if not third.any():
                             return None
@@ -854,7 +855,7 @@ class IntegerProgram(SearchMethod):
                 return None, False, outcome.bound, outcome.solver, False
             model = _build(program, request, unit, cutoff, pair_rows)
             values = None if start is None else _start_values(model, program, start)
-            outcome = (_solve_guarded(model, values, remaining - GUARD_GRACE, target)
+            outcome = (_solve_guarded(model, values, remaining, target)
                        if use_highs else _solve_cbc(model, values, remaining, target))
             if outcome.chosen is None:
                 return None, outcome.proven, outcome.bound, outcome.solver, False
