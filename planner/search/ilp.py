@@ -722,9 +722,10 @@ class IntegerProgram(SearchMethod):
                 if best is not None and restart < MAX_RESTARTS:
                     target = (best[1] + RESTART_GAIN if objective.is_budget
                               else best[2] / unit * (1.0 - RESTART_GAIN))
-                found, proven, bound, solver, at_target = self._solve_chain(
+                found, proven, bound, used, at_target = self._solve_chain(
                     space, stages, pairs, objective, unit, best, until, target)
-                solved += 1
+                if used:  # a program was solved (not skipped at the deadline)
+                    solver, solved = used, solved + 1
                 improved = False
                 if found is not None:
                     acc, cost = score_stages(space, found)
