@@ -35,6 +35,9 @@ PriceOpt = Annotated[list[str] | None, typer.Option(
     "--price", help="Override a price: MODEL=DOLLARS_PER_1K_GENERATED_TOKENS (repeatable).")]
 TimeLimitOpt = Annotated[float | None, typer.Option(
     "--time-limit", help="Integer program: seconds before returning its best plan and gap.")]
+IlpSolverOpt = Annotated[str, typer.Option(
+    "--ilp-solver", help="Integer program's solver: auto (HiGHS, installed with the "
+    "package), highs, or cbc (PuLP's bundled CBC).")]
 ShareTestsOpt = Annotated[bool, typer.Option(
     "--share-tests", help="Also search test sharing (a later stage runs its solutions on "
     "the earlier stages' test lines): the exact plans are refined by simulation, and a "
@@ -94,6 +97,7 @@ def plan(
     models: ModelsOpt = None,
     price: PriceOpt = None,
     time_limit: TimeLimitOpt = None,
+    ilp_solver: IlpSolverOpt = "auto",
     share_tests: ShareTestsOpt = False,
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Write the spec to this file (atomically) instead of stdout.")
@@ -107,8 +111,10 @@ def plan(
     objective = _objective(budget, target_accuracy)
     _check_method(method)
     _check_time_limit(time_limit)
+    _check_ilp_solver(ilp_solver)
     context = _context(profile, grid, split, seed, replicates, models, price)
-    result = run_search(context, objective, method, time_limit=time_limit)
+    result = run_search(context, objective, method, time_limit=time_limit,
+                        ilp_solver=ilp_solver)
     if share_tests:
         spec = spec_from_shared(context, refine_result(context, result, objective), objective)
     else:
@@ -130,6 +136,14 @@ def _check_method(method: str) -> None:
 def _check_time_limit(time_limit: float | None) -> None:
     if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
         raise PlanUsageError(f"--time-limit must be a positive number, got {time_limit}")
+
+
+def _check_ilp_solver(solver: str) -> None:
+    from ..search.ilp import SOLVERS
+
+    if solver not in SOLVERS:
+        raise PlanUsageError(f"unknown --ilp-solver {solver!r}; choose one of "
+                             f"{', '.join(SOLVERS)}")
 
 
 @app.command()
@@ -232,6 +246,7 @@ def compare(
     models: ModelsOpt = None,
     price: PriceOpt = None,
     time_limit: TimeLimitOpt = 60.0,
+    ilp_solver: IlpSolverOpt = "auto",
     share_tests: ShareTestsOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
@@ -249,9 +264,10 @@ def compare(
     for name in names:
         _check_method(name)
     _check_time_limit(time_limit)
+    _check_ilp_solver(ilp_solver)
     context = _context(profile, grid, split, seed, replicates, models, price)
     rows = compare_methods(context, objective, names, time_limit=time_limit,
-                           share_tests=share_tests)
+                           share_tests=share_tests, ilp_solver=ilp_solver)
     if as_json:
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,

@@ -211,13 +211,16 @@ def _check_tables(tables: Sequence[OptionTable]) -> None:
 
 
 def run_search(context: PlanningContext, objective: Objective, method: str = DEFAULT_METHOD,
-               *, time_limit: float | None = None) -> SearchResult:
-    """One method's plan on the planning part of ``context``."""
+               *, time_limit: float | None = None, ilp_solver: str = "auto") -> SearchResult:
+    """One method's plan on the planning part of ``context`` (``time_limit`` and
+    ``ilp_solver``, auto/highs/cbc, apply to the integer program)."""
     from . import IntegerProgram, get_method
+    from .ilp import TIME_LIMIT
 
     searcher = get_method(method)
-    if time_limit is not None and isinstance(searcher, IntegerProgram):
-        searcher = IntegerProgram(time_limit=time_limit)
+    if isinstance(searcher, IntegerProgram):
+        searcher = IntegerProgram(time_limit=TIME_LIMIT if time_limit is None else time_limit,
+                                  solver=ilp_solver)
     return searcher.search(context.planning, objective, seed=context.seed)
 
 
@@ -366,6 +369,7 @@ def plan(
     prices: dict[str, float] | None = None,
     time_limit: float | None = None,
     share_tests: bool = False,
+    ilp_solver: str = "auto",
 ) -> CascadeSpec:
     """The most accurate cascade with expected cost <= ``budget`` ($ per problem) on the
     planning part of ``split`` (or, with ``target_accuracy``, the cheapest one reaching it),
@@ -374,7 +378,8 @@ def plan(
     objective = Objective(budget=budget, target_accuracy=target_accuracy)
     context = planning_context(profile, grid=grid, split=split, seed=seed,
                                replicates=replicates, models=models, prices=prices)
-    result = run_search(context, objective, method, time_limit=time_limit)
+    result = run_search(context, objective, method, time_limit=time_limit,
+                        ilp_solver=ilp_solver)
     if share_tests:
         return spec_from_shared(context, refine_result(context, result, objective), objective)
     return spec_from_result(context, result, objective)
@@ -532,7 +537,7 @@ def _compared(context: PlanningContext, name: str, result: SearchResult,
 
 def compare_methods(context: PlanningContext, objective: Objective,
                     methods: Sequence[str], *, time_limit: float | None = None,
-                    share_tests: bool = False) -> list[Comparison]:
+                    share_tests: bool = False, ilp_solver: str = "auto") -> list[Comparison]:
     """Every method's plan for the same objective, with its gap to the exact optimum in
     percentage points of accuracy (cost for a target accuracy: relative, in %). With
     ``share_tests`` every plan, the exact optimum's included, is refined by test sharing
@@ -540,7 +545,8 @@ def compare_methods(context: PlanningContext, objective: Objective,
     rows: dict[str, Comparison] = {}
     for name in dict.fromkeys(["exact", *methods]):
         try:
-            result = run_search(context, objective, name, time_limit=time_limit)
+            result = run_search(context, objective, name, time_limit=time_limit,
+                                ilp_solver=ilp_solver)
         except SearchError as exc:
             if name == "exact":
                 raise

@@ -93,6 +93,8 @@ from .base import (
 
 #: Relative MIP gap asked of the solver: small enough that the optimum matches enumeration.
 MIP_REL_GAP = 1e-7
+#: Solver choices: HiGHS when installed else CBC, HiGHS (highspy), PuLP's bundled CBC.
+SOLVERS = ("auto", "highs", "cbc")
 #: Wall-clock limit of one search, seconds; on expiry the best plan found is returned with
 #: status "feasible" and the largest remaining gap.
 TIME_LIMIT = 60.0
@@ -681,7 +683,7 @@ class IntegerProgram(SearchMethod):
     name = "ilp"
 
     def __init__(self, time_limit: float = TIME_LIMIT, solver: str = "auto") -> None:
-        if solver not in ("auto", "highs", "cbc"):
+        if solver not in SOLVERS:
             raise SearchError(f"unknown ILP solver {solver!r} (auto, highs or cbc)")
         self.time_limit = time_limit
         self.solver = solver

@@ -131,6 +131,8 @@ def test_compare_with_test_sharing_refines_every_plan(profile_path, capsys):
         (("--budget", "0.01", "--grid", "huge"), "unknown grid"),
         (("--budget", "0.01", "--price", "model-0"), "bad price"),
         (("--budget", "0.01", "--time-limit", "0"), "--time-limit"),
+        (("--budget", "0.01", "--method", "ilp", "--ilp-solver", "gurobi"),
+         "unknown --ilp-solver 'gurobi'"),
         (("--target-accuracy", "1.5"), "at most 1"),
         ((), "exactly one of --budget or --target-accuracy"),
     ],
@@ -139,6 +141,28 @@ def test_bad_input_is_one_line_and_exit_2(profile_path, args, needle, capsys):
     assert cli("plan", "--profile", profile_path, *args) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1 and err.startswith("error: ")
+
+
+def test_ilp_solver_choice_gives_the_same_optimum(profile_path, capsys):
+    """--ilp-solver cbc (PuLP's bundled CBC) and highs prove the optimum exact search finds,
+    and the spec names the solver that ran; compare takes the option too."""
+    accuracy = {}
+    for method, extra in [("exact", ()), ("ilp", ("--ilp-solver", "cbc")),
+                          ("ilp", ("--ilp-solver", "highs"))]:
+        assert cli("plan", "--budget", "0.002", "--profile", profile_path, "--method",
+                   method, *extra) == 0
+        spec = json.loads(capsys.readouterr().out)
+        accuracy[extra] = spec["predicted"]["planning"]["accuracy"]
+        if method == "ilp":
+            assert spec["search"]["status"] == "optimal"
+            assert spec["search"]["solver"] in ({"CBC", "bounds"} if "cbc" in extra
+                                                else {"HiGHS", "bounds"})
+    assert accuracy[("--ilp-solver", "cbc")] == pytest.approx(accuracy[()], abs=1e-9)
+    assert accuracy[("--ilp-solver", "highs")] == pytest.approx(accuracy[()], abs=1e-9)
+    assert cli("compare", "--budget", "0.002", "--profile", profile_path, "--methods", "ilp",
+               "--ilp-solver", "cbc", "--json") == 0
+    row = json.loads(capsys.readouterr().out)["methods"][0]
+    assert row["gap_to_exact_pp"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_malformed_profile_and_failed_output(tmp_path, profile_path, capsys):
