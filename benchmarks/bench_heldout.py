@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.atomic import atomic_write
+from planner.output import atomic_write
 from planner.report import format_table
 from planner.search.api import pareto_front, planning_context, single_model_front
 from planner.splits import PAPER_SEEDS

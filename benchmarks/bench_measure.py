@@ -9,7 +9,7 @@ average is sampled during the build and recorded. Prints a table and writes
 
     python3 benchmarks/bench_measure.py            # the full build (the target: < 30 min)
     python3 benchmarks/bench_measure.py --limit 10 # the first 10 problems only
-    python3 benchmarks/bench_measure.py --cache data/.codecascade-cells  # keep the cells
+    python3 benchmarks/bench_measure.py --cache planner/data/.codecascade-cells  # keep the cells
 
 ``--cache`` keeps the measured cells (for ``codecascade measure`` to reuse); it must not yet
 hold any cell for these settings.

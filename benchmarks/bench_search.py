@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.atomic import atomic_write
 from planner.errors import CodecascadeError
+from planner.output import atomic_write
 from planner.report import format_table
 from planner.search import (
     ExactSearch,

@@ -1,7 +1,7 @@
 """Compare two cell-cache folders cell by cell: how verdicts moved between two execution
 settings (e.g. the first build's 1 s wall-clock limit and the current limits).
 
-    python3 benchmarks/compare_cells.py data/.codecascade-cells/OLD data/.codecascade-cells/NEW
+    python3 benchmarks/compare_cells.py CELLS/OLD CELLS/NEW  # in planner/data/.codecascade-cells
 
 Every cell measured in both folders counts, split into the ground-truth check column and
 the assert-line columns (HumanEval problems of the WizardCoder release). Prints a table and

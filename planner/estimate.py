@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
 from .cascade import OptionTable
 from .errors import CodecascadeError
 from .options import SAMPLINGS, CascadePlan, Grid, StageOption
+from .output import atomic_write
 from .profile import Profile
 from .scoring import select_batch
 

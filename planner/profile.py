@@ -24,13 +24,14 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .atomic import atomic_write
 from .errors import CodecascadeError
+from .output import atomic_write
 
 FORMAT_VERSION = 1
 
@@ -352,7 +353,7 @@ def data_dir() -> Path:
     env = os.environ.get("CODECASCADE_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    return Path(str(resources.files("planner") / "data"))
 
 
 def resolve_profile_path(path: str | os.PathLike[str] | None) -> Path:

@@ -1,4 +1,4 @@
-"""Human-readable output: plain-text tables and the frontier plot (PNG).
+"""Human-readable output: plain-text tables and the frontier plot (PNG, SVG or PDF).
 
 Tables are fixed-width text with a header row, for terminals and for pasting into notes.
 The plot shows the cascade front and the best single-model front (cost on a log scale vs
@@ -13,8 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import atomic_write
 from .errors import CodecascadeError
+from .output import OutputError, atomic_write
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -59,6 +59,40 @@ def per_1k(cost: float | None) -> float | None:
     return None if cost is None else round(1000.0 * cost, 4)
 
 
+#: File formats a plot may be written in, by extension.
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def save_figure(fig, path: str | os.PathLike[str]) -> Path:
+    """Write a matplotlib figure atomically in the format its extension names.
+
+    Raises :class:`~planner.output.OutputError` for an extension other than
+    :data:`PLOT_FORMATS` (checked before anything is written) and
+    :class:`~planner.errors.CodecascadeError` when the file cannot be written.
+    """
+    target = Path(path)
+    fmt = target.suffix.lower()
+    if fmt not in PLOT_FORMATS:
+        raise OutputError(f"the plot {target} must end in {' or '.join(PLOT_FORMATS)}")
+    try:
+        with atomic_write(target) as fh:
+            fig.savefig(fh, format=fmt.lstrip("."))
+    except OSError as exc:
+        raise CodecascadeError(f"cannot write plot {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def log_cost_axis(ax, label: str) -> None:
+    """A log-scale x axis of costs with readable ticks at 1, 2 and 5 per decade."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(label)
+
+
 def frontier_plot(
     path: str | os.PathLike[str],
     cascade: Sequence[tuple[float, float]],
@@ -67,15 +101,22 @@ def frontier_plot(
     cascade_heldout: Sequence[tuple[float, float]] = (),
     single_heldout: Sequence[tuple[float, float]] = (),
     chosen: tuple[float, float] | None = None,
+    chosen_label: str = "",
+    budget: float | None = None,
     title: str = "",
 ) -> Path:
-    """Write the frontier PNG atomically. Points are (cost $/problem, accuracy fraction)."""
+    """Draw the fronts and write the plot atomically (format from the extension, see
+    :func:`save_figure`).
+
+    Points are (cost in $ per problem, accuracy as a fraction); the axes show $ per 1,000
+    problems and %. ``budget`` ($ per problem) draws a vertical line; ``chosen`` is starred and
+    labelled with ``chosen_label``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
     fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
     try:
         def front(points, label, color, z):
@@ -95,22 +136,23 @@ def frontier_plot(
         front(cascade, "cascade front (planning part)", "tab:blue", 3)
         scatter(single_heldout, "same single-model plans, held-out part", "tab:orange", "s")
         scatter(cascade_heldout, "same cascade plans, held-out part", "tab:blue", "o")
+        if budget is not None:
+            ax.axvline(1000 * budget, color="tab:gray", linestyle="--", linewidth=1,
+                       label=f"budget ${1000 * budget:g} per 1,000 problems", zorder=1)
         if chosen is not None:
             ax.plot([1000 * chosen[0]], [100 * chosen[1]], marker="*", markersize=16,
                     color="tab:red", linestyle="none", label="chosen plan", zorder=4)
-        ax.set_xscale("log")
-        ax.set_xlabel("expected cost, $ per 1,000 problems (log scale)")
+            if chosen_label:
+                ax.annotate(chosen_label, (1000 * chosen[0], 100 * chosen[1]),
+                            xytext=(-8, 10), textcoords="offset points", ha="right",
+                            fontsize=7, color="tab:red")
+        log_cost_axis(ax, "expected cost, $ per 1,000 problems (log scale)")
         ax.set_ylabel("expected accuracy, %")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
         if title:
             ax.set_title(title, fontsize=10)
         fig.tight_layout()
-        try:
-            with atomic_write(path) as fh:
-                fig.savefig(fh, format="png")
-        except OSError as exc:
-            raise CodecascadeError(f"cannot write plot {path}: {exc.strerror or exc}") from None
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
-    return path

@@ -19,9 +19,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
 from .errors import CodecascadeError
 from .options import CascadePlan, PlanError, Stage, StageOption
+from .output import atomic_write
 
 SPEC_FORMAT_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")

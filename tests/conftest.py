@@ -26,7 +26,7 @@ def default_profile_path() -> Path:
     try:
         return resolve_profile_path(None)
     except ProfileError:
-        pytest.skip("the bundled default profile data/wizardcoder-humaneval.npz is absent")
+        pytest.skip("the bundled default profile planner/data/wizardcoder-humaneval.npz is absent")
 
 
 @pytest.fixture(scope="session")

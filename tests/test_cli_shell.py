@@ -48,3 +48,56 @@ def test_exit_status_project_error_and_internal_error(capsys):
     assert run_command(command, ["other"], "x") == 1
     err = capsys.readouterr().err
     assert "internal RuntimeError: boom" in err and "Traceback" not in err
+
+
+def test_usage_errors_are_one_line_naming_the_help(capsys):
+    for argv in (["plan", "--bogus"], ["nosuch"], ["plan", "--seed", "x"], ["frontier", "extra"]):
+        code, err = _status(argv, capsys)
+        assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, (argv, err)
+        assert "--help" in err and "Usage:" not in err
+
+
+def test_version(capsys):
+    import planner
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"codecascade {planner.__version__}"
+
+
+def test_outputs_are_checked_before_the_work(tmp_path, capsys, monkeypatch):
+    import planner.search.api as api
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the search ran although the output was bad")
+
+    monkeypatch.setattr(api, "planning_context", no_work)
+    spec = tmp_path / "spec.json"
+    spec.write_text("{}")
+    code, err = _status(["plan", "--budget", "0.01", "-o", str(spec)], capsys)
+    assert code == 2 and "exists; pass --overwrite" in err and spec.read_text() == "{}"
+    code, err = _status(["plan", "--budget", "0.01", "-o", str(tmp_path)], capsys)
+    assert code == 2 and "is a directory" in err
+    code, err = _status(["frontier", "--plot", str(tmp_path / "f.gif")], capsys)
+    assert code == 2 and "must end in .png or .svg or .pdf" in err
+    code, err = _status(["frontier", "--plot", ""], capsys)
+    assert code == 2 and "path is empty" in err
+    code, err = _status(["measure", str(tmp_path / "p.json"), "--records", "r.jsonl"], capsys)
+    assert code == 2 and "must end in .npz" in err
+    existing = tmp_path / "p.npz"
+    existing.write_bytes(b"profile")
+    code, err = _status(["measure", str(existing), "--records", "r.jsonl"], capsys)
+    assert code == 2 and "exists; pass --overwrite" in err and existing.read_bytes() == b"profile"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_plot_format_follows_the_extension(tmp_path, suffix):
+    from planner.report import frontier_plot
+
+    path = frontier_plot(tmp_path / f"front{suffix}", [(0.001, 0.6), (0.01, 0.8)],
+                         [(0.002, 0.6)], chosen=(0.01, 0.8), chosen_label="7B -> 34B",
+                         budget=0.01)
+    head = path.read_bytes()[:8]
+    expected = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}[suffix]
+    assert head.startswith(expected)

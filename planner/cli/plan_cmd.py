@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,6 +37,8 @@ TimeLimitOpt = Annotated[float | None, typer.Option(
 IlpSolverOpt = Annotated[str, typer.Option(
     "--ilp-solver", help="Integer program's solver: auto (HiGHS, installed with the "
     "package), highs, or cbc (PuLP's bundled CBC).")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace an existing output file.")]
 ShareTestsOpt = Annotated[bool, typer.Option(
     "--share-tests", help="Also search test sharing (a later stage runs its solutions on "
     "the earlier stages' test lines): the exact plans are refined by simulation, and a "
@@ -99,15 +100,19 @@ def plan(
     time_limit: TimeLimitOpt = None,
     ilp_solver: IlpSolverOpt = "auto",
     share_tests: ShareTestsOpt = False,
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the spec to this file (atomically) instead of stdout.")
+    output: Annotated[str | None, typer.Option(
+        "-o", "--output", help="Write the spec to this file (atomically; - for stdout).")
     ] = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Find the most accurate cascade whose expected cost fits the budget, and print its
     JSON cascade spec (stages, predictions with intervals, search status, provenance)."""
+    from ..output import check_output
     from ..search.api import refine_result, run_search, spec_from_result, spec_from_shared
     from ..spec import save_spec
 
+    if output is not None:
+        check_output(output, overwrite=overwrite, what="spec")
     objective = _objective(budget, target_accuracy)
     _check_method(method)
     _check_time_limit(time_limit)
@@ -157,15 +162,17 @@ def frontier(
     price: PriceOpt = None,
     budget: Annotated[str | None, typer.Option(
         help="Mark the plan chosen for this budget ($ per problem).")] = None,
-    plot: Annotated[Path, typer.Option(
-        help="Where to write the PNG plot.")] = Path("frontier.png"),
+    plot: Annotated[str | None, typer.Option(
+        help="Also draw the fronts into this file (.png, .svg or .pdf).")] = None,
+    overwrite: OverwriteOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
     share_tests: ShareTestsOpt = False,
 ) -> None:
     """The exact cost–accuracy Pareto front of all cascades (planning part, with each
     plan's held-out accuracy and cost), the best single-model front beside it, and a PNG."""
-    from ..report import format_table, frontier_plot, pct, per_1k
+    from ..output import check_output
+    from ..report import PLOT_FORMATS, format_table, frontier_plot, pct, per_1k
     from ..search import Objective
     from ..search.api import (
         FrontPoint,
@@ -177,6 +184,8 @@ def frontier(
     )
 
     chosen_budget = parse_amount(budget, "--budget ($ per problem)")
+    if plot is not None:
+        check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
     context = _context(profile, grid, split, seed, replicates, models, price)
     front = pareto_front(context, share_tests=share_tests)
     single = single_model_front(context)
@@ -196,14 +205,17 @@ def frontier(
     title = (f"{context.profile_label} · grid {context.grid.name}"
              f"{' + test sharing' if share_tests else ''} · planned on "
              f"{context.split_name} ({context.planning.n_problems} problems)")
-    frontier_plot(
-        plot, [(p.cost, p.accuracy) for p in front], [(p.cost, p.accuracy) for p in single],
-        cascade_heldout=[(p.heldout_cost, p.heldout_accuracy) for p in front
-                         if p.heldout_cost is not None],
-        single_heldout=[(p.heldout_cost, p.heldout_accuracy) for p in single
-                        if p.heldout_cost is not None],
-        chosen=None if chosen is None else (chosen.cost, chosen.accuracy), title=title,
-    )
+    if plot is not None:
+        frontier_plot(
+            plot, [(p.cost, p.accuracy) for p in front], [(p.cost, p.accuracy) for p in single],
+            cascade_heldout=[(p.heldout_cost, p.heldout_accuracy) for p in front
+                             if p.heldout_cost is not None],
+            single_heldout=[(p.heldout_cost, p.heldout_accuracy) for p in single
+                            if p.heldout_cost is not None],
+            chosen=None if chosen is None else (chosen.cost, chosen.accuracy),
+            chosen_label="" if chosen is None else chosen.label, budget=chosen_budget,
+            title=title,
+        )
     if as_json:
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,
@@ -212,7 +224,7 @@ def frontier(
             "chosen": None if chosen is None else chosen.to_json(),
             "cascade_front": [p.to_json() for p in front],
             "single_model_front": [p.to_json() for p in single],
-            "plot": str(plot),
+            "plot": None if plot is None else str(plot),
         }, indent=1))
         return
     headers = ["", "acc %", "$/1k", "held-out acc %", "held-out $/1k", "plan"]
@@ -226,7 +238,8 @@ def frontier(
     typer.echo(format_table(headers, [["", pct(p.accuracy), per_1k(p.cost),
                                        pct(p.heldout_accuracy), per_1k(p.heldout_cost),
                                        p.label] for p in single]))
-    typer.echo(f"\nplot written to {plot}")
+    if plot is not None:
+        typer.echo(f"\nplot written to {plot}")
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 A price table is JSON: ``{"models": {name: {"generated_per_1k": float, "prompt_per_1k":
 float, "source": str, "date": str}}}``. Profiles store $ per token, so the loader divides
-by 1,000. The bundled table is ``data/prices.json``.
+by 1,000. The bundled table is ``planner/data/prices.json``.
 """
 
 from __future__ import annotations

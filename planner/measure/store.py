@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
+from ..output import atomic_write
 from .execute import UNKNOWN, ExecutionError
 
 

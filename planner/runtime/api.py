@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import CodecascadeError
 from ..measure.records import RecordWriter, read_records
+from ..output import check_output
 from .endpoints import check_covers, load_endpoints
 from .execute import Executor, SandboxExecutor
 from .problems import load_problems
@@ -76,6 +77,7 @@ def run_spec(
     output = Path(output)
     if not output.parent.is_dir():
         raise RunError(f"output folder {output.parent} does not exist")
+    check_output(output, what="records file")
     if output.exists() and output.stat().st_size and not (resume or overwrite):
         raise RunError(f"{output} exists; pass --resume to continue it or --overwrite to "
                        "start again")

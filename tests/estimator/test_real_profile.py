@@ -15,7 +15,7 @@ from planner.profile import load_profile
 from planner.replay import paper_replay
 from planner.splits import paper_splits
 
-PROFILE = Path(__file__).resolve().parents[2] / "data" / "wizardcoder-humaneval.npz"
+PROFILE = Path(__file__).resolve().parents[2] / "planner" / "data" / "wizardcoder-humaneval.npz"
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def test_killed_measure_leaves_no_output_and_resumes(wizard_dir, price_file, tmp
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["measure", "x.npz"], "nothing to measure"),
-    (["measure", "x.txt", "--codet", "."], "must be a .npz file"),
+    (["measure", "x.txt", "--codet", "."], "must end in .npz"),
     (["measure", "x.npz", "--wizardcoder", "/nonexistent"], "problems file not found"),
     (["measure", "x.npz", "--api-runs", "/nonexistent.jsonl"], "input file not found"),
     (["measure", "x.npz", "--codet", ".", "--prices", "/nonexistent.json"],
@@ -117,6 +117,6 @@ def test_limits_are_options_and_select_their_own_cells(wizard_dir, price_file, t
     execution = load_profile(out).provenance["execution"]
     assert (execution["test_timeout_s"], execution["check_timeout_s"], execution["clock"]) == (
         0.5, 2.0, "wall")
-    assert _run(argv) == 0  # the default settings: a new cell folder, everything runs again
+    assert _run([*argv, "--overwrite"]) == 0  # default settings: a new cell folder, all again
     assert made[-1].pairs == made[-2].pairs > 0
     assert len(list((tmp_path / ".codecascade-cells").glob("*/settings.json"))) == 2
