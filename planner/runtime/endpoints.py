@@ -32,6 +32,7 @@ can be replaced per model with ``solution_template`` / ``test_template`` (see
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ from typing import Any
 from ..errors import CodecascadeError
 
 STYLES = ("chat", "instruction", "completion")
+
+#: What an environment variable's name looks like (POSIX); anything else in ``api_key_env``
+#: is most likely the key itself, pasted by mistake, and is never printed.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class EndpointError(CodecascadeError, ValueError):
@@ -81,6 +86,11 @@ class Endpoint:
             raise EndpointError(f"{where}: base_url must start with http:// or https://")
         if not self.model:
             raise EndpointError(f"{where}: model (the served model name) is empty")
+        if self.api_key_env is not None and not _ENV_NAME.fullmatch(self.api_key_env):
+            raise EndpointError(
+                f"{where}: api_key_env must name an environment variable (letters, digits, "
+                "underscores); the value given is not a name and is not shown, in case it is "
+                "a key: put the key in a variable and name the variable here")
         checks = {
             "temperature": 0.0 <= self.temperature <= 2.0,
             "top_p": 0.0 < self.top_p <= 1.0,
@@ -141,7 +151,8 @@ def _coerce(name: str, key: str, value: Any) -> Any:
     else:
         ok = isinstance(value, str)
     if not ok:
-        raise EndpointError(f"endpoint {name!r}: {key} must be a {want.__name__}, got {value!r}")
+        shown = "a value that is not shown" if key == "api_key_env" else repr(value)
+        raise EndpointError(f"endpoint {name!r}: {key} must be a {want.__name__}, got {shown}")
     return want(value)
 
 

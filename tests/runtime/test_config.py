@@ -131,3 +131,25 @@ def test_unknown_problem_source_and_task():
         load_problems("humaneval-x")
     with pytest.raises(ProblemError, match="unknown task ids"):
         load_problems("humaneval", task_ids=["HumanEval/999"])
+
+
+@pytest.mark.parametrize("pasted", ["sk-proj-AbC123xyz789secretsecret", "Bearer abc.def",
+                                    "hf_abcdefGHIJ-klmn/op"])
+def test_a_key_pasted_into_api_key_env_is_refused_and_never_printed(pasted):
+    from planner.runtime.endpoints import EndpointError, parse_endpoints
+
+    data = {"models": {"m": {"base_url": "http://127.0.0.1:1/v1", "model": "m",
+                             "api_key_env": pasted}}}
+    with pytest.raises(EndpointError, match="must name an environment variable") as info:
+        parse_endpoints(data)
+    assert pasted not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_non_string_api_key_env_is_not_echoed():
+    from planner.runtime.endpoints import EndpointError, parse_endpoints
+
+    data = {"models": {"m": {"base_url": "http://127.0.0.1:1/v1", "model": "m",
+                             "api_key_env": 123456789}}}
+    with pytest.raises(EndpointError) as info:
+        parse_endpoints(data)
+    assert "123456789" not in str(info.value)
