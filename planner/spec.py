@@ -22,10 +22,10 @@ from typing import Any
 from .errors import CodecascadeError
 from .options import CascadePlan, PlanError, Stage, StageOption
 from .output import atomic_write
+from .vocabulary import ObjectiveKind, SolverStatus, choices
 
 SPEC_FORMAT_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
-OBJECTIVES = ("max_accuracy", "min_cost")
 
 
 class SpecError(CodecascadeError, ValueError):
@@ -87,16 +87,24 @@ class Prediction:
 
 @dataclass(frozen=True)
 class SolverInfo:
-    """How the search went: ``status`` is "optimal", "feasible" (a plan without an
-    optimality proof), or "heuristic"; ``gap`` is the relative optimality gap when the
-    method bounds it (0 for a proven optimum), else None."""
+    """How the search went: ``status`` (:class:`~planner.vocabulary.SolverStatus`) is
+    "optimal", "feasible" (a plan without an optimality proof), or "heuristic"; ``gap`` is
+    the relative optimality gap when the method bounds it (0 for a proven optimum), else
+    None; ``seconds`` the search's wall-clock time."""
 
     method: str
-    status: str
+    status: SolverStatus
     gap: float | None
     seconds: float
     solver: str = ""
     plans_evaluated: int = 0
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "status", SolverStatus(self.status))
+        except ValueError:
+            raise SpecError(f"unknown search status {self.status!r}; known: "
+                            f"{choices(SolverStatus)}") from None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,7 +176,7 @@ class CascadeSpec:
     """A planned cascade with its predictions and provenance (see the module docstring)."""
 
     stages: tuple[Stage, ...]
-    objective: str
+    objective: ObjectiveKind
     budget: float | None
     target_accuracy: float | None
     planning: Prediction
@@ -177,8 +185,11 @@ class CascadeSpec:
     provenance: Provenance
 
     def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise SpecError(f"unknown objective {self.objective!r}; known: {OBJECTIVES}")
+        try:
+            object.__setattr__(self, "objective", ObjectiveKind(self.objective))
+        except ValueError:
+            raise SpecError(f"unknown objective {self.objective!r}; known: "
+                            f"{choices(ObjectiveKind)}") from None
         try:
             CascadePlan(self.stages)
         except PlanError as exc:

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CodecascadeError
+from .vocabulary import SplitPart
 
 PAPER_SEEDS = (3, 7, 9, 13, 15)
 PAPER_VALIDATION_FRACTION = 0.3
-SPLIT_PARTS = ("validation", "test", "all")
+SPLIT_PARTS = tuple(SplitPart)
 
 
 class SplitError(CodecascadeError, ValueError):

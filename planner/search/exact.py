@@ -22,17 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import (
-    TOLERANCE,
-    Objective,
-    SearchMethod,
-    SearchResult,
-    SearchSpace,
-    single_threaded_blas,
-    stages_from_codes,
-    unreachable,
-)
+from ..vocabulary import SolverStatus
+from .blas import single_threaded_blas
+from .errors import BudgetTooLowError, SearchError
+from .method import SearchMethod
+from .objective import TOLERANCE, Objective
 from .pareto import ParetoFront
+from .result import SearchOutcome
+from .space import SearchSpace
+from .stages import score_stages, stages_from_codes
 
 #: Most prefixes (rows of a reach batch) processed at once.
 CHUNK = 8192
@@ -225,8 +223,6 @@ def best_plan_codes(space: SearchSpace, objective: Objective) -> tuple[np.ndarra
 
 def cheapest_plan(space: SearchSpace) -> tuple[float, float]:
     """(accuracy, cost) of the cheapest plan (fast: everything pricier is pruned)."""
-    from .base import score_stages
-
     codes, _ = best_plan_codes(space, Objective(target_accuracy=0.0))
     assert codes is not None
     return score_stages(space, stages_from_codes(codes))
@@ -234,8 +230,6 @@ def cheapest_plan(space: SearchSpace) -> tuple[float, float]:
 
 def most_accurate_plan(space: SearchSpace) -> tuple[float, float]:
     """(accuracy, cost) of the most accurate plan whatever its cost."""
-    from .base import score_stages
-
     ceiling = float(sum(t.cost.max() for t in space.tables)) + 1.0
     codes, _ = best_plan_codes(space, Objective(budget=ceiling))
     assert codes is not None
@@ -250,17 +244,40 @@ def exact_front(space: SearchSpace) -> tuple[ParetoFront, int]:
     return consumer.front, consumer.evaluated
 
 
+def unreachable(space: SearchSpace, objective: Objective, method: str = "") -> SearchError:
+    """The error for an objective a method met with no plan: it names the cheapest plan's
+    cost (or the best reachable accuracy), and says so when a plan does exist."""
+    if objective.is_budget:
+        cheapest = cheapest_plan(space)
+        if objective.budget < cheapest[1] - TOLERANCE:
+            return BudgetTooLowError(
+                f"budget ${objective.budget:.6g} per problem is below the cheapest possible "
+                f"plan, which costs ${cheapest[1]:.6g} per problem"
+            )
+        return SearchError(
+            f"{method or 'the search'} found no plan within budget ${objective.budget:.6g} "
+            f"(the cheapest plan costs ${cheapest[1]:.6g}); try another method"
+        )
+    most_accurate = most_accurate_plan(space)
+    if objective.target_accuracy > most_accurate[0] + TOLERANCE:
+        return SearchError(
+            f"target accuracy {objective.target_accuracy:.4f} is above the best reachable "
+            f"accuracy {most_accurate[0]:.4f}"
+        )
+    return SearchError(
+        f"{method or 'the search'} found no plan reaching accuracy "
+        f"{objective.target_accuracy:.4f}; try another method"
+    )
+
+
 class ExactSearch(SearchMethod):
     """Enumerates every valid cascade with exact pruning: the ground truth."""
 
     name = "exact"
 
-    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
+    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
         codes, evaluated = best_plan_codes(space, objective)
         if codes is None:
             raise unreachable(space, objective, self.name)
-        return SearchResult(
-            method=self.name, stages=stages_from_codes(codes), accuracy=np.nan, cost=np.nan,
-            status="optimal", gap=0.0, seconds=0.0, solver="enumeration",
-            plans_evaluated=evaluated,
-        )
+        return SearchOutcome(stages_from_codes(codes), SolverStatus.OPTIMAL, 0.0,
+                             "enumeration", evaluated)

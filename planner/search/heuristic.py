@@ -20,18 +20,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..cascade import OptionTable
-from .base import (
-    TOLERANCE,
-    Objective,
-    SearchMethod,
-    SearchResult,
-    SearchSpace,
-    score_stages,
-    score_stages_per_problem,
-    stages_from_codes,
-    unreachable,
-)
-from .exact import best_plan_codes
+from ..vocabulary import SolverStatus
+from .exact import best_plan_codes, unreachable
+from .method import SearchMethod
+from .objective import TOLERANCE, Objective
+from .result import SearchOutcome
+from .space import SearchSpace
+from .stages import score_stages, score_stages_per_problem, stages_from_codes
 
 #: θ values the seed paper found best for escalation (its rule of thumb).
 RULE_OF_THUMB_THETAS = (0.9, 1.0)
@@ -260,7 +255,7 @@ class HeuristicSearch(SearchMethod):
 
     name = "heuristic"
 
-    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
+    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
         descent = _Descent(space, objective)
         starts = [_best_single_stage(space, descent)]
         small, selected = _shortlist(space)
@@ -275,5 +270,5 @@ class HeuristicSearch(SearchMethod):
                 best = (ok, score, stages)
         if not best[0]:
             raise unreachable(space, objective, self.name)
-        return SearchResult(self.name, best[2], np.nan, np.nan, "heuristic", None, 0.0,
-                            "shortlist+descent", descent.evaluated)
+        return SearchOutcome(best[2], SolverStatus.HEURISTIC, None, "shortlist+descent",
+                             descent.evaluated)

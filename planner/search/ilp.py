@@ -80,16 +80,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sps
 
-from .base import (
-    TOLERANCE,
-    Objective,
-    SearchError,
-    SearchMethod,
-    SearchResult,
-    SearchSpace,
-    score_stages,
-    unreachable,
-)
+from ..vocabulary import SolverStatus
+from .errors import SearchError
+from .exact import unreachable
+from .method import SearchMethod
+from .objective import TOLERANCE, Objective
+from .result import SearchOutcome
+from .space import SearchSpace
+from .stages import score_stages
 
 #: Relative MIP gap asked of the solver: small enough that the optimum matches enumeration.
 MIP_REL_GAP = 1e-7
@@ -688,7 +686,7 @@ class IntegerProgram(SearchMethod):
         self.time_limit = time_limit
         self.solver = solver
 
-    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
+    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
         from .heuristic import HeuristicSearch
 
         deadline = time.perf_counter() + self.time_limit
@@ -772,9 +770,8 @@ class IntegerProgram(SearchMethod):
             worst = max(open_bounds) if objective.is_budget else min(open_bounds)
             gap = max(0.0, sign * (worst - value)) / max(abs(value), 1e-12)
         proven = gap <= MIP_REL_GAP or not open_bounds
-        return SearchResult(self.name, best[0], best[1], best[2],
-                            "optimal" if proven else "feasible", 0.0 if proven else gap, 0.0,
-                            solver or "bounds", solved)
+        return SearchOutcome(best[0], SolverStatus.OPTIMAL if proven else SolverStatus.FEASIBLE,
+                             0.0 if proven else gap, solver or "bounds", solved)
 
     @staticmethod
     def _may_beat(bound, best, objective: Objective, unit: float):

@@ -9,14 +9,13 @@ constraint, so TPE learns the feasible region. Same seed, same trials, same plan
 
 from __future__ import annotations
 
-from .base import (
-    Objective,
-    SearchMethod,
-    SearchResult,
-    SearchSpace,
-    score_stages,
-    unreachable,
-)
+from ..vocabulary import SolverStatus
+from .exact import unreachable
+from .method import SearchMethod
+from .objective import Objective
+from .result import SearchOutcome
+from .space import SearchSpace
+from .stages import score_stages
 
 #: Trials per search; enough to find good plans on the paper grid in a few seconds.
 N_TRIALS = 300
@@ -57,15 +56,23 @@ class _Decoder:
 
 class OptunaSearch(SearchMethod):
     """Optuna TPE over the plan space; seeded and reproducible, no optimality proof.
-    The first trials are each model's greedy answer alone."""
+    The first trials are each model's greedy answer alone.
+
+    ``trials``: trials per search (>= 1). ``seed``: the sampler's seed; None uses the seed
+    :meth:`search` is given (the planning seed).
+    """
 
     name = "optuna"
 
-    def __init__(self, n_trials: int = N_TRIALS) -> None:
-        self.n_trials = n_trials
+    def __init__(self, *, trials: int = N_TRIALS, seed: int | None = None) -> None:
+        self.trials = trials
+        self.seed = seed
 
-    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchResult:
+    def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
         import optuna
+
+        if self.seed is not None:
+            seed = self.seed
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         decoder = _Decoder(space)
@@ -126,7 +133,7 @@ class OptunaSearch(SearchMethod):
             if greedy:
                 study.enqueue_trial({f"m{j}": greedy[0] if j == i else SKIP
                                      for j in range(space.n_models)})
-        study.optimize(evaluate, n_trials=self.n_trials, show_progress_bar=False)
+        study.optimize(evaluate, n_trials=self.trials, show_progress_bar=False)
         best = None
         for trial in study.trials:
             if "stages" not in trial.user_attrs:
@@ -139,6 +146,6 @@ class OptunaSearch(SearchMethod):
                 best = (stages, acc, cost)
         if best is None:
             raise unreachable(space, objective, self.name)
-        return SearchResult(self.name, best[0], best[1], best[2], "heuristic", None, 0.0,
-                            f"optuna {optuna.__version__} TPE", len(study.trials))
+        return SearchOutcome(best[0], SolverStatus.HEURISTIC, None,
+                             f"optuna {optuna.__version__} TPE", len(study.trials))
 

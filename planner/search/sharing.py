@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..options import CascadePlan, Grid, Stage, StageOption
-from .base import TOLERANCE, Objective
+from .objective import TOLERANCE, Objective
 from .pareto import ParetoFront
 
 if TYPE_CHECKING:

@@ -1,0 +1,147 @@
+"""The registry of search methods: each entry names a method, says what it does, declares
+its own options with their defaults, and builds it (RouteLLM's registry style).
+
+    get_method("exact")
+    get_method("ilp", time_limit=10, solver="highs")
+    get_method("optuna", trials=100, seed=3)
+
+An option not declared by the method, or a value of the wrong kind, is a one-line
+:class:`~planner.search.errors.SearchFieldError` naming the option. Collaborators are
+passed in by the entry, not built inside a method.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ..vocabulary import IlpSolver, MethodName, choices
+from .errors import SearchFieldError
+from .exact import ExactSearch
+from .heuristic import HeuristicSearch
+from .ilp import TIME_LIMIT, IntegerProgram
+from .method import SearchMethod
+from .optuna_search import N_TRIALS, OptunaSearch
+
+
+@dataclass(frozen=True)
+class MethodOption:
+    """One option of a method: its name, default and meaning, and the values it takes.
+
+    ``kind`` is ``float``, ``int`` or a ``StrEnum``; numbers are >= 0, or > 0 (``int``:
+    >= 1) when ``positive``; ``optional`` options may also be None.
+    """
+
+    name: str
+    default: Any
+    help: str
+    kind: type = float
+    positive: bool = False
+    optional: bool = False
+
+    def check(self, value: Any) -> Any:
+        """``value`` in the option's own type; SearchFieldError naming the option."""
+        field = "{" + self.name + "}"
+        if value is None:
+            if self.optional:
+                return None
+            raise SearchFieldError(f"{field} cannot be None", self.name)
+        if issubclass(self.kind, StrEnum):
+            try:
+                return self.kind(value)
+            except ValueError:
+                raise SearchFieldError(f"{field} must be one of {choices(self.kind)}",
+                                       self.name, got=value) from None
+        if self.kind is int:
+            try:
+                number = operator.index(value) if not isinstance(value, bool) else None
+            except TypeError:
+                number = None
+            least = 1 if self.positive else 0
+            if number is None or number < least:
+                raise SearchFieldError(f"{field} must be a whole number >= {least}",
+                                       self.name, got=value)
+            return number
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise SearchFieldError(f"{field} must be a number", self.name, got=value)
+        number = float(value)
+        if not math.isfinite(number) or number < 0 or (self.positive and number == 0):
+            what = "positive" if self.positive else "non-negative"
+            raise SearchFieldError(f"{field} must be a {what} number", self.name, got=value)
+        return number
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """A registered method: ``build(**options)`` makes it from its checked options."""
+
+    name: MethodName
+    summary: str
+    build: Callable[..., SearchMethod]
+    options: tuple[MethodOption, ...] = ()
+
+    def defaults(self) -> dict[str, Any]:
+        return {o.name: o.default for o in self.options}
+
+    def check(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Every option of the method, checked: the given ones, the defaults for the rest.
+        SearchFieldError for an option the method does not take or a bad value."""
+        known = {o.name: o for o in self.options}
+        for name in options:
+            if name not in known:
+                takes = ", ".join(known) or "none"
+                raise SearchFieldError(f"search method {self.name} has no option "
+                                       f"{name!r} (its options: {takes})")
+        return {name: option.check(options.get(name, option.default))
+                for name, option in known.items()}
+
+    def create(self, **options: Any) -> SearchMethod:
+        return self.build(**self.check(options))
+
+
+def _integer_program(*, time_limit: float, solver: IlpSolver) -> SearchMethod:
+    return IntegerProgram(time_limit=time_limit, solver=solver)
+
+
+#: Every search method by name, in the order help texts list them.
+METHODS: dict[MethodName, MethodEntry] = {
+    entry.name: entry for entry in (
+        MethodEntry(MethodName.EXACT, "exact enumeration with pruning: optimal, the default",
+                    lambda: ExactSearch()),
+        MethodEntry(MethodName.ILP, "integer program, one per model chain: optimal or a gap "
+                    "at its time limit", _integer_program, (
+                        MethodOption("time_limit", TIME_LIMIT, "seconds before it returns its "
+                                     "best plan and gap", float, positive=True),
+                        MethodOption("solver", IlpSolver.AUTO, "the solver back-end",
+                                     IlpSolver),
+                    )),
+        MethodEntry(MethodName.HEURISTIC, "short list + exact coordinate descent: "
+                    "milliseconds, no proof", lambda: HeuristicSearch()),
+        MethodEntry(MethodName.OPTUNA, "Optuna TPE with the objective as a constraint: a "
+                    "seeded baseline", OptunaSearch, (
+                        MethodOption("trials", N_TRIALS, "trials per search", int,
+                                     positive=True),
+                        MethodOption("seed", None, "the sampler's seed (none: the planning "
+                                     "seed)", int, optional=True),
+                    )),
+    )
+}
+
+
+def method_entry(name: MethodName | str) -> MethodEntry:
+    """The registry entry of a method; SearchFieldError naming the known ones."""
+    try:
+        return METHODS[MethodName(name)]
+    except ValueError:
+        raise SearchFieldError(f"{{method}} must be one of {choices(MethodName)}", "method",
+                               got=name) from None
+
+
+def get_method(name: MethodName | str, **options: Any) -> SearchMethod:
+    """A search method by name, built with ``options`` (the rest at their defaults)."""
+    return method_entry(name).create(**options)
