@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from planner.output import atomic_write
+from planner.planning import pareto_front, planning_context, single_model_front
 from planner.report import format_table
-from planner.search.api import pareto_front, planning_context, single_model_front
 from planner.splits import PAPER_SEEDS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_heldout.json"

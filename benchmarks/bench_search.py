@@ -32,6 +32,7 @@ import numpy as np
 
 from planner.errors import CodecascadeError
 from planner.output import atomic_write
+from planner.planning import planning_context, single_model_front
 from planner.report import format_table
 from planner.search import (
     ExactSearch,
@@ -41,7 +42,6 @@ from planner.search import (
     OptunaSearch,
     exact_front,
 )
-from planner.search.api import planning_context, single_model_front
 from planner.synthetic import synthetic_profile
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_search.json"

@@ -67,12 +67,13 @@ def test_version(capsys):
 
 
 def test_outputs_are_checked_before_the_work(tmp_path, capsys, monkeypatch):
-    import planner.search.api as api
+    import planner.planning as planning
 
     def no_work(*args, **kwargs):
         raise AssertionError("the search ran although the output was bad")
 
-    monkeypatch.setattr(api, "planning_context", no_work)
+    for name in ("plan", "frontier", "planning_context", "compare_methods"):
+        monkeypatch.setattr(planning, name, no_work)
     spec = tmp_path / "spec.json"
     spec.write_text("{}")
     code, err = _status(["plan", "--budget", "0.01", "-o", str(spec)], capsys)

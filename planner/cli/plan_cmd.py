@@ -1,16 +1,19 @@
 """``codecascade plan`` (also the ``plan`` console script), ``frontier`` and ``compare``:
-search the cheapest/most accurate cascade for a budget, show the Pareto front, and compare
-the search methods."""
+each parses its options into one :class:`~planner.planning.PlanRequest`, calls the planning
+API (:func:`~planner.planning.plan`, :func:`~planner.planning.frontier`,
+:func:`~planner.planning.compare_methods`) and prints."""
 
 from __future__ import annotations
 
 import json
-import math
-from typing import Annotated
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import typer
 
-from ..errors import CodecascadeError
+from ..errors import CodecascadeError, FieldError
+from ..vocabulary import GridName, IlpSolver, MethodName
 from . import app
 
 
@@ -18,23 +21,44 @@ class PlanUsageError(CodecascadeError, ValueError):
     """A planning command was called with a bad value; one line."""
 
 
+#: How these commands spell the fields of a request and of the methods' options.
+OPTION_NAMES = {
+    "profile": "--profile", "budget": "--budget", "target_accuracy": "--target-accuracy",
+    "method": "--method", "grid": "--grid", "split": "--split", "seed": "--seed",
+    "replicates": "--replicates", "models": "--models", "prices": "--price",
+    "share_tests": "--share-tests", "time_limit": "--time-limit", "solver": "--ilp-solver",
+}
+
+
+@contextmanager
+def _option_names(names: Mapping[str, str] = OPTION_NAMES) -> Iterator[None]:
+    """Re-spell a request's field errors with the command line's option names."""
+    try:
+        yield
+    except FieldError as exc:
+        raise PlanUsageError(exc.named(names)) from None
+
+
 ProfileOpt = Annotated[str | None, typer.Option(
     "--profile", help="Profile file or bundled name (default: the bundled default profile).")]
-GridOpt = Annotated[str, typer.Option(
+GridOpt = Annotated[GridName, typer.Option(
     help="Option grid: default (per-stage θ, t independent of k), paper (the seed paper's: "
          "one θ for all stages, t = k, l in {2, 4}) or generalised (all scoring rules).")]
 SplitOpt = Annotated[str, typer.Option(
     help="Plan on the validation part of this split and predict on its test part: "
          "paper-seed<S> (30 % / 70 %), kfold<K>-seed<S>-fold<I>, or all (no held-out part).")]
-SeedOpt = Annotated[int, typer.Option(help="Seed of the estimator, search and bootstrap.")]
-ReplicatesOpt = Annotated[int, typer.Option(help="Monte Carlo replicates of the estimator.")]
+SeedOpt = Annotated[int, typer.Option(min=0, help="Seed of the estimator, search and "
+                                                  "bootstrap.")]
+ReplicatesOpt = Annotated[int, typer.Option(
+    min=1, help="Monte Carlo replicates of the estimator (bounded by the memory they need).")]
 ModelsOpt = Annotated[str | None, typer.Option(
     "--models", help="Comma-separated models to use (default: all, in profile order).")]
 PriceOpt = Annotated[list[str] | None, typer.Option(
     "--price", help="Override a price: MODEL=DOLLARS_PER_1K_GENERATED_TOKENS (repeatable).")]
 TimeLimitOpt = Annotated[float | None, typer.Option(
-    "--time-limit", help="Integer program: seconds before returning its best plan and gap.")]
-IlpSolverOpt = Annotated[str, typer.Option(
+    "--time-limit", help="Integer program: seconds (> 0) before returning its best plan "
+    "and gap.")]
+IlpSolverOpt = Annotated[IlpSolver, typer.Option(
     "--ilp-solver", help="Integer program's solver: auto (HiGHS, installed with the "
     "package), highs, or cbc (PuLP's bundled CBC).")]
 OverwriteOpt = Annotated[bool, typer.Option(
@@ -45,60 +69,42 @@ ShareTestsOpt = Annotated[bool, typer.Option(
     "sharing plan's numbers come from simulation with their Monte Carlo SE.")]
 
 
-def parse_amount(text: str | None, what: str, *, upper: float | None = None) -> float | None:
-    """A non-negative number from the command line, or a one-line error naming ``what``."""
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise PlanUsageError(f"{what} must be a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise PlanUsageError(f"{what} must be a non-negative number, got {text!r}")
-    if upper is not None and value > upper:
-        raise PlanUsageError(f"{what} must be at most {upper:g}, got {text!r}")
-    return value
+def _ilp_options(time_limit: float | None, solver: IlpSolver) -> dict[str, dict[str, Any]]:
+    """The integer program's options as the command line gives them."""
+    options: dict[str, Any] = {"solver": solver}
+    if time_limit is not None:
+        options["time_limit"] = time_limit
+    return {MethodName.ILP: options}
 
 
-def _objective(budget: str | None, target_accuracy: str | None):
-    from ..search import Objective
+def _request(profile, grid, split, seed, replicates, models, price, share_tests, **fields):
+    """The request of a planning command (call inside :func:`_option_names`)."""
+    from ..planning import PlanRequest, parse_prices
 
-    b = parse_amount(budget, "--budget ($ per problem)")
-    t = parse_amount(target_accuracy, "--target-accuracy (fraction)", upper=1.0)
-    if (b is None) == (t is None):
-        raise PlanUsageError("give exactly one of --budget or --target-accuracy")
-    return Objective(budget=b, target_accuracy=t)
-
-
-def _context(profile, grid, split, seed, replicates, models, price):
-    from ..search.api import parse_prices, planning_context
-
-    if replicates < 1:
-        raise PlanUsageError(f"--replicates must be >= 1, got {replicates}")
-    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    return planning_context(profile, grid=grid, split=split, seed=seed, replicates=replicates,
-                            models=names, prices=parse_prices(price or []))
+    return PlanRequest(profile=profile, grid=grid, split=split, seed=seed,
+                       replicates=replicates, models=models, prices=parse_prices(price or []),
+                       share_tests=share_tests, **fields)
 
 
 @app.command()
 def plan(
-    budget: Annotated[str | None, typer.Option(
-        help="Expected cost limit, $ per problem (e.g. 0.01).")] = None,
-    target_accuracy: Annotated[str | None, typer.Option(
-        "--target-accuracy", help="Instead of a budget: the cheapest plan reaching this "
-        "expected accuracy (fraction, e.g. 0.8).")] = None,
-    method: Annotated[str, typer.Option(
+    budget: Annotated[float | None, typer.Option(
+        min=0.0, help="Expected cost limit, $ per problem (e.g. 0.01).")] = None,
+    target_accuracy: Annotated[float | None, typer.Option(
+        "--target-accuracy", min=0.0, max=1.0, help="Instead of a budget: the cheapest plan "
+        "reaching this expected accuracy (fraction, e.g. 0.8).")] = None,
+    method: Annotated[MethodName, typer.Option(
         help="Search method: exact (optimal, default), ilp (integer program), heuristic "
-             "(milliseconds) or optuna (TPE baseline).")] = "exact",
+             "(milliseconds) or optuna (TPE baseline).")] = MethodName.EXACT,
     profile: ProfileOpt = None,
-    grid: GridOpt = "default",
+    grid: GridOpt = GridName.DEFAULT,
     split: SplitOpt = "paper-seed3",
     seed: SeedOpt = 0,
     replicates: ReplicatesOpt = 64,
     models: ModelsOpt = None,
     price: PriceOpt = None,
     time_limit: TimeLimitOpt = None,
-    ilp_solver: IlpSolverOpt = "auto",
+    ilp_solver: IlpSolverOpt = IlpSolver.AUTO,
     share_tests: ShareTestsOpt = False,
     output: Annotated[str | None, typer.Option(
         "-o", "--output", help="Write the spec to this file (atomically; - for stdout).")
@@ -108,22 +114,16 @@ def plan(
     """Find the most accurate cascade whose expected cost fits the budget, and print its
     JSON cascade spec (stages, predictions with intervals, search status, provenance)."""
     from ..output import check_output
-    from ..search.api import refine_result, run_search, spec_from_result, spec_from_shared
+    from ..planning import plan as plan_of
     from ..spec import save_spec
 
     if output is not None:
         check_output(output, overwrite=overwrite, what="spec")
-    objective = _objective(budget, target_accuracy)
-    _check_method(method)
-    _check_time_limit(time_limit)
-    _check_ilp_solver(ilp_solver)
-    context = _context(profile, grid, split, seed, replicates, models, price)
-    result = run_search(context, objective, method, time_limit=time_limit,
-                        ilp_solver=ilp_solver)
-    if share_tests:
-        spec = spec_from_shared(context, refine_result(context, result, objective), objective)
-    else:
-        spec = spec_from_result(context, result, objective)
+    with _option_names():
+        request = _request(profile, grid, split, seed, replicates, models, price, share_tests,
+                           budget=budget, target_accuracy=target_accuracy, method=method,
+                           method_options=_ilp_options(time_limit, ilp_solver))
+        spec = plan_of(request)
     if output is not None:
         save_spec(spec, output)
         typer.echo(f"wrote {output}: {spec.plan.label()}", err=True)
@@ -131,37 +131,17 @@ def plan(
         typer.echo(spec.dumps(), nl=False)
 
 
-def _check_method(method: str) -> None:
-    from ..search import METHODS
-
-    if method not in METHODS:
-        raise PlanUsageError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-
-
-def _check_time_limit(time_limit: float | None) -> None:
-    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        raise PlanUsageError(f"--time-limit must be a positive number, got {time_limit}")
-
-
-def _check_ilp_solver(solver: str) -> None:
-    from ..search.ilp import SOLVERS
-
-    if solver not in SOLVERS:
-        raise PlanUsageError(f"unknown --ilp-solver {solver!r}; choose one of "
-                             f"{', '.join(SOLVERS)}")
-
-
 @app.command()
 def frontier(
     profile: ProfileOpt = None,
-    grid: GridOpt = "default",
+    grid: GridOpt = GridName.DEFAULT,
     split: SplitOpt = "paper-seed3",
     seed: SeedOpt = 0,
     replicates: ReplicatesOpt = 64,
     models: ModelsOpt = None,
     price: PriceOpt = None,
-    budget: Annotated[str | None, typer.Option(
-        help="Mark the plan chosen for this budget ($ per problem).")] = None,
+    budget: Annotated[float | None, typer.Option(
+        min=0.0, help="Mark the plan chosen for this budget ($ per problem).")] = None,
     plot: Annotated[str | None, typer.Option(
         help="Also draw the fronts into this file (.png, .svg or .pdf).")] = None,
     overwrite: OverwriteOpt = False,
@@ -172,36 +152,19 @@ def frontier(
     """The exact cost–accuracy Pareto front of all cascades (planning part, with each
     plan's held-out accuracy and cost), the best single-model front beside it, and a PNG."""
     from ..output import check_output
+    from ..planning import frontier as frontier_of
     from ..report import PLOT_FORMATS, format_table, frontier_plot, pct, per_1k
-    from ..search import Objective
-    from ..search.api import (
-        FrontPoint,
-        front_points,
-        pareto_front,
-        refine_result,
-        run_search,
-        single_model_front,
-    )
 
-    chosen_budget = parse_amount(budget, "--budget ($ per problem)")
+    with _option_names():
+        request = _request(profile, grid, split, seed, replicates, models, price, share_tests,
+                           budget=budget)
     if plot is not None:
         check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
-    context = _context(profile, grid, split, seed, replicates, models, price)
-    front = pareto_front(context, share_tests=share_tests)
-    single = single_model_front(context)
-    chosen = None
-    if chosen_budget is not None:
-        objective = Objective(budget=chosen_budget)
-        result = run_search(context, objective, "exact")
-        chosen = front_points(context, [result.stages])[0]
-        if share_tests:
-            best = refine_result(context, result, objective).refinement.best
-            if best.plan != chosen.plan:
-                planning, heldout = context.predict_plan(best.plan)
-                chosen = FrontPoint((), best.plan.label(), planning.accuracy, planning.cost,
-                                    None if heldout is None else heldout.accuracy,
-                                    None if heldout is None else heldout.cost,
-                                    simulated=True, plan=best.plan)
+    with _option_names():
+        fronts = frontier_of(request)
+    context, front, single, chosen = (fronts.context, fronts.cascade, fronts.single,
+                                      fronts.chosen)
+    chosen_budget = request.budget
     title = (f"{context.profile_label} · grid {context.grid.name}"
              f"{' + test sharing' if share_tests else ''} · planned on "
              f"{context.split_name} ({context.planning.n_problems} problems)")
@@ -242,24 +205,27 @@ def frontier(
         typer.echo(f"\nplot written to {plot}")
 
 
+
+
 @app.command()
 def compare(
-    budget: Annotated[str | None, typer.Option(
-        help="Expected cost limit, $ per problem.")] = None,
-    target_accuracy: Annotated[str | None, typer.Option(
-        "--target-accuracy", help="Instead of a budget: accuracy to reach at least cost.")
-    ] = None,
+    budget: Annotated[float | None, typer.Option(
+        min=0.0, help="Expected cost limit, $ per problem.")] = None,
+    target_accuracy: Annotated[float | None, typer.Option(
+        "--target-accuracy", min=0.0, max=1.0, help="Instead of a budget: accuracy to reach "
+        "at least cost.")] = None,
     methods: Annotated[str, typer.Option(
-        help="Comma-separated methods to compare.")] = "exact,ilp,heuristic,optuna",
+        help="Comma-separated methods to compare (exact, ilp, heuristic, optuna).")
+    ] = "exact,ilp,heuristic,optuna",
     profile: ProfileOpt = None,
-    grid: GridOpt = "default",
+    grid: GridOpt = GridName.DEFAULT,
     split: SplitOpt = "paper-seed3",
     seed: SeedOpt = 0,
     replicates: ReplicatesOpt = 64,
     models: ModelsOpt = None,
     price: PriceOpt = None,
     time_limit: TimeLimitOpt = 60.0,
-    ilp_solver: IlpSolverOpt = "auto",
+    ilp_solver: IlpSolverOpt = IlpSolver.AUTO,
     share_tests: ShareTestsOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
                        ] = False,
@@ -267,20 +233,22 @@ def compare(
     """One table of every method's plan, accuracy, cost, gap to the exact optimum and time
     (the same planning problems for all; held-out numbers beside). With --share-tests each
     plan is first refined by test sharing, as `plan --share-tests` does."""
+    from ..planning import compare_methods, planning_context
     from ..report import format_table, pct, per_1k
-    from ..search.api import compare_methods
+    from ..search import method_entry
 
-    objective = _objective(budget, target_accuracy)
     names = [m.strip() for m in methods.split(",") if m.strip()]
     if not names:
         raise PlanUsageError("--methods names no method")
-    for name in names:
-        _check_method(name)
-    _check_time_limit(time_limit)
-    _check_ilp_solver(ilp_solver)
-    context = _context(profile, grid, split, seed, replicates, models, price)
-    rows = compare_methods(context, objective, names, time_limit=time_limit,
-                           share_tests=share_tests, ilp_solver=ilp_solver)
+    with _option_names({**OPTION_NAMES, "method": "--methods"}):
+        request = _request(profile, grid, split, seed, replicates, models, price, share_tests,
+                           budget=budget, target_accuracy=target_accuracy,
+                           method_options=_ilp_options(time_limit, ilp_solver))
+        objective = request.require_objective()
+        for name in names:
+            method_entry(name)
+        context = planning_context(request)
+        rows = compare_methods(context, objective, names)
     if as_json:
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,

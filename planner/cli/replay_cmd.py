@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import CodecascadeError
+from ..vocabulary import SplitPart
 from . import app
 
 
@@ -28,9 +29,9 @@ def replay(
     profile: Annotated[str | None, typer.Option(
         "--profile", help="Profile file or bundled name (default: the spec's, else the "
         "bundled default).")] = None,
-    split: Annotated[str, typer.Option(
+    split: Annotated[SplitPart, typer.Option(
         help="Spec replay: score on the spec split's validation or test problems, or all.")
-    ] = "test",
+    ] = SplitPart.TEST,
     replicates: Annotated[int, typer.Option(
         min=1, help="Monte Carlo replicates for sampled stages.")] = 64,
     seed: Annotated[int | None, typer.Option(

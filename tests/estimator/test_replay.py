@@ -138,4 +138,4 @@ def test_replay_spec_scores_the_held_out_part(paper_like, tmp_path, capsys):
     code, out, _ = run_cli(["replay", str(spec_path), "--split", "validation"], capsys)
     assert code == 0 and "predicted" in out and "replayed" in out
     code, _, err = run_cli(["replay", str(spec_path), "--split", "train"], capsys)
-    assert code == 2 and "--split must be one of" in err
+    assert code == 2 and "'train' is not one of 'validation', 'test', 'all'" in err

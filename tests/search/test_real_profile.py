@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
+from planner.planning import planning_context
 from planner.search import ExactSearch, HeuristicSearch, IntegerProgram, Objective, exact_front
-from planner.search.api import planning_context
 
 
 @pytest.mark.slow
@@ -35,7 +35,7 @@ def test_ilp_proves_the_exact_optimum_on_the_seven_model_profile():
     """The second bundled profile (seven models, 2.5e12 plans on the default grid): at
     budgets below, at and above the median single-model plan the integer program proves
     the optimum that pruned enumeration finds."""
-    from planner.search.api import single_model_front
+    from planner.planning import single_model_front
 
     context = planning_context("humaneval-extra", split="paper-seed3")
     space = context.planning

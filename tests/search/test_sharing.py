@@ -15,10 +15,7 @@ import typer
 from planner.cli import _register_commands, app, run_command
 from planner.estimate import PlanSimulator, simulate_plan
 from planner.options import CascadePlan, Stage, StageOption, default_grid, paper_grid
-from planner.profile import save_profile
-from planner.replay import replay_spec
-from planner.search import Objective
-from planner.search.api import (
+from planner.planning import (
     pareto_front,
     plan,
     planning_context,
@@ -26,6 +23,9 @@ from planner.search.api import (
     run_search,
     spec_from_result,
 )
+from planner.profile import save_profile
+from planner.replay import replay_spec
+from planner.search import Objective
 from planner.search.sharing import refine_with_sharing, sharing_variants, simulate_point
 from planner.spec import Prediction, load_spec, save_spec, validate_spec_json
 from planner.synthetic import synthetic_profile

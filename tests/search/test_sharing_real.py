@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from planner.estimate import simulate_plan
+from planner.planning import planning_context, refine_result, run_search
 from planner.search import Objective, exact_front
-from planner.search.api import planning_context, refine_result, run_search
 
 
 @pytest.mark.slow

@@ -1,0 +1,108 @@
+"""Every method's plan for one objective, side by side with its gap to the exact optimum."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from ..search.errors import SearchError
+from ..search.objective import Objective
+from ..search.registry import method_entry
+from ..search.result import SearchResult
+from ..search.stages import score_stages
+from ..vocabulary import MethodName, SolverStatus
+from .context import PlanningContext
+from .refinement import refine_result
+from .searches import run_search
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One method's outcome in :func:`compare_methods` (``error`` set if it failed): its
+    plan's accuracy (fraction) and cost ($ per problem) on the planning part (simulated
+    when the plan shares tests), the gap to the exact optimum, held-out numbers, status and
+    time in seconds (search, plus the sharing refinement when asked)."""
+
+    method: str
+    result: SearchResult | None
+    label: str
+    gap_pp: float | None
+    heldout_accuracy: float | None
+    heldout_cost: float | None
+    error: str = ""
+    accuracy: float | None = None
+    cost: float | None = None
+    status: SolverStatus | None = None
+    seconds: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        r = self.result
+        return {
+            "method": self.method, "plan": self.label,
+            "accuracy": self.accuracy, "cost": self.cost,
+            "gap_to_exact_pp": self.gap_pp,
+            "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost,
+            "status": self.status,
+            "solver_gap": None if r is None else r.gap,
+            "seconds": self.seconds,
+            "error": self.error,
+        }
+
+
+def _compared(context: PlanningContext, name: str, result: SearchResult,
+              objective: Objective) -> Comparison:
+    """A method's row before its gap is known; with the request's ``share_tests`` its plan
+    refined by test sharing (:func:`refine_result`), predicted by simulation when a sharing
+    variant won."""
+    label = context.stages_plan(result.stages).label()
+    accuracy, cost = result.accuracy, result.cost
+    status, seconds = result.status, result.seconds
+    h_acc = h_cost = None
+    if context.heldout is not None:
+        h_acc, h_cost = score_stages(context.heldout, result.stages)
+    if context.request.share_tests:
+        shared = refine_result(context, result, objective)
+        seconds += shared.seconds
+        best = shared.refinement.best
+        if shared.refinement.improved:
+            label, accuracy, cost = best.plan.label(), best.accuracy, best.cost
+            status = SolverStatus.FEASIBLE
+            heldout = context.predict_plan(best.plan)[1]
+            if heldout is not None:
+                h_acc, h_cost = heldout.accuracy, heldout.cost
+    return Comparison(name, result, label, None, h_acc, h_cost, accuracy=accuracy, cost=cost,
+                      status=status, seconds=seconds)
+
+
+def compare_methods(context: PlanningContext, objective: Objective,
+                    methods: Sequence[MethodName | str]) -> list[Comparison]:
+    """Every method's plan for the same objective (each with the options the request gives
+    it), with its gap to the exact optimum in percentage points of accuracy (cost for a
+    target accuracy: relative, in %). With the request's ``share_tests`` every plan, the
+    exact optimum's included, is refined by test sharing first, so the gaps compare
+    refined plans. A method that fails gets its error in its row; unknown names raise."""
+    names = [method_entry(m).name for m in methods]
+    rows: dict[MethodName, Comparison] = {}
+    for name in dict.fromkeys([MethodName.EXACT, *names]):
+        try:
+            result = run_search(context, objective, name)
+        except SearchError as exc:
+            if name == MethodName.EXACT:
+                raise
+            rows[name] = Comparison(name, None, "", None, None, None, str(exc))
+            continue
+        rows[name] = _compared(context, name, result, objective)
+    exact = rows[MethodName.EXACT]
+    assert exact.accuracy is not None and exact.cost is not None
+    out = []
+    for name in names:
+        row = rows[name]
+        if row.result is not None:
+            assert row.accuracy is not None and row.cost is not None
+            if objective.is_budget:
+                gap = 100.0 * (exact.accuracy - row.accuracy)
+            else:
+                gap = 100.0 * (row.cost - exact.cost) / exact.cost if exact.cost else 0.0
+            row = replace(row, gap_pp=gap)
+        out.append(row)
+    return out

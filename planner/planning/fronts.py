@@ -1,0 +1,160 @@
+"""Cost–accuracy fronts: every cascade's, the best single-model plans', and the plan a
+budget chooses on them.
+
+Points carry the planning part's accuracy (fraction) and cost ($ per problem), and the
+same plan's numbers on the held-out part when the split has one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..options import CascadePlan
+from ..profile import Profile
+from ..search.blas import single_threaded_blas
+from ..search.exact import exact_front
+from ..search.objective import Objective
+from ..search.pareto import ParetoFront
+from ..search.sharing import sharing_front, simulate_point
+from ..search.stages import normalise_stages, score_stages, stages_from_codes
+from ..vocabulary import MethodName
+from .context import PlanningContext, as_request, planning_context
+from .refinement import refine_result
+from .request import PlanRequest
+from .searches import run_search
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    """One plan of a front: planning-part accuracy and cost, held-out ones if any.
+    ``stages`` are (model, table row); a plan that shares tests has no table row, so its
+    ``stages`` are empty, ``simulated`` is set and ``plan`` holds it."""
+
+    stages: tuple[tuple[int, int], ...]
+    label: str
+    accuracy: float
+    cost: float
+    heldout_accuracy: float | None
+    heldout_cost: float | None
+    simulated: bool = False
+    plan: CascadePlan | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"plan": self.label, "accuracy": self.accuracy, "cost": self.cost,
+                "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost,
+                "estimator": "simulation" if self.simulated else "exact"}
+
+
+def front_points(context: PlanningContext,
+                 stage_list: Iterable[Sequence[tuple[int, int]]]) -> list[FrontPoint]:
+    """Planning and held-out accuracy and cost of plans given as (model, row) stages."""
+    points = []
+    for stages in stage_list:
+        acc, cost = score_stages(context.planning, stages)
+        h_acc = h_cost = None
+        if context.heldout is not None:
+            h_acc, h_cost = score_stages(context.heldout, stages)
+        plan = context.stages_plan(stages)
+        points.append(FrontPoint(tuple(stages), plan.label(), acc, cost, h_acc, h_cost,
+                                 plan=plan))
+    return points
+
+
+def simulated_point(context: PlanningContext, plan: CascadePlan) -> FrontPoint:
+    """A plan outside the option tables (it shares tests), predicted by simulation on
+    both parts."""
+    planning, heldout = context.predict_plan(plan)
+    return FrontPoint((), plan.label(), planning.accuracy, planning.cost,
+                      None if heldout is None else heldout.accuracy,
+                      None if heldout is None else heldout.cost, simulated=True, plan=plan)
+
+
+def pareto_front(context: PlanningContext, *,
+                 share_tests: bool | None = None) -> list[FrontPoint]:
+    """The exact cost–accuracy front of all cascades on the planning part, cheapest first.
+    With ``share_tests`` (default: the request's), merged with the sharing variants of its
+    plans (simulated, held-out numbers simulated on the held-out part too):
+    planner.search.sharing.sharing_front."""
+    if share_tests is None:
+        share_tests = context.request.share_tests
+    with single_threaded_blas():
+        front, _ = exact_front(context.planning)
+    points = front_points(context, [normalise_stages(context.planning, stages_from_codes(c))
+                                    for c in front.codes])
+    if not share_tests:
+        return points
+    with single_threaded_blas():
+        merged, _ = sharing_front(context.simulator(),
+                                  [(p.plan, p.accuracy, p.cost) for p in points],
+                                  context.grid)
+    exact = {p.plan: p for p in points}
+    heldout = context.simulator(heldout=True) if context.heldout is not None else None
+    out = []
+    for m in merged:
+        if not m.simulated:
+            out.append(exact[m.plan])
+            continue
+        h_acc = h_cost = None
+        if heldout is not None:
+            h = simulate_point(heldout, m.plan)
+            h_acc, h_cost = h.accuracy, h.cost
+        out.append(FrontPoint((), m.plan.label(), m.accuracy, m.cost, h_acc, h_cost,
+                              simulated=True, plan=m.plan))
+    return out
+
+
+def single_model_front(context: PlanningContext) -> list[FrontPoint]:
+    """The front of single-model plans (one model, its own tests deciding): the baseline
+    a cascade has to beat."""
+    space = context.planning
+    front = ParetoFront(space.n_models)
+    for i, cand in enumerate(space.last):
+        if not cand.rows.size:
+            continue
+        table = space.tables[i]
+        codes = np.full((cand.rows.size, space.n_models), -1, dtype=np.int64)
+        codes[:, i] = cand.rows
+        front.add(table.correct[cand.rows].mean(axis=1), table.cost[cand.rows].mean(axis=1),
+                  codes)
+    return front_points(context, [stages_from_codes(c) for c in front.codes])
+
+
+def chosen_point(context: PlanningContext, objective: Objective) -> FrontPoint:
+    """The exact method's plan for ``objective`` as a front point; with the request's
+    ``share_tests``, refined by test sharing as ``plan`` refines it (a sharing plan is then
+    predicted by simulation)."""
+    result = run_search(context, objective, MethodName.EXACT)
+    chosen = front_points(context, [result.stages])[0]
+    if context.request.share_tests:
+        best = refine_result(context, result, objective).refinement.best
+        if best.plan != chosen.plan:
+            chosen = simulated_point(context, best.plan)
+    return chosen
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """What ``frontier`` shows: the cascade front, the single-model front beside it, and
+    the plan chosen for the request's objective (None without one), all in ``context``."""
+
+    context: PlanningContext
+    cascade: list[FrontPoint]
+    single: list[FrontPoint]
+    chosen: FrontPoint | None
+
+
+def frontier(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
+             **fields: Any) -> Frontier:
+    """The fronts of a request (see :class:`Frontier`); ``request`` as for
+    :func:`~planner.planning.plans.plan`."""
+    request = as_request(request, **fields)
+    context = planning_context(request)
+    cascade = pareto_front(context)
+    single = single_model_front(context)
+    chosen = None if request.objective is None else chosen_point(context, request.objective)
+    return Frontier(context, cascade, single, chosen)

@@ -1,0 +1,58 @@
+"""Refining a search's plan with test sharing on the planning part.
+
+The refinement itself is planner.search.sharing (simulating a plan's sharing variants);
+this module chooses what to refine: the method's plan and, for the exact method, its
+neighbours on the exact front (a cheaper or dearer plan's sharing form may fit best).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..options import CascadePlan
+from ..search.blas import single_threaded_blas
+from ..search.exact import exact_front
+from ..search.objective import Objective
+from ..search.result import SearchResult
+from ..search.sharing import Refinement, refine_with_sharing
+from ..search.stages import normalise_stages, stages_from_codes
+from ..vocabulary import MethodName
+from .context import PlanningContext
+
+#: With the exact method, the optimum's neighbours on each side of it on the exact front
+#: are refined too.
+SHARING_NEIGHBOURS = 8
+
+
+@dataclass(frozen=True)
+class SharedResult:
+    """A search result refined with test sharing: the refinement and its time (s)."""
+
+    result: SearchResult
+    refinement: Refinement
+    seconds: float
+
+
+def refine_result(context: PlanningContext, result: SearchResult,
+                  objective: Objective) -> SharedResult:
+    """Refine a search result with test sharing (planner.search.sharing) on the planning
+    part. For the exact method, the plans nearest to it on the exact front are refined too
+    (SHARING_NEIGHBOURS on each side); other methods avoid that front, so only their plan
+    is refined."""
+    start = time.perf_counter()
+    plan = context.stages_plan(result.stages)
+    bases: list[CascadePlan] = []
+    with single_threaded_blas():
+        if result.method == MethodName.EXACT:
+            front, _ = exact_front(context.planning)
+            at = int(np.searchsorted(front.cost, result.cost))
+            lo, hi = max(0, at - SHARING_NEIGHBOURS), at + SHARING_NEIGHBOURS + 1
+            bases = [context.stages_plan(normalise_stages(context.planning,
+                                                          stages_from_codes(codes)))
+                     for codes in front.codes[lo:hi]]
+        refinement = refine_with_sharing(context.simulator(), plan, objective, context.grid,
+                                         bases)
+    return SharedResult(result, refinement, time.perf_counter() - start)

@@ -1,0 +1,222 @@
+"""What a user asks the planner for, as one frozen value object checked once.
+
+:class:`PlanRequest` carries everything ``plan``, ``frontier`` and ``compare`` take: the
+profile, the objective (a budget or a target accuracy), the search method and every
+method's options, the option grid, the split, the seeds and replicates of the estimator,
+the models and prices to plan with, and whether to search test sharing. Every value is
+checked when the request is built (one-line :class:`~planner.errors.FieldError` naming the
+field, so the command line can name its option instead); what can only be checked against
+the profile (model names, the split's size, the memory the replicates need) is checked by
+:meth:`PlanRequest.check_profile` when the profile is loaded.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ..errors import FieldError
+from ..options import Grid
+from ..profile import DEFAULT_PROFILE_NAME, Profile
+from ..search.objective import Objective
+from ..search.registry import method_entry
+from ..vocabulary import GridName, MethodName, choices
+
+#: The method ``plan`` uses unless told otherwise: exact enumeration with pruning is both
+#: optimal and fast on the bundled grids.
+DEFAULT_METHOD = MethodName.EXACT
+DEFAULT_GRID = GridName.DEFAULT
+#: The first of the paper's five validation/test splits.
+DEFAULT_SPLIT = "paper-seed3"
+DEFAULT_REPLICATES = 64
+#: Bytes the estimator holds per Monte Carlo replicate for each problem and each recorded
+#: sample or test generation of a model: a float64 random key and an int64 rank per item
+#: when it draws subsets (planner.estimate.draw_subsets). On the default profile (164
+#: problems, 100 samples + 100 test generations per model) that predicts 0.50 MiB per
+#: replicate; the option tables' peak memory grows by 0.51 MiB per replicate.
+DRAW_BYTES = 16
+
+
+def _whole(value: Any, name: str, least: int) -> int:
+    """``value`` as an int >= ``least``; FieldError naming ``name`` otherwise."""
+    try:
+        number = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < least:
+        raise FieldError(f"{{{name}}} must be a whole number >= {least}", name, got=value)
+    return number
+
+
+def _models(models: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Model names from ``"A,B"`` or a sequence; None means every model. An empty choice
+    is an error, not "all"."""
+    if models is None:
+        return None
+    names = models.split(",") if isinstance(models, str) else list(models)
+    if not all(isinstance(n, str) for n in names):
+        raise FieldError("{models} must be model names", "models", got=models)
+    names = [n.strip() for n in names if n.strip()]
+    if not names:
+        raise FieldError("{models} names no model (leave it out to plan with every model)",
+                         "models", got=models)
+    return tuple(dict.fromkeys(names))
+
+
+def _prices(prices: Mapping[str, float] | None) -> Mapping[str, float]:
+    """Generated-token prices ($ per token) by model name, each a finite number >= 0."""
+    if prices is None:
+        return MappingProxyType({})
+    if not isinstance(prices, Mapping):
+        raise FieldError("{prices} must map model names to $ per token", "prices", got=prices)
+    out = {}
+    for name, price in prices.items():
+        try:
+            value = float(price)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if isinstance(price, bool) or not 0.0 <= value < float("inf"):
+            raise FieldError(f"{{prices}} of {name!r} must be a number >= 0 ($ per token)",
+                             "prices", got=price)
+        out[str(name)] = value
+    return MappingProxyType(out)
+
+
+def _method_options(options: Mapping[str, Mapping[str, Any]] | None
+                    ) -> Mapping[MethodName, Mapping[str, Any]]:
+    """Options per method, each checked by the method's registry entry."""
+    if options is None:
+        return MappingProxyType({})
+    if not isinstance(options, Mapping):
+        raise FieldError("{method_options} must map method names to their options",
+                         "method_options", got=options)
+    out = {}
+    for name, given in options.items():
+        entry = method_entry(name)
+        if not isinstance(given, Mapping):
+            raise FieldError(f"{{method_options}} of {entry.name} must map option names to "
+                             "values", "method_options", got=given)
+        checked = entry.check(given)
+        out[entry.name] = MappingProxyType({k: checked[k] for k in given})
+    return MappingProxyType(out)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """One planning request (see the module docstring).
+
+    - ``profile``: a :class:`~planner.profile.Profile`, a profile file, a bundled profile's
+      name, or None for the bundled default.
+    - ``budget`` ($ per problem) or ``target_accuracy`` (a fraction): at most one; ``plan``
+      and ``compare`` need one, ``frontier`` marks the plan chosen for it.
+    - ``method`` (:class:`~planner.vocabulary.MethodName`) and ``method_options``:
+      ``{method: {option: value}}`` for any registered method (e.g.
+      ``{"ilp": {"time_limit": 10, "solver": "highs"}}``), checked by the registry.
+    - ``grid``: a :class:`~planner.vocabulary.GridName` or a :class:`~planner.options.Grid`.
+    - ``split``: ``paper-seed<S>``, ``kfold<K>-seed<S>-fold<I>`` or ``all``.
+    - ``seed`` (>= 0) of the estimator, search and bootstrap; ``replicates`` (>= 1) of the
+      estimator's Monte Carlo draws.
+    - ``models``: the models to plan with (names, or ``"A,B"``); None for all, in profile
+      order. ``prices``: generated-token prices overriding the profile's, $ per token.
+    - ``share_tests``: also search test sharing (planner.search.sharing).
+
+    Raises :class:`~planner.errors.FieldError` (one line, naming the field) for any bad
+    value: a negative seed, replicates < 1, an empty model list, a non-numeric budget ...
+    """
+
+    profile: Profile | str | os.PathLike[str] | None = None
+    budget: float | None = None
+    target_accuracy: float | None = None
+    method: MethodName = DEFAULT_METHOD
+    method_options: Mapping[MethodName, Mapping[str, Any]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    grid: GridName | Grid = DEFAULT_GRID
+    split: str = DEFAULT_SPLIT
+    seed: int = 0
+    replicates: int = DEFAULT_REPLICATES
+    models: tuple[str, ...] | None = None
+    prices: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    share_tests: bool = False
+    objective: Objective | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        if not (self.profile is None or isinstance(self.profile, Profile | str | os.PathLike)):
+            raise FieldError("{profile} must be a Profile, a file or a bundled profile's "
+                             "name", "profile", got=self.profile)
+        objective = None
+        if self.budget is not None or self.target_accuracy is not None:
+            objective = Objective(budget=self.budget, target_accuracy=self.target_accuracy)
+            put("budget", objective.budget)
+            put("target_accuracy", objective.target_accuracy)
+        put("objective", objective)
+        put("method", method_entry(self.method).name)
+        put("method_options", _method_options(self.method_options))
+        if not isinstance(self.grid, Grid):
+            try:
+                put("grid", GridName(self.grid))
+            except ValueError:
+                raise FieldError(f"{{grid}} must be one of {choices(GridName)}", "grid",
+                                 got=self.grid) from None
+        if not isinstance(self.split, str) or not self.split:
+            raise FieldError("{split} must be a split name", "split", got=self.split)
+        put("seed", _whole(self.seed, "seed", 0))
+        put("replicates", _whole(self.replicates, "replicates", 1))
+        put("models", _models(self.models))
+        put("prices", _prices(self.prices))
+        if not isinstance(self.share_tests, bool):
+            raise FieldError("{share_tests} must be True or False", "share_tests",
+                             got=self.share_tests)
+
+    @property
+    def profile_label(self) -> str:
+        """How specs and tables name the profile."""
+        if isinstance(self.profile, Profile):
+            return str(self.profile.provenance.get("name", "in-memory profile"))
+        return DEFAULT_PROFILE_NAME if self.profile is None else str(self.profile)
+
+    def require_objective(self) -> Objective:
+        """The objective; FieldError if the request has neither a budget nor a target."""
+        if self.objective is None:
+            raise FieldError("give exactly one of {budget} or {target_accuracy}",
+                             "budget", "target_accuracy")
+        return self.objective
+
+    def options_for(self, method: MethodName | str) -> dict[str, Any]:
+        """The options given for ``method`` (the registry supplies the rest)."""
+        return dict(self.method_options.get(method_entry(method).name, {}))
+
+    def grid_spec(self) -> Grid:
+        """The option grid itself."""
+        from ..options import grid_by_name
+
+        return self.grid if isinstance(self.grid, Grid) else grid_by_name(self.grid)
+
+    def check_profile(self, profile: Profile) -> None:
+        """What needs the profile: the models and priced models exist (ProfileError), and
+        the estimator's draws for ``replicates`` fit in this machine's memory
+        (FieldError naming the replicates, the memory they need and what fits)."""
+        for name in (*(self.models or ()), *self.prices):
+            profile.model_index(name)
+        per_replicate = DRAW_BYTES * profile.n_problems * (
+            profile.sample_solution.shape[2] + profile.test_line.shape[2])
+        memory = _physical_memory()
+        if memory is not None and per_replicate * self.replicates > memory:
+            gib = 2.0 ** 30
+            raise FieldError(
+                f"{{replicates}} = {self.replicates} would need about "
+                f"{per_replicate * self.replicates / gib:,.0f} GiB for the estimator's "
+                f"draws on this profile; this machine has {memory / gib:,.0f} GiB (at most "
+                f"{memory // per_replicate:,} replicates fit)", "replicates")
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None

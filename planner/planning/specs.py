@@ -1,0 +1,68 @@
+"""The cascade spec of a search result: stages, predictions, search info, provenance."""
+
+from __future__ import annotations
+
+from ..search.objective import Objective
+from ..search.result import SearchResult
+from ..search.sharing import SimulatedPlan
+from ..spec import CascadeSpec, SolverInfo
+from ..vocabulary import SolverStatus
+from .context import PlanningContext
+from .provenance import EXACT_PREDICTION, SIMULATED_PREDICTION, provenance
+from .refinement import SharedResult
+
+
+def _simulated(point: SimulatedPlan) -> dict[str, float]:
+    return {"accuracy": point.accuracy, "cost": point.cost,
+            "accuracy_mc_se": point.accuracy_se, "cost_mc_se": point.cost_se}
+
+
+def spec_from_result(context: PlanningContext, result: SearchResult, objective: Objective,
+                     shared: SharedResult | None = None) -> CascadeSpec:
+    """The cascade spec of a search result, with predictions on both parts and provenance.
+
+    With ``shared`` (the result refined by test sharing, :func:`refine_result`) the spec is
+    the refined plan's: a plan that shares tests is predicted by simulation, its search
+    info says it was refined (status "feasible": the sharing space is searched locally,
+    with no optimality proof) and ``provenance.extra.sharing`` holds the base plan and both
+    simulated scores. Otherwise the exact formula predicts the plan.
+    """
+    method, status, gap = result.method, result.status, result.gap
+    seconds, solver, evaluated = result.seconds, result.solver, result.plans_evaluated
+    stages = context.stages_plan(result.stages).stages
+    prediction, extra = EXACT_PREDICTION, None
+    if shared is not None:
+        ref = shared.refinement
+        extra = {"sharing": {
+            "refined_by": "simulating sharing variants on the planning part "
+                          "(planner.search.sharing)",
+            "improved": ref.improved,
+            "variants_evaluated": ref.variants_evaluated,
+            "base_plan": ref.base.plan.label(),
+            "base_status": result.status,
+            "base_gap": result.gap,
+            "base_simulated": _simulated(ref.base),
+            "chosen_simulated": _simulated(ref.best),
+        }}
+        stages = ref.best.plan.stages
+        method = f"{result.method}+sharing"
+        seconds += shared.seconds
+        solver = " + ".join(filter(None, [result.solver, "simulation"]))
+        evaluated += ref.variants_evaluated
+        if ref.improved:
+            status, gap, prediction = SolverStatus.FEASIBLE, None, SIMULATED_PREDICTION
+    if prediction == SIMULATED_PREDICTION:
+        planning, heldout = context.predict_plan(shared.refinement.best.plan)
+    else:
+        planning, heldout = context.predict(result.stages)
+    return CascadeSpec(
+        stages=stages,
+        objective=objective.kind,
+        budget=objective.budget,
+        target_accuracy=objective.target_accuracy,
+        planning=planning,
+        heldout=heldout,
+        solver=SolverInfo(method=method, status=status, gap=gap, seconds=seconds,
+                          solver=solver, plans_evaluated=evaluated),
+        provenance=provenance(context, prediction, extra),
+    )
