@@ -72,6 +72,7 @@ def test_method_options_reach_the_method(profile_path):
     assert context.request is request and context.seed == 0
     result = run_search(context, request.objective, "optuna")
     assert result.plans_evaluated == 7 and result.status is SolverStatus.HEURISTIC
+    assert run_search(context, request.objective, "optuna", trials=4).plans_evaluated == 4
     spec = plan(PlanRequest(profile_path, budget=0.002, replicates=REPLICATES,
                             method="optuna", method_options={"optuna": {"trials": 7}}))
     assert spec.solver.plans_evaluated == 7 and spec.objective is ObjectiveKind.MAX_ACCURACY
