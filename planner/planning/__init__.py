@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from .comparisons import Comparison, compare_methods
-from .context import PlanningContext, as_request, planning_context
+from .context import PlanningContext, planning_context
 from .fronts import (
     Frontier,
     FrontPoint,
@@ -29,7 +29,14 @@ from .plans import plan
 from .predictions import CONFIDENCE
 from .prices import parse_prices
 from .refinement import SHARING_NEIGHBOURS, SharedResult, refine_result
-from .request import DEFAULT_GRID, DEFAULT_METHOD, DEFAULT_REPLICATES, DEFAULT_SPLIT, PlanRequest
+from .request import (
+    DEFAULT_GRID,
+    DEFAULT_METHOD,
+    DEFAULT_REPLICATES,
+    DEFAULT_SPLIT,
+    PlanRequest,
+    as_request,
+)
 from .searches import run_search
 from .specs import spec_from_result
 

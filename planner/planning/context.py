@@ -22,7 +22,7 @@ from ..search.space import SearchSpace
 from ..spec import Prediction
 from ..vocabulary import SplitPart
 from .predictions import exact_prediction, simulated_prediction
-from .request import PlanRequest
+from .request import PlanRequest, as_request
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,18 +90,6 @@ class PlanningContext:
         if self.heldout_problems is not None:
             heldout = on(self.heldout_problems, SplitPart.TEST)
         return planning, heldout
-
-
-def as_request(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
-               **fields: Any) -> PlanRequest:
-    """``request`` itself, or a :class:`PlanRequest` of the profile ``request`` and
-    ``fields`` (so ``plan(budget=0.01)`` and ``plan(PlanRequest(budget=0.01))`` agree)."""
-    if isinstance(request, PlanRequest):
-        if fields:
-            raise TypeError("give a PlanRequest or its fields, not both "
-                            f"(got {', '.join(fields)})")
-        return request
-    return PlanRequest(profile=request, **fields)
 
 
 def planning_context(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,

@@ -23,9 +23,9 @@ from ..search.pareto import ParetoFront
 from ..search.sharing import sharing_front, simulate_point
 from ..search.stages import normalise_stages, score_stages, stages_from_codes
 from ..vocabulary import MethodName
-from .context import PlanningContext, as_request, planning_context
+from .context import PlanningContext, planning_context
 from .refinement import refine_result
-from .request import PlanRequest
+from .request import PlanRequest, as_request
 from .searches import run_search
 
 

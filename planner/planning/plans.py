@@ -7,9 +7,9 @@ from typing import Any
 
 from ..profile import Profile
 from ..spec import CascadeSpec
-from .context import as_request, planning_context
+from .context import planning_context
 from .refinement import refine_result
-from .request import PlanRequest
+from .request import PlanRequest, as_request
 from .searches import run_search
 from .specs import spec_from_result
 

@@ -214,6 +214,18 @@ class PlanRequest:
                 f"{memory // per_replicate:,} replicates fit)", "replicates")
 
 
+def as_request(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
+               **fields: Any) -> PlanRequest:
+    """``request`` itself, or a :class:`PlanRequest` of the profile ``request`` and
+    ``fields`` (so ``plan(budget=0.01)`` and ``plan(PlanRequest(budget=0.01))`` agree)."""
+    if isinstance(request, PlanRequest):
+        if fields:
+            raise TypeError("give a PlanRequest or its fields, not both "
+                            f"(got {', '.join(fields)})")
+        return request
+    return PlanRequest(profile=request, **fields)
+
+
 def _physical_memory() -> int | None:
     """Bytes of physical memory, or None where the system does not say."""
     try:
