@@ -30,7 +30,7 @@ def spec_from_result(context: PlanningContext, result: SearchResult, objective: 
     method, status, gap = result.method, result.status, result.gap
     seconds, solver, evaluated = result.seconds, result.solver, result.plans_evaluated
     stages = context.stages_plan(result.stages).stages
-    prediction, extra = EXACT_PREDICTION, None
+    prediction, extra, simulated = EXACT_PREDICTION, None, None
     if shared is not None:
         ref = shared.refinement
         extra = {"sharing": {
@@ -51,8 +51,9 @@ def spec_from_result(context: PlanningContext, result: SearchResult, objective: 
         evaluated += ref.variants_evaluated
         if ref.improved:
             status, gap, prediction = SolverStatus.FEASIBLE, None, SIMULATED_PREDICTION
-    if prediction == SIMULATED_PREDICTION:
-        planning, heldout = context.predict_plan(shared.refinement.best.plan)
+            simulated = ref.best.plan
+    if simulated is not None:
+        planning, heldout = context.predict_plan(simulated)
     else:
         planning, heldout = context.predict(result.stages)
     return CascadeSpec(
