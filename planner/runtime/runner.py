@@ -103,13 +103,38 @@ class CascadeRunner:
         self._clients: dict[str, EndpointClient] = {}
         self._slots: _Slots | None = None
 
+    # ---- opening and closing ---------------------------------------------------------
+    async def start(self) -> None:
+        """Open one endpoint client per model and the sandbox slots. :meth:`run` does this
+        itself; a server calls it once, then :meth:`run_problem` per request, then
+        :meth:`close`."""
+        if self._slots is None:
+            self._slots = _Slots(asyncio.Semaphore(self.options.workers()))
+            self._clients = {m: EndpointClient(self.endpoints[m]) for m in self.plan.models}
+
+    async def close(self) -> None:
+        """Close the endpoint clients, adding their request and retry counts to the stats."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            self.stats.requests += client.requests
+            self.stats.retries += client.retries
+            await client.close()
+        if self._slots is not None:
+            self.stats.sandbox_queue_s = self._slots.queue_s
+        self._slots = None
+
+    def client(self, model: str) -> EndpointClient:
+        """The open client of one of the plan's models (after :meth:`start`)."""
+        if model not in self._clients:
+            raise KeyError(f"no open client for {model!r}; call start() first")
+        return self._clients[model]
+
     # ---- the run -------------------------------------------------------------------
     async def run(self, problems: Sequence[Problem], writer: RecordWriter,
                   on_record: Callable[[ProblemRecord], None] | None = None) -> RunStats:
         """Run every problem, appending each record to ``writer`` as soon as it is done."""
         started = time.perf_counter()
-        self._slots = _Slots(asyncio.Semaphore(self.options.workers()))
-        self._clients = {m: EndpointClient(self.endpoints[m]) for m in self.plan.models}
+        await self.start()
         queue: asyncio.Queue[Problem] = asyncio.Queue()
         for problem in problems:
             queue.put_nowait(problem)
@@ -134,16 +159,18 @@ class CascadeRunner:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            for client in self._clients.values():
-                self.stats.requests += client.requests
-                self.stats.retries += client.retries
-                await client.close()
-            self.stats.sandbox_queue_s = self._slots.queue_s
+            await self.close()
             self.stats.wall_s = time.perf_counter() - started
         return self.stats
 
-    async def run_problem(self, problem: Problem) -> ProblemRecord:
-        """All stages of the plan for one problem, and the ground-truth check."""
+    async def run_problem(self, problem: Problem,
+                          on_stage: Callable[[StageRecord], None] | None = None
+                          ) -> ProblemRecord:
+        """All stages of the plan for one problem, and the ground-truth check.
+
+        ``on_stage`` is called with each stage's record as soon as the stage has decided,
+        so a caller that cancels the problem mid-way still holds the finished stages.
+        """
         started = time.perf_counter()
         started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         stages: list[StageRecord] = []
@@ -151,6 +178,8 @@ class CascadeRunner:
         for i, stage in enumerate(self.plan.stages):
             record = await self._run_stage(i, stage, problem, stages)
             stages.append(record)
+            if on_stage is not None:
+                on_stage(record)
             self.stats.generation_s += record.generation_s
             self.stats.sandbox_s += record.sandbox_s
             if record.decision in ("accept", "answer"):
