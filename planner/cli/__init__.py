@@ -44,7 +44,7 @@ def _root(
 
 # Command modules: each defines its commands on `app` (import order = help order).
 COMMAND_MODULES = ("profile_cmd", "plan_cmd", "replay_cmd", "measure_cmd", "run_cmd",
-                   "sandbox_cmd")
+                   "serve_cmd", "sandbox_cmd")
 
 
 def _register_commands() -> None:

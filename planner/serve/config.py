@@ -1,0 +1,87 @@
+"""The server's one configuration object, checked before anything starts."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import CodecascadeError
+
+#: ``--fallback`` value that answers requests without a function with a 400.
+REJECT = "reject"
+#: ``--fallback`` default: the last stage's model.
+LAST_STAGE = "last"
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class ServeError(CodecascadeError, ValueError):
+    """The server cannot start as asked (bad option, file, key variable, sandbox); one line."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How ``codecascade serve`` runs.
+
+    Times are seconds. ``max_concurrency`` bounds the requests in flight (cascade runs and
+    fallbacks); more get HTTP 429 with ``Retry-After``. ``deadline_s`` bounds one request
+    from admission to answer (then 504). ``keepalive_s`` is the interval of SSE comment
+    lines while a streamed request's cascade runs. ``grace_s`` is how long SIGTERM waits for
+    requests in flight before answering them 503. ``fallback`` is a spec model, ``"last"``
+    (the last stage's model) or ``"reject"``. ``api_key_env`` names the environment variable
+    holding the bearer token clients must send (None: no authentication).
+    ``drift_min_requests`` is how many decided requests a stage needs before its live
+    acceptance rate is compared with the prediction.
+    """
+
+    spec: Path
+    endpoints: Path
+    records: Path = Path("served.jsonl")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model_name: str | None = None
+    max_concurrency: int = 16
+    deadline_s: float = 300.0
+    keepalive_s: float = 15.0
+    grace_s: float = 30.0
+    fallback: str = LAST_STAGE
+    api_key_env: str | None = None
+    unsafe_no_sandbox: bool = False
+    strict_sandbox: bool = False
+    test_timeout: float = 1.0
+    sandbox_workers: int = 0
+    profile: str | None = None
+    drift_min_requests: int = 20
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        checks = {
+            "port": 0 <= self.port <= 65535,
+            "max_concurrency": self.max_concurrency >= 1,
+            "deadline_s": self.deadline_s > 0,
+            "keepalive_s": self.keepalive_s > 0,
+            "grace_s": self.grace_s >= 0,
+            "test_timeout": self.test_timeout > 0,
+            "sandbox_workers": self.sandbox_workers >= 0,
+            "drift_min_requests": self.drift_min_requests >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ServeError(f"invalid {name.replace('_', '-')} = {getattr(self, name)!r}")
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+", self.host):
+                raise ServeError(f"--host must be an IP address or a host name, got "
+                                 f"{self.host!r}") from None
+        if self.api_key_env is not None and not _ENV_NAME.fullmatch(self.api_key_env):
+            raise ServeError("--api-key-env must name an environment variable (letters, "
+                             "digits, underscores); the value given is not shown, in case it "
+                             "is a key")
+        if self.model_name is not None and not self.model_name.strip():
+            raise ServeError("--model-name is empty")
+        if self.log_level not in ("critical", "error", "warning", "info", "debug"):
+            raise ServeError(f"--log-level must be critical, error, warning, info or debug, "
+                             f"got {self.log_level!r}")
