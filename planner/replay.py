@@ -311,3 +311,65 @@ def replay_spec(spec_path: str | os.PathLike[str], profile_name: str | None = No
         "replayed": est.to_json(),
         "notes": notes,
     }
+
+
+@dataclass(frozen=True)
+class StageAcceptance:
+    """Predicted acceptance rate of one stage among the problems that reach it (a
+    fraction), with its percentile-bootstrap interval over ``n_problems`` problems."""
+
+    stage: int
+    model: str
+    rate: float
+    low: float
+    high: float
+    n_problems: int
+
+
+def stage_acceptance(spec_path: str | os.PathLike[str], profile_name: str | None = None, *,
+                     replicates: int = 64, n_boot: int = 2000, confidence: float = 0.95
+                     ) -> tuple[StageAcceptance, ...]:
+    """How often each stage but the last accepts the problems that reach it, on the
+    problems of the spec's prediction (the held-out part of its split, else the planning
+    part; every problem when the profile cannot make the split).
+
+    A whole-replicate simulation of the plan (:func:`planner.estimate.simulate_plan`, the
+    spec's estimator seed; paper loops for the paper grid) gives per problem and replicate
+    the stage that answered; the rate is ``sum(accepted) / sum(reached)`` over problems,
+    the interval a percentile bootstrap over problems (the spec's bootstrap seed). Raises
+    ProfileError when the profile is not found, and a one-line error when a stage's model
+    is not in it. Used by ``serve`` to watch the live traffic for drift.
+    """
+    from .estimate import simulate_plan
+    from .spec import load_spec
+    from .splits import SplitError, split_by_name
+
+    spec = load_spec(spec_path)
+    prov = spec.provenance
+    profile = load_profile(profile_name or prov.profile)
+    for stage in spec.stages:
+        profile.model_index(stage.model)
+    try:
+        split = split_by_name(prov.split, profile.n_problems)
+        problems = split.part("test" if spec.heldout is not None else "validation")
+    except SplitError:
+        problems = None
+    sampling = "paper_loops" if prov.grid == "paper" else "random"
+    answered = simulate_plan(profile, spec.plan, problems, replicates=replicates,
+                             seed=int(prov.seeds.get("estimator", 0)),
+                             sampling=sampling).answered_by  # [P, R]
+    n = answered.shape[0]
+    rng = np.random.default_rng(int(prov.seeds.get("bootstrap", 0)))
+    resamples = rng.integers(0, n, size=(n_boot, n))
+    alpha = (1 - confidence) / 2
+    out = []
+    for i, stage in enumerate(spec.stages[:-1]):
+        reached = (answered >= i).mean(axis=1)
+        accepted = (answered == i).mean(axis=1)
+        if reached.sum() == 0:
+            continue
+        num, den = accepted[resamples].sum(axis=1), reached[resamples].sum(axis=1)
+        low, high = np.quantile(num[den > 0] / den[den > 0], [alpha, 1 - alpha])
+        out.append(StageAcceptance(i, stage.model, float(accepted.sum() / reached.sum()),
+                                   float(low), float(high), n))
+    return tuple(out)

@@ -35,7 +35,7 @@ LAYERS: dict[str, int] = {
 }
 #: Parts beside the planning stack: they may use the floor and the data layer (and each
 #: other), and nothing of the estimator, search or planning imports them.
-BESIDE = {"sandbox", "measure", "runtime"}
+BESIDE = {"sandbox", "measure", "runtime", "serve"}
 BESIDE_MAY_USE = 1
 #: Modules allowed to import upwards, with the reason.
 COMPAT_SHIMS = {

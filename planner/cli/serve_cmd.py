@@ -62,21 +62,31 @@ def serve(
     runs the spec's stages exactly as `run` does and is appended to the records file."""
     import logging
 
+    from ..errors import CodecascadeError
+    from ..replay import stage_acceptance
     from ..serve import ServeOptions, bind, prepare, run
     from ..serve.server import base_url
+    from ..spec import SpecError
 
     options = ServeOptions(
         spec=spec, endpoints=endpoints, records=records, host=host, port=port,
         model_name=model_name, max_concurrency=max_concurrency, deadline_s=deadline,
         keepalive_s=keepalive, grace_s=grace, fallback=fallback, api_key_env=api_key_env,
         unsafe_no_sandbox=unsafe_no_sandbox, strict_sandbox=strict, test_timeout=test_timeout,
-        sandbox_workers=sandbox_workers, profile=profile,
-        drift_min_requests=drift_min_requests, log_level=log_level)
+        sandbox_workers=sandbox_workers, drift_min_requests=drift_min_requests,
+        log_level=log_level)
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # one line per upstream request is the HTTP client's debug detail, not the server's log
     logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLogger().level))
-    prepared = prepare(options)
+    acceptance, note = None, None
+    try:
+        acceptance = stage_acceptance(spec, profile)
+    except CodecascadeError as exc:
+        if not isinstance(exc, SpecError):
+            note = f"drift detection is off: no prediction from the profile ({exc})"
+            logging.getLogger("codecascade.serve").warning(note)
+    prepared = prepare(options, acceptance=acceptance, acceptance_note=note)
     sock = bind(host, port)
     typer.echo(f"serving {prepared.model_name} on {base_url(sock)}/v1 "
                f"({len(prepared.spec.stages)} stages: {prepared.spec.plan.label()}; sandbox "

@@ -3,7 +3,7 @@
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions``, ``GET /v1/models`` (the
 cascade is one model), ``GET /v1/models/{id}``, ``GET /health`` and ``GET /metrics``.
 :func:`prepare` does every check that can fail before a port is opened (spec, endpoints,
-keys, fallback model, records file, sandbox level, drift prediction) and raises one-line
+keys, fallback model, records file, sandbox level) and raises one-line
 :class:`~planner.serve.config.ServeError`\\ s; :func:`create_app` builds the FastAPI app
 around what it prepared.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +22,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import CodecascadeError
 from ..runtime.execute import Executor
 from ..spec import CascadeSpec
 from .auth import check_bearer, load_token
 from .config import LAST_STAGE, REJECT, ServeError, ServeOptions
-from .drift import DriftMonitor, predict_acceptance
+from .drift import AcceptancePrediction, DriftMonitor
 from .errors import APIError, ErrorType
 from .limits import Admission
 from .metrics import CONTENT_TYPE, Metrics
@@ -55,9 +54,14 @@ class Prepared:
     sandbox_level: str
 
 
-def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepared:
+def prepare(options: ServeOptions, *, executor: Executor | None = None,
+            acceptance: Sequence[AcceptancePrediction] | None = None,
+            acceptance_note: str | None = None) -> Prepared:
     """Load and check everything; ServeError (or another one-line project error) when the
-    server cannot start. ``executor`` replaces the sandbox (tests)."""
+    server cannot start. ``executor`` replaces the sandbox (tests). ``acceptance`` are the
+    stages' predicted acceptance rates (:func:`planner.replay.stage_acceptance`) that drift
+    detection compares the traffic with; without them it is off, and ``acceptance_note``
+    (or a default) says why on ``/health``."""
     from ..runtime.api import spec_hash
     from ..runtime.endpoints import check_covers, load_endpoints
     from ..runtime.runner import CascadeRunner, RunOptions
@@ -87,7 +91,12 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     digest = spec_hash(options.spec)
     recorder = Recorder(options.records, digest)
     metrics = Metrics(spec.models, options.max_concurrency)
-    drift, note = _drift(spec, options, metrics)
+    drift, note = None, acceptance_note or "drift detection is off: no prediction given"
+    if len(spec.stages) < 2:
+        note = "a one-stage cascade has no acceptance rate to watch"
+    elif acceptance is not None:
+        drift = DriftMonitor(spec.models, acceptance, metrics, options.drift_min_requests)
+        note = None
     runner = CascadeRunner(spec.plan, endpoints, executor, spec_hash=digest,
                            options=run_options)
     service = CascadeService(runner, endpoints, recorder=recorder, metrics=metrics,
@@ -115,19 +124,6 @@ def _sandbox(options: ServeOptions, workers: int) -> tuple[Executor, str]:
     mode = "strict" if options.strict_sandbox else "fast"
     inner = SandboxExecutor(mode, allow_unsafe=options.unsafe_no_sandbox)
     return BoundedExecutor(inner, workers), report.level.value
-
-
-def _drift(spec: CascadeSpec, options: ServeOptions,
-           metrics: Metrics) -> tuple[DriftMonitor | None, str | None]:
-    if len(spec.stages) < 2:
-        return None, "a one-stage cascade has no acceptance rate to watch"
-    try:
-        predictions = predict_acceptance(spec, options.profile)
-    except CodecascadeError as exc:
-        note = f"drift detection is off: no prediction from the spec's profile ({exc})"
-        log.warning(note)
-        return None, note
-    return DriftMonitor(spec.models, predictions, metrics, options.drift_min_requests), None
 
 
 def create_app(prepared: Prepared) -> FastAPI:

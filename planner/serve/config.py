@@ -52,7 +52,6 @@ class ServeOptions:
     strict_sandbox: bool = False
     test_timeout: float = 1.0
     sandbox_workers: int = 0
-    profile: str | None = None
     drift_min_requests: int = 20
     log_level: str = "info"
 

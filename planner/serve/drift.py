@@ -1,13 +1,10 @@
 """Drift: is the live traffic still the traffic the plan was made for?
 
-The plan's stages accept or escalate at rates the profile predicts. For every stage but the
-last (which always answers), :func:`predict_acceptance` computes from the spec's profile
-the probability that a request *reaching* the stage is accepted there: per problem of the
-spec's prediction set (the held-out part of its split, else the planning part) and
-replicate, the stage that answered in a whole-replicate simulation of the plan
-(:func:`planner.estimate.simulate_plan`, the estimator's own draws and seed), then
-``sum(accepted) / sum(reached)`` over problems, with a percentile bootstrap interval over
-problems (2,000 resamples, 95 %).
+The plan's stages accept or escalate at rates the profile predicts: for every stage but
+the last (which always answers), :func:`planner.replay.stage_acceptance` gives the
+probability that a request *reaching* the stage is accepted there, with an interval, on the
+problems of the spec's prediction. The predictions are passed in (the command line computes
+them from the spec's profile), so the server itself never imports the estimator.
 
 :class:`DriftMonitor` counts, per stage, the requests that reached it and got a decision
 (stages whose generations failed are infrastructure errors and are not counted) and the
@@ -23,13 +20,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-import numpy as np
+from typing import Protocol
 
 from ..measure.records import ProblemRecord
 from ..runtime.runner import wilson_interval
-from ..spec import CascadeSpec
 from .metrics import Metrics
 
 log = logging.getLogger("codecascade.serve")
@@ -38,67 +32,26 @@ log = logging.getLogger("codecascade.serve")
 LIVE_Z = 2.5758293035489
 
 
-@dataclass(frozen=True)
-class StagePrediction:
-    """Predicted acceptance rate of a stage among the requests that reach it, with its
-    interval (fractions), on ``n_problems`` problems of the profile."""
+class AcceptancePrediction(Protocol):
+    """A stage's predicted acceptance rate and interval (fractions), e.g.
+    :class:`planner.replay.StageAcceptance`."""
 
-    stage: int
-    model: str
-    rate: float
-    low: float
-    high: float
-    n_problems: int
-
-
-def predict_acceptance(spec: CascadeSpec, profile_name: str | None = None, *,
-                       n_boot: int = 2000, confidence: float = 0.95,
-                       replicates: int = 64) -> tuple[StagePrediction, ...]:
-    """Predicted acceptance rate of every stage but the last (see the module docstring).
-
-    Raises :class:`planner.profile.ProfileError` when the profile is not found, and
-    :class:`planner.errors.CodecascadeError` subclasses when a spec model is not in it.
-    """
-    from ..estimate import simulate_plan
-    from ..profile import load_profile
-    from ..splits import SplitError, split_by_name
-
-    prov = spec.provenance
-    profile = load_profile(profile_name or prov.profile)
-    for stage in spec.stages:
-        profile.model_index(stage.model)
-    try:
-        split = split_by_name(prov.split, profile.n_problems)
-        problems = split.part("test" if spec.heldout is not None else "validation")
-    except SplitError:  # a split this profile cannot make: every problem
-        problems = None
-    sampling = "paper_loops" if prov.grid == "paper" else "random"
-    sim = simulate_plan(profile, spec.plan, problems, replicates=replicates,
-                        seed=int(prov.seeds.get("estimator", 0)), sampling=sampling)
-    answered = sim.answered_by  # [P, R]
-    rng = np.random.default_rng(int(prov.seeds.get("bootstrap", 0)))
-    n_problems = answered.shape[0]
-    resamples = rng.integers(0, n_problems, size=(n_boot, n_problems))
-    alpha = (1 - confidence) / 2
-    out = []
-    for i, stage in enumerate(spec.stages[:-1]):
-        reached = (answered >= i).mean(axis=1)
-        accepted = (answered == i).mean(axis=1)
-        if reached.sum() == 0:
-            continue
-        rate = float(accepted.sum() / reached.sum())
-        num = accepted[resamples].sum(axis=1)
-        den = reached[resamples].sum(axis=1)
-        boot = num[den > 0] / den[den > 0]
-        low, high = (float(x) for x in np.quantile(boot, [alpha, 1 - alpha]))
-        out.append(StagePrediction(i, stage.model, rate, low, high, n_problems))
-    return tuple(out)
+    @property
+    def stage(self) -> int: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def rate(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
 
 
 class DriftMonitor:
     """Live acceptance rate per stage against the prediction (see the module docstring)."""
 
-    def __init__(self, models: Sequence[str], predictions: Sequence[StagePrediction],
+    def __init__(self, models: Sequence[str], predictions: Sequence[AcceptancePrediction],
                  metrics: Metrics, min_requests: int = 20):
         self.models = tuple(models)
         self.predictions = {p.stage: p for p in predictions}

@@ -140,8 +140,9 @@ def _toml(value) -> str:
 @pytest.fixture
 def serving(tmp_path):
     """``serving(base_url, executor, plan=PLAN, endpoint_defaults={}, endpoint_overrides={},
-    **options)`` starts the server in a thread and returns (BackgroundServer, openai
-    client); stopped after the test."""
+    predict=True, **options)`` starts the server in a thread (with the stages' predicted
+    acceptance rates from the bundled profile unless ``predict`` is false) and returns
+    (BackgroundServer, openai client); stopped after the test."""
     import openai
 
     from planner.serve import BackgroundServer, ServeOptions, prepare
@@ -151,7 +152,7 @@ def serving(tmp_path):
 
     def start(base_url: str, executor, *, plan: CascadePlan = PLAN,
               endpoint_defaults: dict | None = None, endpoint_overrides: dict | None = None,
-              records: Path | None = None,
+              records: Path | None = None, predict: bool = True,
               client_timeout: float = 60.0, **options):
         count[0] += 1
         spec = write_spec(tmp_path / f"cascade{count[0]}.json", plan)
@@ -161,7 +162,8 @@ def serving(tmp_path):
         serve_options = ServeOptions(spec=spec, endpoints=endpoints,
                                      records=records or tmp_path / f"served{count[0]}.jsonl",
                                      host="127.0.0.1", port=0, **options)
-        prepared = prepare(serve_options, executor=executor)
+        acceptance = _acceptance(spec, plan) if predict else None
+        prepared = prepare(serve_options, executor=executor, acceptance=acceptance)
         server = stack.enter_context(BackgroundServer(prepared))
         client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="unused",
                                max_retries=0, timeout=client_timeout)
@@ -170,3 +172,16 @@ def serving(tmp_path):
 
     yield start
     stack.close()
+
+
+_PREDICTIONS: dict[str, tuple] = {}
+
+
+def _acceptance(spec: Path, plan: CascadePlan) -> tuple:
+    """The stages' predicted acceptance rates (computed once per plan in a session)."""
+    from planner.replay import stage_acceptance
+
+    key = plan.label()
+    if key not in _PREDICTIONS:
+        _PREDICTIONS[key] = stage_acceptance(spec)
+    return _PREDICTIONS[key]

@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from planner.measure.records import ProblemRecord, StageRecord
-from planner.serve.drift import DriftMonitor, StagePrediction, predict_acceptance
+from planner.replay import StageAcceptance, stage_acceptance
+from planner.serve.drift import DriftMonitor
 from planner.serve.metrics import Metrics
-from planner.spec import load_spec
 
 from .conftest import MODELS, PLAN, Always, write_spec
 from .test_app import raw
@@ -37,7 +37,7 @@ def _gauge(metrics: Metrics, name: str, **labels) -> float | None:
 
 def test_the_live_rate_leaves_and_reenters_the_predicted_interval(caplog):
     metrics = Metrics(MODELS, 4)
-    prediction = StagePrediction(0, MODELS[0], 0.5, 0.4, 0.6, 115)
+    prediction = StageAcceptance(0, MODELS[0], 0.5, 0.4, 0.6, 115)
     monitor = DriftMonitor(MODELS, [prediction], metrics, min_requests=20)
     assert _gauge(metrics, "codecascade_stage_acceptance_predicted", stage="0",
                   model=MODELS[0], bound="low") == 0.4
@@ -73,8 +73,7 @@ def test_predictions_are_the_estimators_stage_reach(tmp_path, default_profile_pa
     from planner.profile import load_profile
     from planner.splits import split_by_name
 
-    spec = load_spec(write_spec(tmp_path / "cascade.json"))
-    predictions = predict_acceptance(spec)
+    predictions = stage_acceptance(write_spec(tmp_path / "cascade.json"))
     assert [p.stage for p in predictions] == [0, 1]
     reach = estimate_plan(load_profile(), PLAN, split_by_name("paper-seed3", 164).part("test"),
                           seed=0).stage_reach
@@ -84,8 +83,12 @@ def test_predictions_are_the_estimators_stage_reach(tmp_path, default_profile_pa
         assert 0 <= p.low <= p.rate <= p.high <= 1 and p.n_problems == 115
 
 
-def test_without_the_profile_drift_is_off_and_health_says_why(replay, serving, tmp_path):
-    server, _ = serving(replay().base_url, Always(True), profile=str(tmp_path / "none.npz"))
+def test_without_a_prediction_drift_is_off_and_health_says_why(replay, serving, tmp_path):
+    from planner.profile import ProfileError
+
+    with pytest.raises(ProfileError):
+        stage_acceptance(write_spec(tmp_path / "cascade.json"), str(tmp_path / "none.npz"))
+    server, _ = serving(replay().base_url, Always(True), predict=False)
     assert server.prepared.drift is None
     import json
 

@@ -107,8 +107,9 @@ def test_an_endpoint_refusing_the_servers_model_name_is_a_502(replay, serving, h
 
 
 def test_the_deadline_gives_a_504_and_a_partial_record(replay, serving, humaneval):
-    server, client = serving(replay(Faults(delay_s=0.4)).base_url, Always(False),
-                             deadline_s=0.6)
+    # stage 0 answers after ~1 s, stage 1 would after ~2 s: the deadline falls between
+    server, client = serving(replay(Faults(delay_s=1.0)).base_url, Always(False),
+                             deadline_s=1.5)
     started = time.monotonic()
     with pytest.raises(openai.APIStatusError) as info:
         client.completions.create(model="cascade", prompt=humaneval[42].prompt)
@@ -116,13 +117,13 @@ def test_the_deadline_gives_a_504_and_a_partial_record(replay, serving, humaneva
     assert info.value.status_code == 504 and info.value.body["code"] == "deadline_exceeded"
     assert "stage 1 of 3 was running" in info.value.body["message"]
     record = next(iter(read_records(server.prepared.options.records)))
-    assert record.answer is None and record.error.startswith("deadline of 0.6 s")
+    assert record.answer is None and record.error.startswith("deadline of 1.5 s")
     assert [s.decision for s in record.stages] == ["escalate"]
 
 
 def test_requests_beyond_the_limit_get_429_and_the_rest_are_answered(replay, serving,
                                                                      humaneval):
-    upstream = replay(Faults(delay_s=0.5))
+    upstream = replay(Faults(delay_s=1.5))
     server, client = serving(upstream.base_url, HashExecutor(pass_rate=1.0),
                              max_concurrency=2)
     results: dict[str, object] = {}
@@ -186,8 +187,9 @@ def test_a_disconnecting_client_cancels_the_remaining_stages(replay, serving, hu
     records = server.prepared.options.records
     record = wait_for(lambda: records.exists() and next(iter(read_records(records)), None),
                       what="the cancelled request's record")
+    # cancelled during stage 1 (or, on a very slow machine, stage 0): never answered
     assert record.answer is None and "disconnected" in record.error
-    assert [s.decision for s in record.stages] == ["escalate"]
+    assert [s.decision for s in record.stages] in (["escalate"], [])
     time.sleep(0.6)  # would be long enough for the last stage to be asked
     asked = {r.model for r in upstream.served}
     assert "34B" not in asked and "7B" in asked
