@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "compare_methods": "planner.planning",
     "frontier": "planner.planning",
     "PlanRequest": "planner.planning",
+    "evaluate": "planner.evaluation",
     "CascadeSpec": "planner.spec",
     "load_spec": "planner.spec",
     "save_spec": "planner.spec",

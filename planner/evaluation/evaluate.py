@@ -1,0 +1,247 @@
+"""``planner.evaluate``: how plans chosen on some problems do on problems never seen.
+
+For a profile, a grid and a selection method, under a protocol (:mod:`.protocols`), at
+each budget of each split (:mod:`.budgets`): the cascade plan is chosen on the split's
+planning part by the selector (planner.selection; for ``naive`` exactly as ``plan`` does,
+through the same search), the best single-model self-testing plan is chosen the same way
+among one-stage plans, and both are scored on the held-out part with the exact cascade
+formula. Each row records, for both plans, the planning-part and held-out accuracy
+(fraction) and cost ($ per problem) and what the selector states for new problems
+(``predicted_*``). :mod:`.summary` turns the rows into the headline measures.
+
+``chosen_on="heldout"`` chooses the plans on the held-out part itself: the ceiling no
+selector can reach (it reads the problems it is scored on), for reference only; a budget
+below the held-out part's cheapest plan then takes that plan.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import CodecascadeError
+from ..profile import DEFAULT_PROFILE_NAME, Profile, load_profile
+from ..search.base import Objective, score_stages
+from ..selection import Choice, PlanFamily, SelectionTask, Selector, get_selector
+from ..selection.candidate_selector import CandidateSelector
+from .budgets import Budgets, parse_budgets
+from .protocols import Protocol, protocol_splits
+from .summary import SingleFrontPoint, Summary, summarise
+
+CHOSEN_ON = ("planning", "heldout")
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """One chosen plan of a row: label, planning-part and held-out accuracy (fraction) and
+    cost ($ per problem), and the selector's prediction for new problems."""
+
+    plan: str
+    planning_accuracy: float
+    planning_cost: float
+    heldout_accuracy: float
+    heldout_cost: float
+    predicted_accuracy: float
+    predicted_cost: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"plan": self.plan, "planning_accuracy": self.planning_accuracy,
+                "planning_cost": self.planning_cost, "heldout_accuracy": self.heldout_accuracy,
+                "heldout_cost": self.heldout_cost,
+                "predicted_accuracy": self.predicted_accuracy,
+                "predicted_cost": self.predicted_cost}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> PlanOutcome:
+        return cls(plan=str(obj["plan"]), **{k: float(obj[k]) for k in (
+            "planning_accuracy", "planning_cost", "heldout_accuracy", "heldout_cost",
+            "predicted_accuracy", "predicted_cost")})
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One (split, budget): the cascade plan and the single-model plan."""
+
+    split: str
+    budget: float
+    cascade: PlanOutcome
+    single: PlanOutcome
+
+    def to_json(self) -> dict[str, Any]:
+        return {"split": self.split, "budget": self.budget, "cascade": self.cascade.to_json(),
+                "single": self.single.to_json()}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> EvaluationRow:
+        return cls(split=str(obj["split"]), budget=float(obj["budget"]),
+                   cascade=PlanOutcome.from_json(obj["cascade"]),
+                   single=PlanOutcome.from_json(obj["single"]))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Rows and their summary (the summary also holds the settings and the per-split
+    single-model fronts it was computed with)."""
+
+    rows: tuple[EvaluationRow, ...]
+    summary: Summary
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rows": [r.to_json() for r in self.rows],
+                "summary": {**self.summary.to_json(), "settings": self.settings}}
+
+
+@dataclass(frozen=True)
+class _Split:
+    """What one split contributes: its context, tasks and single-model front."""
+
+    name: str
+    context: Any
+    cascade: SelectionTask
+    single: SelectionTask
+    front: tuple[SingleFrontPoint, ...]
+    budgets: np.ndarray
+
+
+def _budgets(budgets: int | str | Budgets | Sequence[float]) -> Budgets:
+    if isinstance(budgets, Budgets):
+        return budgets
+    if isinstance(budgets, str):
+        return parse_budgets(budgets)
+    if isinstance(budgets, int | np.integer):
+        return Budgets(count=int(budgets))
+    return Budgets(count=None, values=tuple(float(b) for b in budgets))
+
+
+def _prepare(profile: Profile, split_name: str, grid, budgets: Budgets, *,
+             seed: int, replicates: int, models, prices, method: str,
+             chosen_on: str) -> _Split:
+    from ..search.api import planning_context
+
+    context = planning_context(profile, grid=grid, split=split_name, seed=seed,
+                               replicates=replicates, models=models, prices=prices)
+    if context.heldout is None:
+        raise CodecascadeError(f"split {split_name!r} has no held-out part")
+    space = context.planning if chosen_on == "planning" else context.heldout
+    cascade = SelectionTask(space, PlanFamily.CASCADE, seed=seed, method=method)
+    single = SelectionTask(space, PlanFamily.SINGLE, seed=seed, method=method)
+    reference = SelectionTask(context.planning, PlanFamily.SINGLE, seed=seed).candidates
+    front = tuple(
+        SingleFrontPoint(context.stages_plan(st).label(), float(a), float(c),
+                         *score_stages(context.heldout, st))
+        for st, a, c in zip(reference.stages, reference.mean_accuracy, reference.mean_cost,
+                            strict=True))
+    return _Split(split_name, context, cascade, single, front,
+                  budgets.for_split(reference.mean_cost))
+
+
+def _outcome(part: _Split, choice: Choice) -> PlanOutcome:
+    h_acc, h_cost = score_stages(part.context.heldout, choice.stages)
+    return PlanOutcome(
+        plan=part.context.stages_plan(choice.stages).label(),
+        planning_accuracy=choice.planning_accuracy, planning_cost=choice.planning_cost,
+        heldout_accuracy=h_acc, heldout_cost=h_cost,
+        predicted_accuracy=choice.predicted.accuracy, predicted_cost=choice.predicted.cost)
+
+
+def evaluate_many(
+    profile: Profile | str | os.PathLike[str] | None = None,
+    *,
+    selections: Sequence[str | Selector] = ("naive",),
+    protocol: Protocol | str = Protocol.PAPER,
+    budgets: int | str | Budgets | Sequence[float] = 20,
+    grid: str = "default",
+    folds: int = 5,
+    repeats: int = 2,
+    seed: int = 0,
+    replicates: int = 64,
+    models: Sequence[str] | None = None,
+    prices: dict[str, float] | None = None,
+    method: str = "exact",
+    chosen_on: str = "planning",
+) -> list[Evaluation]:
+    """:func:`evaluate` for several selections on the same splits and budgets, sharing the
+    option tables, candidate plans and inner resampling between them."""
+    if chosen_on not in CHOSEN_ON:
+        raise CodecascadeError(f"chosen_on must be one of {', '.join(CHOSEN_ON)}, "
+                               f"got {chosen_on!r}")
+    selectors = [get_selector(s) for s in selections]
+    if not selectors:
+        raise CodecascadeError("no selection to evaluate")
+    if chosen_on == "heldout":
+        # the ceiling: a budget below the held-out part's cheapest plan takes that plan
+        selectors = [s.in_sample() if isinstance(s, CandidateSelector) else s
+                     for s in selectors]
+    the_budgets = _budgets(budgets)
+    if isinstance(profile, Profile):
+        label = str(profile.provenance.get("name", "in-memory profile"))
+    else:
+        label = DEFAULT_PROFILE_NAME if profile is None else str(profile)
+        profile = load_profile(profile)
+    splits = protocol_splits(protocol, profile.n_problems, folds=folds, repeats=repeats,
+                             seed=seed)
+    start = time.perf_counter()
+    rows: list[list[EvaluationRow]] = [[] for _ in selectors]
+    fronts: dict[str, tuple[SingleFrontPoint, ...]] = {}
+    for split in splits:
+        part = _prepare(profile, split.name, grid, the_budgets, seed=seed,
+                        replicates=replicates, models=models, prices=prices, method=method,
+                        chosen_on=chosen_on)
+        fronts[split.name] = part.front
+        objectives = [Objective(budget=float(b)) for b in part.budgets]
+        for k, selector in enumerate(selectors):
+            cascade = selector.select(part.cascade, objectives)
+            single = selector.select(part.single, objectives)
+            rows[k] += [EvaluationRow(split.name, float(b), _outcome(part, c), _outcome(part, s))
+                        for b, c, s in zip(part.budgets, cascade, single, strict=True)]
+    seconds = time.perf_counter() - start
+    context = part.context
+    out = []
+    for selector, selector_rows in zip(selectors, rows, strict=True):
+        settings = {
+            "profile": label, "profile_sha256": context.profile.fingerprint(),
+            "protocol": Protocol(protocol).value, "splits": [s.name for s in splits],
+            "folds": folds if Protocol(protocol) is Protocol.KFOLD else None,
+            "repeats": repeats if Protocol(protocol) is Protocol.KFOLD else None,
+            "grid": context.grid.name, "selection": selector.label(),
+            "budgets": the_budgets.to_json(), "seed": seed, "replicates": replicates,
+            "method": method, "chosen_on": chosen_on,
+            "models": [t.model for t in context.planning.tables],
+            "seconds": seconds if len(selectors) == 1 else None,
+        }
+        out.append(Evaluation(tuple(selector_rows), summarise(selector_rows, fronts),
+                              settings))
+    return out
+
+
+def evaluate(
+    profile: Profile | str | os.PathLike[str] | None = None,
+    *,
+    selection: str | Selector = "naive",
+    protocol: Protocol | str = Protocol.PAPER,
+    budgets: int | str | Budgets | Sequence[float] = 20,
+    grid: str = "default",
+    folds: int = 5,
+    repeats: int = 2,
+    seed: int = 0,
+    replicates: int = 64,
+    models: Sequence[str] | None = None,
+    prices: dict[str, float] | None = None,
+    method: str = "exact",
+    chosen_on: str = "planning",
+) -> Evaluation:
+    """Choose plans on each split's planning part with ``selection`` and score them on its
+    held-out part (see the module docstring). ``budgets``: a count per split (log-spaced
+    over the split's planning-part single-model front), explicit $ per problem, or a
+    :class:`~planner.evaluation.budgets.Budgets`. ``folds``/``repeats`` apply to the
+    ``kfold`` protocol. Raises CodecascadeError (one line) on bad input."""
+    return evaluate_many(profile, selections=[selection], protocol=protocol, budgets=budgets,
+                         grid=grid, folds=folds, repeats=repeats, seed=seed,
+                         replicates=replicates, models=models, prices=prices, method=method,
+                         chosen_on=chosen_on)[0]

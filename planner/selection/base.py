@@ -1,0 +1,182 @@
+"""What every plan selector shares: the task it sees, the choice it returns, its interface.
+
+A *selector* decides which plan ``plan`` returns for an objective (a budget in $ per
+problem, or a target accuracy), given only the planning part of the problems. Choosing the
+plan that is best on the planning problems (today's rule, :mod:`.naive`) overfits them: the
+winner of a search over ~10^8 plans is, on new problems, worse than it looked (the
+optimizer's curse, docs/selection.md). The other selectors trade some in-sample accuracy
+for plans that hold on new problems, and every selector states a prediction *for new
+problems* (:class:`NewProblemEstimate`).
+
+A :class:`SelectionTask` holds the planning part's option tables and nothing of any
+held-out part: a selector cannot read held-out problems because it never receives them.
+Selectors that resample (bootstrap, inner cross-validation) do so over the task's planning
+problems (:meth:`SelectionTask.restrict`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from ..errors import CodecascadeError
+from ..search.base import Objective, SearchSpace
+
+if TYPE_CHECKING:
+    from .candidates import CandidateSet
+
+
+class SelectionError(CodecascadeError, ValueError):
+    """A selector cannot be built or run as asked; one line."""
+
+
+class PlanFamily(StrEnum):
+    """Which plans a task ranges over: every cascade, or single-model plans only (one
+    model, its own tests deciding: the baseline a cascade has to beat)."""
+
+    CASCADE = "cascade"
+    SINGLE = "single"
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionTask:
+    """Everything a selector may see: the option tables on the planning problems.
+
+    ``planning`` is the planning part's :class:`~planner.search.base.SearchSpace` (its
+    tables have one column per planning problem); ``seed`` seeds the search and every
+    resampling; ``method``, ``time_limit`` and ``ilp_solver`` are the search method's
+    settings (as for ``plan``). Expensive derived things (the candidate plans, inner
+    resampling tasks) are computed once per task and shared by every selector run on it.
+    """
+
+    planning: SearchSpace
+    family: PlanFamily = PlanFamily.CASCADE
+    seed: int = 0
+    method: str = "exact"
+    time_limit: float | None = None
+    ilp_solver: str = "auto"
+    _inner: dict[tuple[Any, ...], SelectionTask] = field(default_factory=dict, repr=False)
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_context(cls, context: Any, family: PlanFamily | str = PlanFamily.CASCADE, *,
+                     method: str = "exact", time_limit: float | None = None,
+                     ilp_solver: str = "auto") -> SelectionTask:
+        """The task of a :func:`~planner.search.api.planning_context`: its planning part
+        and seed only (its held-out part is not passed on)."""
+        return cls(planning=context.planning, family=PlanFamily(family), seed=context.seed,
+                   method=method, time_limit=time_limit, ilp_solver=ilp_solver)
+
+    @property
+    def n_problems(self) -> int:
+        return self.planning.n_problems
+
+    @cached_property
+    def candidates(self) -> CandidateSet:
+        """The plans candidate-based selectors choose among (:mod:`.candidates`): the exact
+        Pareto front of the family on the planning problems, with per-problem numbers."""
+        from .candidates import family_candidates
+
+        return family_candidates(self.planning, self.family)
+
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per ``key`` on this task (cost bounds, bootstrap means, ...)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def restrict(self, problems: np.ndarray, key: tuple[Any, ...] | None = None
+                 ) -> SelectionTask:
+        """The same task on some of its planning problems (positions 0..n_problems-1, in
+        that order). With ``key`` the sub-task is cached on this task, so resampling
+        selectors that use the same inner folds share their candidate sets."""
+        if key is not None and key in self._inner:
+            return self._inner[key]
+        idx = np.asarray(problems, dtype=np.int64)
+        if idx.size == 0:
+            raise SelectionError("a resampled task needs at least one problem")
+        space = SearchSpace(tuple(t.columns(idx) for t in self.planning.tables),
+                            self.planning.shared_theta)
+        task = SelectionTask(planning=space, family=self.family, seed=self.seed,
+                             method=self.method, time_limit=self.time_limit,
+                             ilp_solver=self.ilp_solver)
+        if key is not None:
+            self._inner[key] = task
+        return task
+
+
+@dataclass(frozen=True)
+class NewProblemEstimate:
+    """A selector's statement of a chosen plan's mean accuracy (fraction) and cost ($ per
+    problem) on new problems, with intervals at ``confidence``; ``method`` says how it was
+    made (in-sample, nested cross-validation, bootstrap bias correction)."""
+
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    cost: float
+    cost_ci: tuple[float, float]
+    method: str
+    confidence: float = 0.95
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accuracy": self.accuracy, "accuracy_ci": list(self.accuracy_ci),
+                "cost": self.cost, "cost_ci": list(self.cost_ci), "method": self.method,
+                "confidence": self.confidence}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The plan a selector chose for one objective.
+
+    ``stages`` are (model index, table row) in cascade order; ``planning_accuracy`` and
+    ``planning_cost`` are its in-sample means on the task's problems; ``predicted`` is what
+    the selector states for new problems. ``fits`` is False when no plan met the
+    objective under the selector's cost rule and the choice is its fallback (the plan
+    closest to meeting it); ``details`` holds selector-specific facts (a tuned knob, the
+    number of plans within one standard error, ...).
+    """
+
+    objective: Objective
+    stages: tuple[tuple[int, int], ...]
+    planning_accuracy: float
+    planning_cost: float
+    predicted: NewProblemEstimate
+    selector: str
+    fits: bool = True
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def options(selector: Selector | type[Selector]) -> list[dataclasses.Field]:
+    """The user-facing options of a selector (its dataclass fields not marked internal)."""
+    return [f for f in dataclasses.fields(selector)  # type: ignore[arg-type]
+            if not f.metadata.get("internal")]
+
+
+class Selector(ABC):
+    """One way of choosing a plan for each objective from the planning part alone.
+
+    Subclasses are frozen dataclasses whose fields are their options (so a registry entry
+    carries its own options) and implement :meth:`select`.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+
+    @abstractmethod
+    def select(self, task: SelectionTask, objectives: Sequence[Objective]) -> list[Choice]:
+        """One :class:`Choice` per objective, in order. Raises
+        :class:`~planner.search.base.BudgetTooLowError` when an objective cannot be met
+        by any plan at all (a budget below the cheapest plan)."""
+
+    def label(self) -> str:
+        """The selector's name with its options, as ``--selection`` spells it."""
+        opts = [f"{f.name}={getattr(self, f.name)}" for f in options(self)
+                if getattr(self, f.name) != f.default]
+        return self.name + (":" + ",".join(opts) if opts else "")

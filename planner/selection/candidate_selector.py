@@ -1,0 +1,172 @@
+"""The frame every candidate-based selector shares: a cost rule, a pick, a statement.
+
+For each budget a :class:`CandidateSelector`
+
+1. keeps the candidate plans (:mod:`.candidates`) that fit the budget under its cost rule:
+   mean planning cost <= budget, or, with ``budget_confidence`` P, the P-upper bootstrap
+   bound of the mean cost <= budget (:func:`.honest.cost_bounds`); when none fits but the
+   budget is above the cheapest plan, it falls back to the plan with the lowest bound and
+   says so (``Choice.fits`` is False);
+2. picks one of them by its own rule (:meth:`CandidateSelector.pick`);
+3. states a prediction for new problems (``prediction``: in-sample, nested or corrected,
+   :mod:`.honest`, with ``folds`` × ``repeats`` inner cross-validation).
+
+Options with a knob can have it chosen by inner cross-validation (``tune=True``): each
+value of the knob's grid is run on the inner training parts and scored out of fold; the
+value with the best mean out-of-fold accuracy over the objectives (ties: the first, the
+most conservative) is used on all planning problems (nested resampling: the knob never
+sees the problems it is judged on).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..search.base import TOLERANCE, BudgetTooLowError, Objective, SearchError
+from .base import Choice, PlanFamily, SelectionError, SelectionTask, Selector
+from .candidates import CandidateSet
+from .honest import PredictionMethod, cost_bounds, honest_estimates, nested_outcome
+from .predict import in_sample_estimate
+
+#: The cost rule's confidence must leave room on both sides.
+CONFIDENCE_RANGE = (0.5, 0.999)
+
+
+@dataclass(frozen=True)
+class CandidateSelector(Selector):
+    """Base of the candidate-based selectors (see the module docstring)."""
+
+    budget_confidence: float | None = None
+    prediction: str = PredictionMethod.IN_SAMPLE.value
+    folds: int = 5
+    repeats: int = 1
+    tune: bool = False
+    #: the knob ``tune`` chooses, and the values it tries (first = most conservative)
+    knob: ClassVar[str | None] = None
+    knob_grid: ClassVar[tuple[Any, ...]] = ()
+    #: the prediction methods this selector can state
+    predictions: ClassVar[tuple[PredictionMethod, ...]] = (
+        PredictionMethod.IN_SAMPLE, PredictionMethod.NESTED, PredictionMethod.CORRECTED)
+    #: whether :meth:`pick` handles a target accuracy (else budgets only)
+    supports_target_accuracy: ClassVar[bool] = False
+    #: internal: inner runs of a tuned selector use this knob value
+    tuned: Any = field(default=None, metadata={"internal": True})
+    #: internal: a run on resampled problems, where a budget below the cheapest plan
+    #: falls back to the cheapest plan instead of failing
+    resampled: bool = field(default=False, metadata={"internal": True})
+
+    def __post_init__(self) -> None:
+        p = self.budget_confidence
+        if p is not None and not CONFIDENCE_RANGE[0] <= p <= CONFIDENCE_RANGE[1]:
+            raise SelectionError(f"budget_confidence must be in [{CONFIDENCE_RANGE[0]}, "
+                                 f"{CONFIDENCE_RANGE[1]}], got {p}")
+        known = [m.value for m in self.predictions]
+        if self.prediction not in known:
+            raise SelectionError(f"selection {self.name!r}: unknown prediction "
+                                 f"{self.prediction!r}; known: {', '.join(known)}")
+        if self.folds < 2 or self.repeats < 1:
+            raise SelectionError(f"inner cross-validation needs folds >= 2 and repeats >= 1, "
+                                 f"got {self.folds} and {self.repeats}")
+        if self.tune and self.knob is None:
+            raise SelectionError(f"selection {self.name!r} has no knob to tune")
+
+    # ---- what subclasses provide ---------------------------------------------------------
+
+    @abstractmethod
+    def pick(self, task: SelectionTask, candidates: CandidateSet, objective: Objective,
+             feasible: np.ndarray) -> tuple[int, dict[str, Any]]:
+        """Index of the chosen candidate among ``feasible`` ones (a non-empty [plans] mask
+        of plans that fit the budget under the cost rule), and details to record."""
+
+    def candidates(self, task: SelectionTask) -> CandidateSet:
+        """The plans this selector chooses among (the task's front by default)."""
+        return task.candidates
+
+    def knob_value(self) -> Any:
+        return self.tuned if self.tuned is not None else getattr(self, self.knob or "", None)
+
+    # ---- the frame -----------------------------------------------------------------------
+
+    def feasible(self, task: SelectionTask, candidates: CandidateSet,
+                 objective: Objective) -> tuple[np.ndarray, bool]:
+        """([plans] mask of plans within the objective's budget under the cost rule, fits)."""
+        if not objective.is_budget:
+            return np.ones(len(candidates), dtype=bool), True
+        if self.budget_confidence is None:
+            bound = candidates.mean_cost
+        else:
+            key = ("cost-bound", id(candidates), self.budget_confidence)
+            bound = task.memo(key, lambda: cost_bounds(candidates, self.budget_confidence,
+                                                       task.seed))
+        ok = bound <= objective.budget + TOLERANCE
+        if ok.any():
+            return ok, True
+        cheapest = float(candidates.mean_cost.min())
+        if objective.budget < cheapest - TOLERANCE and not self.resampled:
+            what = "single-model plan" if task.family is PlanFamily.SINGLE else "possible plan"
+            raise BudgetTooLowError(
+                f"budget ${objective.budget:.6g} per problem is below the cheapest {what}, "
+                f"which costs ${cheapest:.6g} per problem")
+        return bound <= bound.min() + TOLERANCE, False
+
+    def choose(self, task: SelectionTask, objectives: Sequence[Objective]) -> list[Choice]:
+        """The choices with in-sample statements."""
+        selector = self
+        details: dict[str, Any] = {}
+        if self.tune and self.tuned is None:
+            value, scores = self._tune(task, objectives)
+            selector = replace(self, tuned=value)
+            details = {f"tuned_{self.knob}": value, "tuning_scores": scores}
+        candidates = selector.candidates(task)
+        out = []
+        for objective in objectives:
+            if not objective.is_budget and not selector.supports_target_accuracy:
+                raise SelectionError(f"selection {self.name!r} chooses for a budget only; "
+                                     "use naive for a target accuracy")
+            feasible, fits = selector.feasible(task, candidates, objective)
+            j, picked = selector.pick(task, candidates, objective, feasible)
+            stages = candidates.stages[j]
+            acc, cost, predicted = in_sample_estimate(task, stages)
+            out.append(Choice(objective, stages, acc, cost, predicted, self.name, fits,
+                              {**details, **picked}))
+        return out
+
+    def in_sample(self) -> CandidateSelector:
+        """This selector as nested runs use it: in-sample statements, and a budget below
+        the cheapest plan of a resample falls back to that plan."""
+        return replace(self, prediction=PredictionMethod.IN_SAMPLE.value, resampled=True)
+
+    def select(self, task: SelectionTask, objectives: Sequence[Objective]) -> list[Choice]:
+        choices = self.choose(task, objectives)
+        method = PredictionMethod(self.prediction)
+        if method is PredictionMethod.IN_SAMPLE:
+            return choices
+        estimates = honest_estimates(method, self.in_sample(), task, objectives, choices,
+                                     folds=self.folds, repeats=self.repeats)
+        return [replace(c, predicted=e) for c, e in zip(choices, estimates, strict=True)]
+
+    def _tune(self, task: SelectionTask, objectives: Sequence[Objective]
+              ) -> tuple[Any, dict[str, float]]:
+        """The knob value with the best mean out-of-fold accuracy (module docstring)."""
+        base = replace(self.in_sample(), tune=False)
+        scores: dict[str, float] = {}
+        best, best_score = None, -np.inf
+        for value in self.knob_grid:
+            try:
+                inner = nested_outcome(replace(base, tuned=value), task, objectives,
+                                       self.folds, self.repeats)
+            except SearchError:
+                continue
+            score = float(inner.accuracy.mean())
+            scores[str(value)] = score
+            if score > best_score + TOLERANCE:
+                best, best_score = value, score
+        if best is None:
+            raise SelectionError(f"selection {self.name!r}: no knob value could be tuned")
+        return best, scores
+

@@ -1,0 +1,112 @@
+"""The plans candidate-based selectors choose among, with their per-problem numbers.
+
+A cascade selector chooses, for a budget, among the plans of the exact cost–accuracy
+Pareto front of the planning problems (planner.search.exact.exact_front): every plan off
+the front is beaten by a front plan that is at most as expensive and at least as accurate
+on the same problems, so the front holds every plan a rule that prefers accuracy and
+cheapness could want. A single-model selector chooses among the front of one-stage plans.
+The front is a few hundred plans, so their per-problem accuracy and cost vectors
+([plans, problems], the exact cascade formula) fit in memory, and every resampling a
+selector does (bootstrap weights, inner folds, paired differences) is a matrix product on
+them instead of a new search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..cascade import cascade_per_problem
+from ..search.base import (
+    SearchSpace,
+    normalise_stages,
+    single_threaded_blas,
+    stages_from_codes,
+)
+from ..search.exact import exact_front
+from ..search.pareto import ParetoFront
+from .base import PlanFamily
+
+
+@dataclass(frozen=True, eq=False)
+class CandidateSet:
+    """Plans with their per-problem numbers on the planning problems.
+
+    ``stages[j]`` is plan j as (model index, table row) stages; ``accuracy`` and ``cost``
+    are [plans, problems] (probability correct; $), from the task's own option tables.
+    ``score`` ([plans], optional) is the accuracy a selector ranks the plans by when it is
+    not their mean accuracy (a shrunk estimate, :mod:`.shrinkage`).
+    """
+
+    stages: tuple[tuple[tuple[int, int], ...], ...]
+    accuracy: np.ndarray
+    cost: np.ndarray
+    score: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    @property
+    def n_problems(self) -> int:
+        return int(self.accuracy.shape[1])
+
+    @property
+    def mean_accuracy(self) -> np.ndarray:
+        return self.accuracy.mean(axis=1)
+
+    @property
+    def mean_cost(self) -> np.ndarray:
+        return self.cost.mean(axis=1)
+
+    def columns(self, problems: np.ndarray) -> CandidateSet:
+        """The same plans on some of the problems (positions)."""
+        return CandidateSet(self.stages, self.accuracy[:, problems], self.cost[:, problems])
+
+    @property
+    def ranking_accuracy(self) -> np.ndarray:
+        """[plans] what plans are ranked by: ``score`` if set, else the mean accuracy."""
+        return self.mean_accuracy if self.score is None else self.score
+
+
+def per_problem(space: SearchSpace, plans) -> tuple[np.ndarray, np.ndarray]:
+    """[plans, problems] accuracy and cost of plans given as (model, row) stages."""
+    n = space.n_problems
+    acc = np.empty((len(plans), n))
+    cost = np.empty((len(plans), n))
+    for j, stages in enumerate(plans):
+        acc[j], cost[j] = cascade_per_problem([(space.tables[i], r) for i, r in stages])
+    return acc, cost
+
+
+def single_model_codes(space: SearchSpace) -> ParetoFront:
+    """The Pareto front of single-model plans (one stage of one model, any option that
+    can end a cascade)."""
+    front = ParetoFront(space.n_models)
+    for i, cand in enumerate(space.last):
+        if not cand.rows.size:
+            continue
+        table = space.tables[i]
+        codes = np.full((cand.rows.size, space.n_models), -1, dtype=np.int64)
+        codes[:, i] = cand.rows
+        front.add(table.correct[cand.rows].mean(axis=1), table.cost[cand.rows].mean(axis=1),
+                  codes)
+    return front
+
+
+def family_candidates(space: SearchSpace, family: PlanFamily,
+                      scored_on: SearchSpace | None = None) -> CandidateSet:
+    """The front of ``family`` on ``space`` as a :class:`CandidateSet`. With
+    ``scored_on`` (the same options with other per-problem numbers, e.g. shrunk ones), the
+    front is built on ``scored_on``, its accuracy there becomes ``score``, and the
+    per-problem numbers come from ``space``."""
+    built = space if scored_on is None else scored_on
+    if family is PlanFamily.SINGLE:
+        front = single_model_codes(built)
+    else:
+        with single_threaded_blas():
+            front, _ = exact_front(built)
+    plans = tuple(normalise_stages(built, stages_from_codes(c)) for c in front.codes)
+    acc, cost = per_problem(space, plans)
+    score = None if scored_on is None else per_problem(built, plans)[0].mean(axis=1)
+    return CandidateSet(plans, acc, cost, score)

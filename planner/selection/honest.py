@@ -1,0 +1,121 @@
+"""Honest statements for new problems: selection-corrected predictions and budget bounds.
+
+**Predictions** (:class:`PredictionMethod`). The in-sample mean of the chosen plan is
+optimistic, because the plan was chosen for being good on those very problems (Smith &
+Winkler 2006). Two corrections, both from inner cross-validation over the planning
+problems (``folds`` × ``repeats``; the whole selection, search included, is re-run on each
+inner training part):
+
+* ``nested`` — the mean, over planning problems, of the accuracy and cost that the plan
+  chosen *without* a problem has on it (each problem is out of fold once per repeat):
+  nested cross-validation's estimate of the selection procedure (Varma & Simon 2006;
+  Cawley & Talbot 2010). Its training parts are (k−1)/k of the planning problems, so it
+  is slightly pessimistic.
+* ``corrected`` — the chosen plan's in-sample mean minus the optimism measured on the
+  inner folds (in-fold minus out-of-fold mean of each inner choice), in the spirit of
+  Tibshirani & Tibshirani (2009) and Efron's optimism bootstrap.
+
+Either interval is the percentile bootstrap interval over planning problems of the
+per-problem numbers the point estimate is the mean of, shifted with it.
+
+**Budget confidence.** :func:`cost_bounds` gives every candidate plan the
+``confidence``-quantile of its mean cost over bootstrap resamples of the planning problems
+(a one-sided upper bound); a plan is within budget "with confidence P" when that bound is
+at most the budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from ..cascade import cascade_per_problem
+from ..search.base import Objective
+from .base import Choice, NewProblemEstimate, SelectionTask, Selector
+from .candidates import CandidateSet
+from .predict import in_sample_estimate, interval_estimate
+from .resampling import bootstrap_counts, inner_folds
+
+#: Bootstrap resamples behind a cost bound.
+COST_BOOTSTRAP = 2000
+
+NESTED = ("nested cross-validation over the planning problems ({folds}x{repeats}): "
+          "out-of-fold accuracy and cost of the plans chosen without each problem")
+CORRECTED = ("in-sample mean minus the optimism of the choices on inner folds "
+             "({folds}x{repeats}, Tibshirani & Tibshirani 2009)")
+
+
+class PredictionMethod(StrEnum):
+    IN_SAMPLE = "in-sample"
+    NESTED = "nested"
+    CORRECTED = "corrected"
+    #: the .632+ bootstrap (only selectors that resample by bootstrap: :mod:`.bootstrap`)
+    PLUS632 = "632plus"
+
+
+def cost_bounds(candidates: CandidateSet, confidence: float, seed: int) -> np.ndarray:
+    """[plans] upper ``confidence``-quantile of each plan's mean cost over bootstrap
+    resamples of the problems ($ per problem)."""
+    counts = bootstrap_counts(candidates.n_problems, COST_BOOTSTRAP, seed)
+    means = counts @ candidates.cost.T / candidates.n_problems
+    return np.quantile(means, confidence, axis=0)
+
+
+@dataclass(frozen=True)
+class NestedOutcome:
+    """What inner cross-validation saw, per objective: the out-of-fold per-problem accuracy
+    and cost ([objectives, problems], averaged over repeats), and the mean in-fold minus
+    out-of-fold accuracy and cost of the inner choices (the optimism, [objectives])."""
+
+    accuracy: np.ndarray
+    cost: np.ndarray
+    accuracy_optimism: np.ndarray
+    cost_optimism: np.ndarray
+
+
+def nested_outcome(selector: Selector, task: SelectionTask, objectives: Sequence[Objective],
+                   folds: int, repeats: int) -> NestedOutcome:
+    """Run ``selector`` (in-sample, no nesting of its own) on every inner training part of
+    ``task`` and score its choices on the inner test part (see the module docstring)."""
+    n, m = task.n_problems, len(objectives)
+    acc = np.zeros((m, n))
+    cost = np.zeros((m, n))
+    acc_gap = np.zeros(m)
+    cost_gap = np.zeros(m)
+    splits = inner_folds(n, folds, repeats, task.seed)
+    tables = task.planning.tables
+    for i, (train, test) in enumerate(splits):
+        sub = task.restrict(train, key=("cv", folds, repeats, i))
+        for o, choice in enumerate(selector.select(sub, objectives)):
+            a, c = cascade_per_problem([(tables[t], r) for t, r in choice.stages])
+            a, c = a[test], c[test]
+            acc[o, test] += a / repeats
+            cost[o, test] += c / repeats
+            acc_gap[o] += (choice.planning_accuracy - a.mean()) / len(splits)
+            cost_gap[o] += (choice.planning_cost - c.mean()) / len(splits)
+    return NestedOutcome(acc, cost, acc_gap, cost_gap)
+
+
+def honest_estimates(method: PredictionMethod, selector: Selector, task: SelectionTask,
+                     objectives: Sequence[Objective], choices: Sequence[Choice], *,
+                     folds: int, repeats: int) -> list[NewProblemEstimate]:
+    """The statement for new problems of each choice by ``method``; ``selector`` must be
+    the in-sample version of the selector that made ``choices``."""
+    if method is PredictionMethod.IN_SAMPLE:
+        return [in_sample_estimate(task, c.stages)[2] for c in choices]
+    inner = nested_outcome(selector, task, objectives, folds, repeats)
+    out = []
+    for o, choice in enumerate(choices):
+        if method is PredictionMethod.NESTED:
+            out.append(interval_estimate(inner.accuracy[o], inner.cost[o], task.seed,
+                                         NESTED.format(folds=folds, repeats=repeats)))
+            continue
+        a, c = cascade_per_problem([(task.planning.tables[t], r) for t, r in choice.stages])
+        out.append(interval_estimate(a, c, task.seed,
+                                     CORRECTED.format(folds=folds, repeats=repeats),
+                                     shift=(-inner.accuracy_optimism[o],
+                                            -inner.cost_optimism[o])))
+    return out

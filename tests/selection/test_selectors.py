@@ -1,0 +1,220 @@
+"""Selectors: they never read held-out problems, they find a plan that is better by
+construction, their options parse, and the naive one is today's plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.evaluation import evaluate
+from planner.profile import ARRAY_SPECS, Profile
+from planner.search.api import plan, planning_context
+from planner.search.base import BudgetTooLowError, Objective
+from planner.selection import PlanFamily, SelectionError, SelectionTask, get_selector
+from planner.selection.resampling import bootstrap_counts, inner_folds
+from planner.splits import paper_split
+from planner.synthetic import synthetic_profile
+
+SELECTIONS = [
+    "naive",
+    "naive:budget_confidence=0.9,prediction=nested",
+    "one-se",
+    "one-se:multiplier=0.5,prediction=corrected",
+    "bootstrap:resamples=50",
+    "bootstrap:resamples=50,prediction=632plus",
+    "shrinkage",
+    "shrinkage:keep=0,budget_confidence=0.9,prediction=nested,folds=3",
+    "shrinkage:tune=True,folds=3",
+]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="module")
+def profile() -> Profile:
+    return synthetic_profile(n_models=3, n_problems=40, n_samples=20, n_tests=20, seed=3)
+
+
+def _garble_heldout(profile: Profile, heldout: np.ndarray, seed: int = 0) -> Profile:
+    """The same profile with its held-out problems' data permuted among themselves and
+    models 0 and 2 swapped on them: planning problems keep every byte."""
+    rng = np.random.default_rng(seed)
+    source = np.arange(profile.n_problems)
+    source[heldout] = rng.permutation(heldout)
+    arrays = {}
+    for name, (_, axes) in ARRAY_SPECS.items():
+        arr = np.take(getattr(profile, name), source, axis=axes.index("P")).copy()
+        if axes[:2] == ("M", "P"):
+            arr[:, heldout] = arr[:, heldout][[2, 1, 0]]
+        arrays[name] = arr
+    return Profile(models=profile.models, problems=profile.problems,
+                   provenance=dict(profile.provenance), **arrays)
+
+
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_a_selector_never_reads_heldout_problems(profile, selection):
+    heldout = paper_split(profile.n_problems, 3).test
+    garbled = _garble_heldout(profile, heldout)
+    kwargs = dict(selection=selection, grid="paper", budgets=3)
+    first = evaluate(profile, **kwargs)
+    second = evaluate(garbled, **kwargs)
+    split = [r for r in first.rows if r.split == "paper-seed3"]
+    split2 = [r for r in second.rows if r.split == "paper-seed3"]
+    for a, b in zip(split, split2, strict=True):
+        for part in ("cascade", "single"):
+            x, y = getattr(a, part), getattr(b, part)
+            assert (x.plan, x.planning_accuracy, x.planning_cost, x.predicted_accuracy,
+                    x.predicted_cost) == (y.plan, y.planning_accuracy, y.planning_cost,
+                                          y.predicted_accuracy, y.predicted_cost)
+    # the garbling did change what the held-out problems say
+    assert any(a.single.heldout_accuracy != b.single.heldout_accuracy
+               for a, b in zip(split, split2, strict=True))
+
+
+def test_a_task_from_a_context_has_no_heldout_part(profile):
+    context = planning_context(profile, grid="paper", split="paper-seed3")
+    task = SelectionTask.from_context(context)
+    assert task.planning is context.planning
+    assert all(not hasattr(task, name) for name in ("heldout", "heldout_problems"))
+
+
+def _perfect(profile: Profile, model: int) -> Profile:
+    """``profile`` with every sample and greedy solution of ``model`` correct and every one
+    of the models before it wrong (so no cascade through them is always right)."""
+    sample = profile.sample_solution.copy()
+    greedy = profile.greedy_solution.copy()
+    sample[model] = np.where(sample[model] >= 0, 0, -1)
+    greedy[model] = 0
+    sample[:model] = np.where(sample[:model] >= 0, 2, -1)
+    greedy[:model] = 2
+    arrays = {name: getattr(profile, name) for name in ARRAY_SPECS}
+    arrays.update(sample_solution=sample, greedy_solution=greedy)
+    assert profile.solution_correct[:, 0].all() and not profile.solution_correct[:, 2].any()
+    return Profile(models=profile.models, problems=profile.problems,
+                   provenance=dict(profile.provenance), **arrays)
+
+
+@pytest.mark.parametrize("model", [0, 1])
+@pytest.mark.parametrize("selection", SELECTIONS)
+def test_selectors_pick_the_plan_that_is_better_by_construction(profile, model, selection):
+    """The model's greedy answer is always right and the cheaper models are always wrong:
+    no plan is more accurate, and every other plan that is as accurate costs more, so
+    every selector must take it."""
+    best = _perfect(profile, model)
+    context = planning_context(best, grid="default", split="paper-seed7")
+    task = SelectionTask.from_context(context)
+    greedy_cost = float(context.planning.tables[model].cost[0].mean())
+    objectives = [Objective(budget=greedy_cost * f) for f in (1.5, 3.0, 10.0)]
+    for choice in get_selector(selection).select(task, objectives):
+        assert choice.stages == ((model, 0),), context.stages_plan(choice.stages).label()
+        assert choice.planning_accuracy == pytest.approx(1.0)
+        assert choice.fits
+
+
+def test_naive_is_todays_plan(profile):
+    result = evaluate(profile, selection="naive", grid="default", budgets=4)
+    for row in result.rows[:8]:
+        spec = plan(profile, budget=row.budget, split=row.split)
+        assert row.cascade.plan == spec.plan.label()
+        assert row.cascade.predicted_accuracy == spec.planning.accuracy
+        assert row.cascade.predicted_cost == spec.planning.cost
+        assert row.cascade.heldout_accuracy == pytest.approx(spec.heldout.accuracy)
+
+
+def test_single_family_chooses_one_stage_plans(profile):
+    context = planning_context(profile, grid="default", split="paper-seed3")
+    task = SelectionTask.from_context(context, PlanFamily.SINGLE)
+    cheapest = float(task.candidates.mean_cost.min())
+    for name in ("naive", "one-se", "bootstrap:resamples=50", "shrinkage"):
+        choices = get_selector(name).select(task, [Objective(budget=cheapest * 4)])
+        assert len(choices[0].stages) == 1
+        assert choices[0].planning_cost <= cheapest * 4 + 1e-12
+    with pytest.raises(BudgetTooLowError, match="cheapest single-model plan"):
+        get_selector("one-se").select(task, [Objective(budget=cheapest / 2)])
+
+
+def test_budget_confidence_keeps_the_cost_bound_within_budget(profile):
+    context = planning_context(profile, grid="default", split="paper-seed3")
+    task = SelectionTask.from_context(context)
+    budgets = np.geomspace(task.candidates.mean_cost.min() * 2,
+                           task.candidates.mean_cost.max(), 5)
+    objectives = [Objective(budget=float(b)) for b in budgets]
+    plain = get_selector("naive").select(task, objectives)
+    sure = get_selector("naive:budget_confidence=0.95").select(task, objectives)
+    for a, b in zip(plain, sure, strict=True):
+        assert b.planning_cost <= a.planning_cost + 1e-12
+        assert b.planning_accuracy <= a.planning_accuracy + 1e-12
+    assert any(b.planning_cost < a.planning_cost for a, b in zip(plain, sure, strict=True))
+
+
+def test_nested_prediction_is_out_of_fold(profile):
+    """The nested statement is the mean of out-of-fold numbers: below the in-sample one
+    on average (the winner's curse), and with an interval around it."""
+    context = planning_context(profile, grid="default", split="paper-seed3")
+    task = SelectionTask.from_context(context)
+    budgets = np.geomspace(task.candidates.mean_cost.min() * 1.2,
+                           task.candidates.mean_cost.max(), 6)
+    objectives = [Objective(budget=float(b)) for b in budgets]
+    inside = get_selector("naive").select(task, objectives)
+    nested = get_selector("naive:prediction=nested,folds=4,repeats=2").select(task,
+                                                                               objectives)
+    assert [c.stages for c in inside] == [c.stages for c in nested]
+    gap = [a.predicted.accuracy - b.predicted.accuracy for a, b in zip(inside, nested,
+                                                                         strict=True)]
+    assert np.mean(gap) > 0
+    for c in nested:
+        low, high = c.predicted.accuracy_ci
+        assert low <= c.predicted.accuracy <= high
+        assert c.predicted.method.startswith("nested")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("nope", "unknown selection 'nope'"),
+    ("one-se:foo=1", "bad option 'foo=1'"),
+    ("one-se:multiplier=abc", "cannot be 'abc'"),
+    ("one-se:multiplier=-1", "multiplier must be >= 0"),
+    ("naive:budget_confidence=1.5", "budget_confidence must be in"),
+    ("naive:prediction=632plus", "unknown prediction '632plus'"),
+    ("naive:tune=true", "no knob to tune"),
+    ("shrinkage:keep=2", "keep must be in [0, 1]"),
+    ("bootstrap:resamples=3", "resamples must be >= 10"),
+    ("naive:folds=1", "folds >= 2"),
+])
+def test_bad_selection_strings_are_one_line_errors(text, message):
+    with pytest.raises(SelectionError) as info:
+        get_selector(text)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_labels_round_trip():
+    for text in SELECTIONS:
+        selector = get_selector(text)
+        assert get_selector(selector.label()) == selector
+
+
+def test_budget_only_selectors_refuse_a_target_accuracy(profile):
+    context = planning_context(profile, grid="paper", split="paper-seed3")
+    task = SelectionTask.from_context(context)
+    with pytest.raises(SelectionError, match="budget only"):
+        get_selector("one-se").select(task, [Objective(target_accuracy=0.5)])
+    choice = get_selector("naive").select(task, [Objective(target_accuracy=0.5)])[0]
+    assert choice.planning_accuracy >= 0.5
+
+
+def test_resampling_is_seeded_and_partitions():
+    folds = inner_folds(23, 5, 2, seed=4)
+    assert len(folds) == 10
+    for r in range(2):
+        tests = np.concatenate([t for _, t in folds[5 * r: 5 * r + 5]])
+        assert sorted(tests) == list(range(23))
+    for train, test in folds:
+        assert not set(train) & set(test) and len(train) + len(test) == 23
+    counts = bootstrap_counts(23, 7, seed=4)
+    assert counts.shape == (7, 23) and (counts.sum(axis=1) == 23).all()
+    assert np.array_equal(counts, bootstrap_counts(23, 7, seed=4))
+    with pytest.raises(SelectionError):
+        inner_folds(3, 5, 1, seed=0)
