@@ -4,7 +4,6 @@ the held-out part, and print the per-budget table and the summary (or JSON)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -45,8 +44,11 @@ def evaluate(
         "--models", help="Comma-separated models to use (default: all).")] = None,
     price: Annotated[list[str] | None, typer.Option(
         "--price", help="Override a price: MODEL=DOLLARS_PER_1K_GENERATED_TOKENS.")] = None,
-    plot: Annotated[Path | None, typer.Option(
-        help="Also draw held-out accuracy against budget into this PNG.")] = None,
+    plot: Annotated[str | None, typer.Option(
+        help="Also draw held-out accuracy against budget into this file (.png, .svg or "
+             ".pdf).")] = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an existing plot file.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help='Print {"rows": [...], "summary": {...}} instead of tables.')] = False,
 ) -> None:
@@ -56,6 +58,8 @@ def evaluate(
     from ..evaluation import evaluate as run_evaluation
     from ..evaluation import parse_budgets
     from ..evaluation.report import budget_table, evaluation_plot, summary_table
+    from ..output import check_output
+    from ..report import PLOT_FORMATS
     from ..search import METHODS
     from ..search.api import parse_prices
     from ..selection import get_selector
@@ -68,8 +72,8 @@ def evaluate(
         raise EvaluateUsageError(f"--replicates must be >= 1, got {replicates}")
     if method not in METHODS:
         raise EvaluateUsageError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-    if plot is not None and plot.suffix.lower() != ".png":
-        raise EvaluateUsageError(f"--plot must name a .png file, got {str(plot)!r}")
+    if plot is not None:
+        check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
     selector = get_selector(selection)
     the_budgets = parse_budgets(budgets)
     names = [m.strip() for m in models.split(",") if m.strip()] if models else None

@@ -26,7 +26,8 @@ import numpy as np
 
 from ..errors import CodecascadeError
 from ..profile import DEFAULT_PROFILE_NAME, Profile, load_profile
-from ..search.base import Objective, score_stages
+from ..search.objective import Objective
+from ..search.stages import score_stages
 from ..selection import Choice, PlanFamily, SelectionTask, Selector, get_selector
 from ..selection.candidate_selector import CandidateSelector
 from .budgets import Budgets, parse_budgets

@@ -1,5 +1,6 @@
-"""An evaluation for people: the per-budget table, the summary table and the PNG of held-out
-accuracy against budget (matplotlib, Agg backend, written atomically)."""
+"""An evaluation for people: the per-budget table, the summary table and the plot of held-out
+accuracy against budget (matplotlib, Agg backend; PNG, SVG or PDF by the file's extension,
+written atomically by planner.report.save_figure)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
-from ..errors import CodecascadeError
-from ..report import format_table
+from ..report import format_table, log_cost_axis, save_figure
 from .evaluate import Evaluation
 
 #: Rows of the summary table: measure, label, unit scale.
@@ -96,7 +95,6 @@ def evaluation_plot(path: str | os.PathLike[str], evaluation: Evaluation,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
     by_split: dict[str, list] = defaultdict(list)
     for row in evaluation.rows:
         by_split[row.split].append(row)
@@ -116,19 +114,13 @@ def evaluation_plot(path: str | os.PathLike[str], evaluation: Evaluation,
                 label="single-model plan, mean over splits")
         ax.plot(xs, [row[7] for row in table], ":", color="tab:blue",
                 label="cascade plan, predicted for new problems")
-        ax.set_xscale("log")
-        ax.set_xlabel("budget, $ per 1,000 problems (log scale)")
+        log_cost_axis(ax, "budget, $ per 1,000 problems (log scale)")
         ax.set_ylabel("held-out accuracy, %")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
         if title:
             ax.set_title(title, fontsize=10)
         fig.tight_layout()
-        try:
-            with atomic_write(path) as fh:
-                fig.savefig(fh, format="png")
-        except OSError as exc:
-            raise CodecascadeError(f"cannot write plot {path}: {exc.strerror or exc}") from None
+        return save_figure(fig, path)
     finally:
         plt.close(fig)
-    return path

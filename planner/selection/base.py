@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..errors import CodecascadeError
-from ..search.base import Objective, SearchSpace
+from ..search.objective import Objective
+from ..search.space import SearchSpace
 
 if TYPE_CHECKING:
     from .candidates import CandidateSet
@@ -49,7 +50,7 @@ class PlanFamily(StrEnum):
 class SelectionTask:
     """Everything a selector may see: the option tables on the planning problems.
 
-    ``planning`` is the planning part's :class:`~planner.search.base.SearchSpace` (its
+    ``planning`` is the planning part's :class:`~planner.search.space.SearchSpace` (its
     tables have one column per planning problem); ``seed`` seeds the search and every
     resampling; ``method``, ``time_limit`` and ``ilp_solver`` are the search method's
     settings (as for ``plan``). Expensive derived things (the candidate plans, inner
@@ -172,7 +173,7 @@ class Selector(ABC):
     @abstractmethod
     def select(self, task: SelectionTask, objectives: Sequence[Objective]) -> list[Choice]:
         """One :class:`Choice` per objective, in order. Raises
-        :class:`~planner.search.base.BudgetTooLowError` when an objective cannot be met
+        :class:`~planner.search.errors.BudgetTooLowError` when an objective cannot be met
         by any plan at all (a budget below the cheapest plan)."""
 
     def label(self) -> str:

@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..search.base import TOLERANCE, BudgetTooLowError, Objective, SearchError
+from ..search.errors import BudgetTooLowError, SearchError
+from ..search.objective import TOLERANCE, Objective
 from .base import Choice, PlanFamily, SelectionError, SelectionTask, Selector
 from .candidates import CandidateSet
 from .honest import PredictionMethod, cost_bounds, honest_estimates, nested_outcome

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..cascade import cascade_per_problem
-from ..search.base import (
-    SearchSpace,
-    normalise_stages,
-    single_threaded_blas,
-    stages_from_codes,
-)
+from ..search.blas import single_threaded_blas
 from ..search.exact import exact_front
 from ..search.pareto import ParetoFront
+from ..search.space import SearchSpace
+from ..search.stages import normalise_stages, stages_from_codes
 from .base import PlanFamily
 
 

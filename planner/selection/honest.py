@@ -33,7 +33,7 @@ from enum import StrEnum
 import numpy as np
 
 from ..cascade import cascade_per_problem
-from ..search.base import Objective
+from ..search.objective import Objective
 from .base import Choice, NewProblemEstimate, SelectionTask, Selector
 from .candidates import CandidateSet
 from .predict import in_sample_estimate, interval_estimate

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..search.base import TOLERANCE, Objective
+from ..search.objective import TOLERANCE, Objective
 from .base import Choice, PlanFamily, SelectionTask
 from .candidate_selector import CandidateSelector
 from .candidates import CandidateSet

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..search.base import Objective
+from ..search.objective import Objective
 from .base import SelectionError, SelectionTask
 from .candidate_selector import CandidateSelector
 from .candidates import CandidateSet

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..cascade import OptionTable
-from ..search.base import TOLERANCE, Objective, SearchSpace
+from ..search.objective import TOLERANCE, Objective
+from ..search.space import SearchSpace
 from .base import SelectionError, SelectionTask
 from .candidate_selector import CandidateSelector
 from .candidates import CandidateSet, family_candidates

@@ -169,7 +169,7 @@ def test_cli_prints_tables_json_and_a_plot(profile_path, tmp_path, capsys):
     (["--selection", "one-se:foo=1"], "bad option"),
     (["--folds", "1", "--protocol", "kfold"], "--folds must be >= 2"),
     (["--grid", "huge"], "unknown grid 'huge'"),
-    (["--plot", "out.txt"], "--plot must name a .png file"),
+    (["--plot", "out.txt"], "must end in .png"),
     (["--method", "magic"], "unknown method 'magic'"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(profile_path, tmp_path, capsys, args, message):
@@ -179,3 +179,12 @@ def test_cli_bad_input_is_one_line_and_exit_2(profile_path, tmp_path, capsys, ar
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_cli_refuses_to_replace_a_plot_without_overwrite(profile_path, tmp_path, capsys):
+    png = tmp_path / "eval.png"
+    png.write_bytes(b"keep me")
+    assert cli("evaluate", "--profile", profile_path, "--grid", "paper", "--plot",
+               str(png)) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert png.read_bytes() == b"keep me"

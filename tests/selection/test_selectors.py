@@ -9,7 +9,8 @@ import pytest
 from planner.evaluation import evaluate
 from planner.profile import ARRAY_SPECS, Profile
 from planner.search.api import plan, planning_context
-from planner.search.base import BudgetTooLowError, Objective
+from planner.search.errors import BudgetTooLowError
+from planner.search.objective import Objective
 from planner.selection import PlanFamily, SelectionError, SelectionTask, get_selector
 from planner.selection.resampling import bootstrap_counts, inner_folds
 from planner.splits import paper_split
