@@ -26,10 +26,11 @@ LAYERS: dict[str, int] = {
     "cascade": 2, "estimate": 2,
     # the search methods
     "search": 3,
-    # planning: request, context, predictions, specs, fronts, comparisons, plan()
-    "planning": 4,
-    # what is built on plans: replaying them, tables and plots
-    "replay": 5, "report": 5,
+    # planning: request, context, predictions, specs, fronts, comparisons, plan(); and
+    # choosing among plans on the planning problems (selectors, honest predictions)
+    "planning": 4, "selection": 4,
+    # what is built on plans: replaying them, tables and plots, evaluating selections
+    "replay": 5, "report": 5, "evaluation": 5,
     # the command line
     "cli": 6, "__main__": 6,
 }

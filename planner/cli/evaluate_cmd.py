@@ -9,7 +9,22 @@ from typing import Annotated
 import typer
 
 from ..errors import CodecascadeError
+from ..vocabulary import GridName, IlpSolver, MethodName
 from . import app
+from .plan_cmd import (
+    GridOpt,
+    IlpSolverOpt,
+    ModelsOpt,
+    OverwriteOpt,
+    PriceOpt,
+    ProfileOpt,
+    ReplicatesOpt,
+    SeedOpt,
+    TimeLimitOpt,
+    _ilp_options,
+    _option_names,
+    _request,
+)
 
 
 class EvaluateUsageError(CodecascadeError, ValueError):
@@ -18,37 +33,34 @@ class EvaluateUsageError(CodecascadeError, ValueError):
 
 @app.command()
 def evaluate(
-    profile: Annotated[str | None, typer.Option(
-        "--profile", help="Profile file or bundled name (default: the bundled default).")
-    ] = None,
     protocol: Annotated[str, typer.Option(
         help="paper (the seed paper's five 30 %/70 % splits) or kfold (repeated k-fold "
              "over all problems).")] = "paper",
-    folds: Annotated[int, typer.Option(help="kfold: number of folds.")] = 5,
-    repeats: Annotated[int, typer.Option(help="kfold: reshuffled repeats.")] = 2,
+    folds: Annotated[int, typer.Option(help="kfold: number of folds (>= 2).")] = 5,
+    repeats: Annotated[int, typer.Option(help="kfold: reshuffled repeats (>= 1).")] = 2,
     budgets: Annotated[str, typer.Option(
         help="A count per split, log-spaced over the split's planning-part single-model "
              "front (20), a list of $ per problem (0.001,0.01), or LOW:HIGH:N log-spaced.")
     ] = "20",
-    grid: Annotated[str, typer.Option(help="Option grid: default, paper or generalised.")
-                    ] = "default",
     selection: Annotated[str, typer.Option(
-        help="How the plan is chosen on the planning part: NAME[:KEY=VALUE,...] "
-             "(naive = today's plan; see docs/selection.md).")] = "naive",
-    method: Annotated[str, typer.Option(
-        help="Search method the naive selection uses (as plan --method).")] = "exact",
-    seed: Annotated[int, typer.Option(help="Seed of the estimator, search, resampling.")] = 0,
-    replicates: Annotated[int, typer.Option(help="Monte Carlo replicates of the estimator.")
-                          ] = 64,
-    models: Annotated[str | None, typer.Option(
-        "--models", help="Comma-separated models to use (default: all).")] = None,
-    price: Annotated[list[str] | None, typer.Option(
-        "--price", help="Override a price: MODEL=DOLLARS_PER_1K_GENERATED_TOKENS.")] = None,
+        help="How the plan is chosen on the planning part: NAME[:KEY=VALUE,...] with NAME "
+             "naive (today's plan), one-se, bootstrap or shrinkage (docs/selection.md).")
+    ] = "naive",
+    profile: ProfileOpt = None,
+    grid: GridOpt = GridName.DEFAULT,
+    method: Annotated[MethodName, typer.Option(
+        help="Search method the naive selection uses (as plan --method).")
+    ] = MethodName.EXACT,
+    seed: SeedOpt = 0,
+    replicates: ReplicatesOpt = 64,
+    models: ModelsOpt = None,
+    price: PriceOpt = None,
+    time_limit: TimeLimitOpt = None,
+    ilp_solver: IlpSolverOpt = IlpSolver.AUTO,
     plot: Annotated[str | None, typer.Option(
         help="Also draw held-out accuracy against budget into this file (.png, .svg or "
              ".pdf).")] = None,
-    overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace an existing plot file.")] = False,
+    overwrite: OverwriteOpt = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help='Print {"rows": [...], "summary": {...}} instead of tables.')] = False,
 ) -> None:
@@ -60,27 +72,22 @@ def evaluate(
     from ..evaluation.report import budget_table, evaluation_plot, summary_table
     from ..output import check_output
     from ..report import PLOT_FORMATS
-    from ..search import METHODS
-    from ..search.api import parse_prices
     from ..selection import get_selector
 
     if folds < 2:
         raise EvaluateUsageError(f"--folds must be >= 2, got {folds}")
     if repeats < 1:
         raise EvaluateUsageError(f"--repeats must be >= 1, got {repeats}")
-    if replicates < 1:
-        raise EvaluateUsageError(f"--replicates must be >= 1, got {replicates}")
-    if method not in METHODS:
-        raise EvaluateUsageError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
     if plot is not None:
         check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
     selector = get_selector(selection)
     the_budgets = parse_budgets(budgets)
-    names = [m.strip() for m in models.split(",") if m.strip()] if models else None
-    result = run_evaluation(profile, selection=selector, protocol=protocol,
-                            budgets=the_budgets, grid=grid, folds=folds, repeats=repeats,
-                            seed=seed, replicates=replicates, models=names,
-                            prices=parse_prices(price or []), method=method)
+    with _option_names():
+        request = _request(profile, grid, "paper-seed3", seed, replicates, models, price,
+                           False, method=method,
+                           method_options=_ilp_options(time_limit, ilp_solver))
+        result = run_evaluation(request, selection=selector, protocol=protocol,
+                                budgets=the_budgets, folds=folds, repeats=repeats)
     s = result.settings
     if plot is not None:
         evaluation_plot(plot, result, title=f"{s['profile']} · grid {s['grid']} · "
@@ -96,4 +103,3 @@ def evaluate(
     typer.echo(summary_table(result))
     if plot is not None:
         typer.echo(f"\nplot written to {plot}")
-

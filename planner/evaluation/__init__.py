@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from .budgets import Budgets, parse_budgets
-from .evaluate import Evaluation, EvaluationRow, PlanOutcome, evaluate, evaluate_many
+from .evaluate import Evaluation, evaluate, evaluate_many
 from .protocols import Protocol, protocol_splits
+from .rows import EvaluationRow, PlanOutcome
 from .summary import SingleFrontPoint, Spread, Summary, fronts_from_json, summarise
 
 __all__ = [

@@ -16,6 +16,7 @@ below the held-out part's cheapest plan then takes that plan.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
@@ -25,63 +26,18 @@ from typing import Any
 import numpy as np
 
 from ..errors import CodecascadeError
-from ..profile import DEFAULT_PROFILE_NAME, Profile, load_profile
+from ..planning import PlanRequest
+from ..profile import Profile, load_profile
 from ..search.objective import Objective
 from ..search.stages import score_stages
 from ..selection import Choice, PlanFamily, SelectionTask, Selector, get_selector
 from ..selection.candidate_selector import CandidateSelector
 from .budgets import Budgets, parse_budgets
 from .protocols import Protocol, protocol_splits
+from .rows import EvaluationRow, PlanOutcome
 from .summary import SingleFrontPoint, Summary, summarise
 
 CHOSEN_ON = ("planning", "heldout")
-
-
-@dataclass(frozen=True)
-class PlanOutcome:
-    """One chosen plan of a row: label, planning-part and held-out accuracy (fraction) and
-    cost ($ per problem), and the selector's prediction for new problems."""
-
-    plan: str
-    planning_accuracy: float
-    planning_cost: float
-    heldout_accuracy: float
-    heldout_cost: float
-    predicted_accuracy: float
-    predicted_cost: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {"plan": self.plan, "planning_accuracy": self.planning_accuracy,
-                "planning_cost": self.planning_cost, "heldout_accuracy": self.heldout_accuracy,
-                "heldout_cost": self.heldout_cost,
-                "predicted_accuracy": self.predicted_accuracy,
-                "predicted_cost": self.predicted_cost}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> PlanOutcome:
-        return cls(plan=str(obj["plan"]), **{k: float(obj[k]) for k in (
-            "planning_accuracy", "planning_cost", "heldout_accuracy", "heldout_cost",
-            "predicted_accuracy", "predicted_cost")})
-
-
-@dataclass(frozen=True)
-class EvaluationRow:
-    """One (split, budget): the cascade plan and the single-model plan."""
-
-    split: str
-    budget: float
-    cascade: PlanOutcome
-    single: PlanOutcome
-
-    def to_json(self) -> dict[str, Any]:
-        return {"split": self.split, "budget": self.budget, "cascade": self.cascade.to_json(),
-                "single": self.single.to_json()}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> EvaluationRow:
-        return cls(split=str(obj["split"]), budget=float(obj["budget"]),
-                   cascade=PlanOutcome.from_json(obj["cascade"]),
-                   single=PlanOutcome.from_json(obj["single"]))
 
 
 @dataclass(frozen=True)
@@ -120,19 +76,22 @@ def _budgets(budgets: int | str | Budgets | Sequence[float]) -> Budgets:
     return Budgets(count=None, values=tuple(float(b) for b in budgets))
 
 
-def _prepare(profile: Profile, split_name: str, grid, budgets: Budgets, *,
-             seed: int, replicates: int, models, prices, method: str,
+def _prepare(request: PlanRequest, split_name: str, budgets: Budgets,
              chosen_on: str) -> _Split:
-    from ..search.api import planning_context
+    from ..planning import planning_context
 
-    context = planning_context(profile, grid=grid, split=split_name, seed=seed,
-                               replicates=replicates, models=models, prices=prices)
+    context = planning_context(dataclasses.replace(request, split=split_name))
     if context.heldout is None:
         raise CodecascadeError(f"split {split_name!r} has no held-out part")
-    space = context.planning if chosen_on == "planning" else context.heldout
-    cascade = SelectionTask(space, PlanFamily.CASCADE, seed=seed, method=method)
-    single = SelectionTask(space, PlanFamily.SINGLE, seed=seed, method=method)
-    reference = SelectionTask(context.planning, PlanFamily.SINGLE, seed=seed).candidates
+    if chosen_on == "planning":
+        cascade = SelectionTask.from_context(context, PlanFamily.CASCADE)
+        single = SelectionTask.from_context(context, PlanFamily.SINGLE)
+    else:
+        cascade, single = (
+            dataclasses.replace(SelectionTask.from_context(context, family),
+                                planning=context.heldout)
+            for family in (PlanFamily.CASCADE, PlanFamily.SINGLE))
+    reference = SelectionTask.from_context(context, PlanFamily.SINGLE).candidates
     front = tuple(
         SingleFrontPoint(context.stages_plan(st).label(), float(a), float(c),
                          *score_stages(context.heldout, st))
@@ -152,26 +111,27 @@ def _outcome(part: _Split, choice: Choice) -> PlanOutcome:
 
 
 def evaluate_many(
-    profile: Profile | str | os.PathLike[str] | None = None,
+    request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
     *,
     selections: Sequence[str | Selector] = ("naive",),
     protocol: Protocol | str = Protocol.PAPER,
     budgets: int | str | Budgets | Sequence[float] = 20,
-    grid: str = "default",
     folds: int = 5,
     repeats: int = 2,
-    seed: int = 0,
-    replicates: int = 64,
-    models: Sequence[str] | None = None,
-    prices: dict[str, float] | None = None,
-    method: str = "exact",
     chosen_on: str = "planning",
+    **fields: Any,
 ) -> list[Evaluation]:
     """:func:`evaluate` for several selections on the same splits and budgets, sharing the
     option tables, candidate plans and inner resampling between them."""
+    from ..planning import as_request
+
     if chosen_on not in CHOSEN_ON:
         raise CodecascadeError(f"chosen_on must be one of {', '.join(CHOSEN_ON)}, "
                                f"got {chosen_on!r}")
+    request = as_request(request, **fields)
+    if request.objective is not None:
+        raise CodecascadeError("evaluate places its own budgets (budgets=...); the request "
+                               "must not carry a budget or a target accuracy")
     selectors = [get_selector(s) for s in selections]
     if not selectors:
         raise CodecascadeError("no selection to evaluate")
@@ -180,20 +140,18 @@ def evaluate_many(
         selectors = [s.in_sample() if isinstance(s, CandidateSelector) else s
                      for s in selectors]
     the_budgets = _budgets(budgets)
-    if isinstance(profile, Profile):
-        label = str(profile.provenance.get("name", "in-memory profile"))
-    else:
-        label = DEFAULT_PROFILE_NAME if profile is None else str(profile)
+    label = request.profile_label
+    profile = request.profile
+    if not isinstance(profile, Profile):
         profile = load_profile(profile)
+    request = dataclasses.replace(request, profile=profile)
     splits = protocol_splits(protocol, profile.n_problems, folds=folds, repeats=repeats,
-                             seed=seed)
+                             seed=request.seed)
     start = time.perf_counter()
     rows: list[list[EvaluationRow]] = [[] for _ in selectors]
     fronts: dict[str, tuple[SingleFrontPoint, ...]] = {}
     for split in splits:
-        part = _prepare(profile, split.name, grid, the_budgets, seed=seed,
-                        replicates=replicates, models=models, prices=prices, method=method,
-                        chosen_on=chosen_on)
+        part = _prepare(request, split.name, the_budgets, chosen_on)
         fronts[split.name] = part.front
         objectives = [Objective(budget=float(b)) for b in part.budgets]
         for k, selector in enumerate(selectors):
@@ -203,16 +161,17 @@ def evaluate_many(
                         for b, c, s in zip(part.budgets, cascade, single, strict=True)]
     seconds = time.perf_counter() - start
     context = part.context
+    kfold = Protocol(protocol) is Protocol.KFOLD
     out = []
     for selector, selector_rows in zip(selectors, rows, strict=True):
         settings = {
             "profile": label, "profile_sha256": context.profile.fingerprint(),
             "protocol": Protocol(protocol).value, "splits": [s.name for s in splits],
-            "folds": folds if Protocol(protocol) is Protocol.KFOLD else None,
-            "repeats": repeats if Protocol(protocol) is Protocol.KFOLD else None,
+            "folds": folds if kfold else None, "repeats": repeats if kfold else None,
             "grid": context.grid.name, "selection": selector.label(),
-            "budgets": the_budgets.to_json(), "seed": seed, "replicates": replicates,
-            "method": method, "chosen_on": chosen_on,
+            "budgets": the_budgets.to_json(), "seed": request.seed,
+            "replicates": request.replicates, "method": str(request.method),
+            "chosen_on": chosen_on,
             "models": [t.model for t in context.planning.tables],
             "seconds": seconds if len(selectors) == 1 else None,
         }
@@ -222,27 +181,26 @@ def evaluate_many(
 
 
 def evaluate(
-    profile: Profile | str | os.PathLike[str] | None = None,
+    request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
     *,
     selection: str | Selector = "naive",
     protocol: Protocol | str = Protocol.PAPER,
     budgets: int | str | Budgets | Sequence[float] = 20,
-    grid: str = "default",
     folds: int = 5,
     repeats: int = 2,
-    seed: int = 0,
-    replicates: int = 64,
-    models: Sequence[str] | None = None,
-    prices: dict[str, float] | None = None,
-    method: str = "exact",
     chosen_on: str = "planning",
+    **fields: Any,
 ) -> Evaluation:
     """Choose plans on each split's planning part with ``selection`` and score them on its
-    held-out part (see the module docstring). ``budgets``: a count per split (log-spaced
-    over the split's planning-part single-model front), explicit $ per problem, or a
+    held-out part (see the module docstring).
+
+    ``request`` is a :class:`~planner.planning.PlanRequest` or the profile with the
+    request's fields as keywords (grid, seed, replicates, models, prices, method,
+    method_options); its split is replaced by the protocol's splits, and it must carry no
+    budget. ``budgets``: a count per split (log-spaced over the split's planning-part
+    single-model front), explicit $ per problem, or a
     :class:`~planner.evaluation.budgets.Budgets`. ``folds``/``repeats`` apply to the
     ``kfold`` protocol. Raises CodecascadeError (one line) on bad input."""
-    return evaluate_many(profile, selections=[selection], protocol=protocol, budgets=budgets,
-                         grid=grid, folds=folds, repeats=repeats, seed=seed,
-                         replicates=replicates, models=models, prices=prices, method=method,
-                         chosen_on=chosen_on)[0]
+    return evaluate_many(request, selections=[selection], protocol=protocol,
+                         budgets=budgets, folds=folds, repeats=repeats, chosen_on=chosen_on,
+                         **fields)[0]

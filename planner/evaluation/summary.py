@@ -30,12 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .evaluate import EvaluationRow
+from .rows import EvaluationRow
 
 #: Relative slack before a held-out cost counts as over the budget (float noise).
 OVERRUN_SLACK = 1e-9

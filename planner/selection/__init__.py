@@ -9,14 +9,8 @@ returns one :class:`Choice` per objective.
 
 from __future__ import annotations
 
-from .base import (
-    Choice,
-    NewProblemEstimate,
-    PlanFamily,
-    SelectionError,
-    SelectionTask,
-    Selector,
-)
+from .base import Choice, NewProblemEstimate, SelectionError, SelectionTask, Selector
+from .candidates import PlanFamily
 from .registry import get_selector, selector_names
 
 __all__ = [

@@ -18,32 +18,21 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import CodecascadeError
 from ..search.objective import Objective
 from ..search.space import SearchSpace
-
-if TYPE_CHECKING:
-    from .candidates import CandidateSet
+from .candidates import CandidateSet, PlanFamily, family_candidates
 
 
 class SelectionError(CodecascadeError, ValueError):
     """A selector cannot be built or run as asked; one line."""
-
-
-class PlanFamily(StrEnum):
-    """Which plans a task ranges over: every cascade, or single-model plans only (one
-    model, its own tests deciding: the baseline a cascade has to beat)."""
-
-    CASCADE = "cascade"
-    SINGLE = "single"
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,28 +41,39 @@ class SelectionTask:
 
     ``planning`` is the planning part's :class:`~planner.search.space.SearchSpace` (its
     tables have one column per planning problem); ``seed`` seeds the search and every
-    resampling; ``method``, ``time_limit`` and ``ilp_solver`` are the search method's
-    settings (as for ``plan``). Expensive derived things (the candidate plans, inner
-    resampling tasks) are computed once per task and shared by every selector run on it.
+    resampling; ``method`` and ``method_options`` name the search method and its options
+    (planner.search.registry), as a plan request gives them. Expensive derived things
+    (the candidate plans, inner resampling tasks) are computed once per task and shared by
+    every selector run on it.
     """
 
     planning: SearchSpace
     family: PlanFamily = PlanFamily.CASCADE
     seed: int = 0
     method: str = "exact"
-    time_limit: float | None = None
-    ilp_solver: str = "auto"
+    method_options: Mapping[str, Any] = field(default_factory=dict)
     _inner: dict[tuple[Any, ...], SelectionTask] = field(default_factory=dict, repr=False)
     _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_context(cls, context: Any, family: PlanFamily | str = PlanFamily.CASCADE, *,
-                     method: str = "exact", time_limit: float | None = None,
-                     ilp_solver: str = "auto") -> SelectionTask:
-        """The task of a :func:`~planner.search.api.planning_context`: its planning part
-        and seed only (its held-out part is not passed on)."""
+    def from_context(cls, context: Any, family: PlanFamily | str = PlanFamily.CASCADE
+                     ) -> SelectionTask:
+        """The task of a :class:`~planner.planning.PlanningContext`: its planning part, seed
+        and the request's search method with its options (the held-out part is not passed
+        on)."""
+        request = context.request
         return cls(planning=context.planning, family=PlanFamily(family), seed=context.seed,
-                   method=method, time_limit=time_limit, ilp_solver=ilp_solver)
+                   method=str(request.method),
+                   method_options=dict(request.options_for(request.method)))
+
+    def search(self, objective: Objective) -> tuple[tuple[int, int], ...]:
+        """The stages of the task's search method's plan for ``objective`` on the planning
+        problems (the registry builds the method with ``method_options``, as ``plan``
+        does); BudgetTooLowError when no plan fits."""
+        from ..search.registry import get_method
+
+        method = get_method(self.method, **self.method_options)
+        return method.search(self.planning, objective, seed=self.seed).stages
 
     @property
     def n_problems(self) -> int:
@@ -83,8 +83,6 @@ class SelectionTask:
     def candidates(self) -> CandidateSet:
         """The plans candidate-based selectors choose among (:mod:`.candidates`): the exact
         Pareto front of the family on the planning problems, with per-problem numbers."""
-        from .candidates import family_candidates
-
         return family_candidates(self.planning, self.family)
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
@@ -106,8 +104,7 @@ class SelectionTask:
         space = SearchSpace(tuple(t.columns(idx) for t in self.planning.tables),
                             self.planning.shared_theta)
         task = SelectionTask(planning=space, family=self.family, seed=self.seed,
-                             method=self.method, time_limit=self.time_limit,
-                             ilp_solver=self.ilp_solver)
+                             method=self.method, method_options=self.method_options)
         if key is not None:
             self._inner[key] = task
         return task

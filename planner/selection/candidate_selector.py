@@ -29,8 +29,8 @@ import numpy as np
 
 from ..search.errors import BudgetTooLowError, SearchError
 from ..search.objective import TOLERANCE, Objective
-from .base import Choice, PlanFamily, SelectionError, SelectionTask, Selector
-from .candidates import CandidateSet
+from .base import Choice, SelectionError, SelectionTask, Selector
+from .candidates import CandidateSet, PlanFamily
 from .honest import PredictionMethod, cost_bounds, honest_estimates, nested_outcome
 from .predict import in_sample_estimate
 

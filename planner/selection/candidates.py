@@ -14,6 +14,7 @@ them instead of a new search.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -23,7 +24,14 @@ from ..search.exact import exact_front
 from ..search.pareto import ParetoFront
 from ..search.space import SearchSpace
 from ..search.stages import normalise_stages, stages_from_codes
-from .base import PlanFamily
+
+
+class PlanFamily(StrEnum):
+    """Which plans a task ranges over: every cascade, or single-model plans only (one
+    model, its own tests deciding: the baseline a cascade has to beat)."""
+
+    CASCADE = "cascade"
+    SINGLE = "single"
 
 
 @dataclass(frozen=True, eq=False)

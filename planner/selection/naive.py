@@ -3,7 +3,8 @@
 For a budget, the most accurate plan whose mean planning cost fits (ties: the cheaper);
 for a target accuracy, the cheapest plan reaching it. With the plain cost rule and no
 inner resampling, cascades are found by the task's search method through
-:func:`planner.search.api.run_search`, exactly as ``plan`` finds them; otherwise (single-model
+:meth:`SelectionTask.search` (the request's method and options from the search
+registry), exactly as ``plan`` finds them; otherwise (single-model
 plans, a budget confidence, inner folds) the same rule is read off the exact front, which
 holds the same optimum. By default the stated prediction is the in-sample mean with its
 bootstrap interval (the spec's ``predicted.planning``), which the optimizer's curse makes
@@ -19,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from ..search.objective import TOLERANCE, Objective
-from .base import Choice, PlanFamily, SelectionTask
+from .base import Choice, SelectionTask
 from .candidate_selector import CandidateSelector
-from .candidates import CandidateSet
+from .candidates import CandidateSet, PlanFamily
 from .predict import in_sample_estimate
 
 
@@ -73,12 +74,9 @@ class Naive(CandidateSelector):
         if not (self.search and task.family is PlanFamily.CASCADE
                 and self.budget_confidence is None):
             return super().choose(task, objectives)
-        from ..search.api import run_search
-
         out = []
         for objective in objectives:
-            stages = run_search(task, objective, task.method, time_limit=task.time_limit,
-                                ilp_solver=task.ilp_solver).stages
+            stages = task.search(objective)
             acc, cost, predicted = in_sample_estimate(task, stages)
             out.append(Choice(objective, stages, acc, cost, predicted, self.name))
         return out
