@@ -1,4 +1,4 @@
-"""Option tables and the exact cascade formula (method.md §3).
+"""Option tables and the exact cascade formula (docs/method.md §3.2–3.3).
 
 An :class:`OptionTable` holds, for one model and every stage option on a grid, the
 per-problem quantities the estimator computes:
@@ -9,7 +9,8 @@ per-problem quantities the estimator computes:
 * ``cost`` c_o(p): expected cost of the stage in $.
 
 Because models sample independently given the problem, a cascade's accuracy and cost are
-exact functions of these tables (:func:`cascade_per_problem`). Everything here is numpy on
+exact functions of these tables (:func:`cascade_arrays`, the one place the formula is
+written; :func:`cascade_per_problem` applies it to table rows). Everything here is numpy on
 [options, problems] arrays; the search methods work only with option tables.
 """
 
@@ -101,29 +102,54 @@ class OptionTable:
         )
 
 
-def cascade_per_problem(
-    stages: Sequence[tuple[OptionTable, int]],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact per-problem accuracy and cost of a cascade of independent stages.
+def cascade_arrays(
+    stages: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+    *,
+    open_end: bool = False,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The cascade formula of docs/method.md §3.3, the one place it is written.
 
-    ``stages`` is the ordered list of (table, option row); the last stage always answers.
-    accuracy(p) = g1 + (1-a1) g2 + ... + Π_{j<m}(1-aj) h_m, and the same with c for cost.
+    ``stages`` are (a, g, h, c) arrays of one shape (per problem, or per problem and
+    replicate, ...), in cascade order; the last stage answers whatever reaches it:
+    accuracy = g1 + (1-a1) g2 + ... + Π_{j<m}(1-aj) h_m, and the same with c for cost.
+    Returns accuracy, cost and each stage's reach (the share that gets to it). With
+    ``open_end`` every stage is a mid stage (h unused): the accuracy and cost of the
+    answers given so far, and as a last reach the share passed on after the last stage.
     """
     if not stages:
         raise CodecascadeError("a cascade needs at least one stage")
-    n = stages[0][0].n_problems
-    reach = np.ones(n)
-    accuracy = np.zeros(n)
-    cost = np.zeros(n)
-    for i, (table, row) in enumerate(stages):
-        if table.n_problems != n:
-            raise CodecascadeError("stages of a cascade must cover the same problems")
-        cost += reach * table.cost[row]
-        if i == len(stages) - 1:
-            accuracy += reach * table.correct[row]
+    reach = np.ones_like(stages[0][0], dtype=np.float64)
+    accuracy = np.zeros_like(reach)
+    cost = np.zeros_like(reach)
+    reaches = []
+    last = len(stages) - 1
+    for i, (a, g, h, c) in enumerate(stages):
+        reaches.append(reach)
+        cost = cost + reach * c
+        if i == last and not open_end:
+            accuracy = accuracy + reach * h
         else:
-            accuracy += reach * table.accept_correct[row]
-            reach = reach * (1.0 - table.accept[row])
+            accuracy = accuracy + reach * g
+            reach = reach * (1.0 - a)
+    if open_end:
+        reaches.append(reach)
+    return accuracy, cost, reaches
+
+
+def cascade_per_problem(
+    stages: Sequence[tuple[OptionTable, int]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-problem accuracy and cost of a cascade of independent stages:
+    :func:`cascade_arrays` on the option rows. ``stages`` is the ordered list of (table,
+    option row); the last stage always answers."""
+    if not stages:
+        raise CodecascadeError("a cascade needs at least one stage")
+    n = stages[0][0].n_problems
+    if any(table.n_problems != n for table, _ in stages):
+        raise CodecascadeError("stages of a cascade must cover the same problems")
+    accuracy, cost, _ = cascade_arrays([(table.accept[row], table.accept_correct[row],
+                                         table.correct[row], table.cost[row])
+                                        for table, row in stages])
     return accuracy, cost
 
 

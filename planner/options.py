@@ -7,6 +7,11 @@ greedy solution alone, 1 = the greedy solution plus the greedy test generation, 
 rule. ``share_tests`` lets the stage also run its solutions on the test lines that earlier
 stages paid for. A :class:`CascadePlan` is the ordered tuple of (model, option) stages;
 skipped models simply do not appear.
+
+The closed vocabularies of an option are :class:`~planner.vocabulary.ScoringRule` and
+:class:`~planner.vocabulary.SamplingMethod` (``StrEnum``: each member is its JSON string).
+They are parsed once, here, when a :class:`StageOption` or :class:`Grid` is made;
+everything downstream holds the members.
 """
 
 from __future__ import annotations
@@ -16,22 +21,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import CodecascadeError
+from .vocabulary import SamplingMethod, ScoringRule, parse
 
-#: Scoring rules known to the estimator (see planner.scoring).
-SCORING_RULES = ("paper", "pass_fraction", "consensus")
+#: Scoring rules known to the estimator (see planner.scoring), in vocabulary order.
+SCORING_RULES: tuple[ScoringRule, ...] = tuple(ScoringRule)
 
 #: θ from 0.0 to 1.0 in steps of 0.1, as the same floats as the literals 0.1, 0.2, ... that
 #: the seed paper's code compares with (0.3 * 10 == 3.0, unlike 0.30000000000000004 * 10).
 THETA_STEPS: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
 
-#: How option tables draw a stage's samples: uniformly random subsets (Monte Carlo), or the
-#: seed paper's fixed "loop L's first k samples and first k test generations", averaged
-#: over the loops.
-SAMPLINGS = ("random", "paper_loops")
+#: How option tables draw a stage's samples (see :class:`SamplingMethod`).
+SAMPLINGS: tuple[SamplingMethod, ...] = tuple(SamplingMethod)
 
 
 class PlanError(CodecascadeError, ValueError):
     """A stage option or a plan breaks a validity rule; the message is one line."""
+
+
 
 
 @dataclass(frozen=True, order=True)
@@ -42,14 +48,13 @@ class StageOption:
     t: int = 0
     l: int = 0  # noqa: E741  (the method's own name for lines per test generation)
     theta: float = 1.0
-    rule: str = "paper"
+    rule: ScoringRule = ScoringRule.PAPER
     share_tests: bool = False
 
     def __post_init__(self) -> None:
         if self.k < 0 or self.t < 0 or self.l < 0:
             raise PlanError(f"k, t and l must be >= 0, got k={self.k} t={self.t} l={self.l}")
-        if self.rule not in SCORING_RULES:
-            raise PlanError(f"unknown scoring rule {self.rule!r}; known: {SCORING_RULES}")
+        object.__setattr__(self, "rule", parse(ScoringRule, self.rule, "scoring rule", PlanError))
         if not 0.0 <= self.theta <= 1.0:
             raise PlanError(f"theta must be in [0, 1], got {self.theta}")
         if self.k == 0 and (self.t or self.l or self.share_tests):
@@ -64,6 +69,12 @@ class StageOption:
     @property
     def is_greedy(self) -> bool:
         return self.k <= 1
+
+    @property
+    def pays_tests(self) -> bool:
+        """Whether the stage pays for test generations (and their prompt): every k >= 1,
+        which always has t, l >= 1."""
+        return self.k >= 1
 
     @property
     def can_be_last(self) -> bool:
@@ -83,13 +94,13 @@ class StageOption:
 
     def to_json(self) -> dict[str, Any]:
         return {"k": self.k, "t": self.t, "l": self.l, "theta": self.theta,
-                "rule": self.rule, "share_tests": self.share_tests}
+                "rule": self.rule.value, "share_tests": self.share_tests}
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> StageOption:
         try:
             return cls(k=int(obj["k"]), t=int(obj.get("t", 0)), l=int(obj.get("l", 0)),
-                       theta=float(obj.get("theta", 1.0)), rule=str(obj.get("rule", "paper")),
+                       theta=float(obj.get("theta", 1.0)), rule=obj.get("rule", "paper"),
                        share_tests=bool(obj.get("share_tests", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanError(f"bad stage option {obj!r}: {exc}") from None
@@ -121,7 +132,7 @@ class CascadePlan:
 
 
 def validate_plan(plan: CascadePlan) -> None:
-    """Raise PlanError if the plan breaks a rule of method.md §1.5."""
+    """Raise PlanError if the plan breaks a rule of docs/method.md §1.5."""
     if not plan.stages:
         raise PlanError("a cascade needs at least one stage")
     models = [s.model for s in plan.stages]
@@ -145,8 +156,8 @@ class Grid:
     (``ts`` = None ties t to k, as in the paper). ``greedy`` adds k = 0; ``greedy_tests``
     adds k = 1 with every l in ``greedy_ls`` and θ (rule ``paper``: on one solution all rules
     give the same choice and acceptance). ``shared_theta``: a plan uses one θ for all its
-    stages (the paper's search). ``sampling`` names how tables draw subsets (SAMPLINGS).
-    Every model gets the same options.
+    stages (the paper's search). ``sampling`` names how tables draw subsets
+    (:class:`SamplingMethod`). Every model gets the same options.
     """
 
     name: str
@@ -154,14 +165,21 @@ class Grid:
     ts: tuple[int, ...] | None
     ls: tuple[int, ...]
     thetas: tuple[float, ...] = THETA_STEPS
-    rules: tuple[str, ...] = ("paper",)
+    rules: tuple[ScoringRule, ...] = (ScoringRule.PAPER,)
     greedy: bool = True
     greedy_tests: bool = True
     greedy_ls: tuple[int, ...] = (1, 2, 3, 4, 5)
     shared_theta: bool = False
-    sampling: str = "random"
+    sampling: SamplingMethod = SamplingMethod.RANDOM
 
     def __post_init__(self) -> None:
+        if not self.rules:
+            raise PlanError(f"grid {self.name!r} has no scoring rule")
+        object.__setattr__(self, "rules", tuple(
+            parse(ScoringRule, r, f"scoring rule of grid {self.name!r}", PlanError)
+            for r in self.rules))
+        object.__setattr__(self, "sampling", parse(
+            SamplingMethod, self.sampling, f"sampling of grid {self.name!r}", PlanError))
         if any(k < 2 for k in self.ks):
             raise PlanError(f"grid {self.name!r}: sampled k must be >= 2, got {self.ks}")
         if self.ts is not None and any(t < 1 for t in self.ts):
@@ -170,11 +188,6 @@ class Grid:
             raise PlanError(f"grid {self.name!r}: l must be >= 1")
         if not self.thetas or any(not 0.0 <= th <= 1.0 for th in self.thetas):
             raise PlanError(f"grid {self.name!r}: every θ must be in [0, 1]")
-        unknown = set(self.rules) - set(SCORING_RULES)
-        if unknown or not self.rules:
-            raise PlanError(f"grid {self.name!r}: unknown scoring rules {sorted(unknown)}")
-        if self.sampling not in SAMPLINGS:
-            raise PlanError(f"grid {self.name!r}: unknown sampling {self.sampling!r}")
         if not (self.ks or self.greedy or self.greedy_tests):
             raise PlanError(f"grid {self.name!r} has no options")
 
@@ -201,10 +214,10 @@ class Grid:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "ks": list(self.ks),
                 "ts": None if self.ts is None else list(self.ts), "ls": list(self.ls),
-                "thetas": list(self.thetas), "rules": list(self.rules),
+                "thetas": list(self.thetas), "rules": [r.value for r in self.rules],
                 "greedy": self.greedy, "greedy_tests": self.greedy_tests,
                 "greedy_ls": list(self.greedy_ls), "shared_theta": self.shared_theta,
-                "sampling": self.sampling}
+                "sampling": self.sampling.value}
 
 
 def paper_grid() -> Grid:
@@ -212,7 +225,7 @@ def paper_grid() -> Grid:
     k >= 1 (its ``is_bad_combo`` forbids l = 0 with k >= 1 and l > 0 with k = 0), one θ in
     0.0..1.0 shared by all stages, the paper rule, and its loop subsets."""
     return Grid(name="paper", ks=(3, 5, 10), ts=None, ls=(2, 4), greedy_ls=(2, 4),
-                shared_theta=True, sampling="paper_loops")
+                shared_theta=True, sampling=SamplingMethod.PAPER_LOOPS)
 
 
 def default_grid() -> Grid:
@@ -221,7 +234,7 @@ def default_grid() -> Grid:
     return Grid(name="default", ks=(2, 3, 5, 10), ts=(1, 2, 3, 5, 10), ls=(1, 2, 3, 4, 5))
 
 
-def generalised_grid(rules: tuple[str, ...] = SCORING_RULES) -> Grid:
+def generalised_grid(rules: tuple[ScoringRule, ...] = SCORING_RULES) -> Grid:
     """Everything: k in 0..10, t in 1..10, l in 1..5, θ per stage in 0.0..1.0, all rules."""
     return Grid(name="generalised" if rules == SCORING_RULES else "generalised-" + "+".join(rules),
                 ks=tuple(range(2, 11)), ts=tuple(range(1, 11)), ls=(1, 2, 3, 4, 5),

@@ -2,9 +2,10 @@
 
 A stage's pass matrix has one row per solution instance and one column per test-line
 instance (duplicates kept), True where the solution passes the line. A rule returns the
-chosen row, a score and a scale; the stage accepts iff ``score >= theta * scale``.
+chosen row, a score and a scale; the stage accepts iff ``score >= theta * scale``
+(:func:`accepts`, the one place that test is written).
 
-Rules (method.md §1.3-4 and §2):
+Rules (docs/method.md §1.3–1.4 and §2.2):
 
 * ``paper`` — dual agreement as in the seed paper's ``select.py``
   (BoyuanJackChen/code_cascading_shared, ``find_max_product``): every passing cell scores
@@ -29,22 +30,17 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import CodecascadeError
-from .options import SCORING_RULES
+from .vocabulary import ScoringRule, parse
 
 
 class ScoringError(CodecascadeError, ValueError):
     """A pass matrix or rule name is unusable; one line."""
 
 
-def _check_rule(rule: str) -> None:
-    if rule not in SCORING_RULES:
-        raise ScoringError(f"unknown scoring rule {rule!r}; known: {SCORING_RULES}")
-
-
-def select_solution(matrix: np.ndarray, rule: str) -> tuple[int, float, float]:
+def select_solution(matrix: np.ndarray, rule: ScoringRule | str) -> tuple[int, float, float]:
     """(chosen row, score, scale) of one pass matrix [n_sol, n_lines]; accept iff
-    ``score >= theta * scale``. ScoringError on a matrix without solutions."""
-    _check_rule(rule)
+    :func:`accepts`. ScoringError on a matrix without solutions or an unknown rule."""
+    rule = parse(ScoringRule, rule, "scoring rule", ScoringError)
     m = np.asarray(matrix)
     if m.ndim != 2:
         raise ScoringError(f"a pass matrix must be 2-d (solutions x test lines), got {m.ndim}-d")
@@ -56,27 +52,27 @@ def select_solution(matrix: np.ndarray, rule: str) -> tuple[int, float, float]:
 
 
 def select_batch(
-    matrices: np.ndarray, line_mask: np.ndarray, rule: str
+    matrices: np.ndarray, line_mask: np.ndarray, rule: ScoringRule | str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vectorised :func:`select_solution` over a stack [B, n_sol, n_cols].
 
     ``line_mask`` [B, n_cols] says which columns are real test lines (others are padding and
     must be False in ``matrices``). Returns chosen row [B] int, score [B] and scale [B]
-    (float64, so that ``score >= theta * scale`` compares exactly like the paper's Python).
+    (float64, so that :func:`accepts` compares exactly like the paper's Python).
     """
-    _check_rule(rule)
+    rule = parse(ScoringRule, rule, "scoring rule", ScoringError)
     m = np.asarray(matrices, dtype=bool) & np.asarray(line_mask, dtype=bool)[:, None, :]
     n_batch, n_sol, _ = m.shape
     if n_sol == 0:
         raise ScoringError("a pass matrix needs at least one solution")
     n_lines = line_mask.sum(axis=1).astype(np.float64)
     rowsum = m.sum(axis=2)
-    if rule == "paper":
+    if rule is ScoringRule.PAPER:
         colsum = m.sum(axis=1)
         best_cell = np.where(m, colsum[:, None, :], 0).max(axis=2, initial=0)
         row_score = rowsum * best_cell
         scale = n_sol * n_lines
-    elif rule == "pass_fraction":
+    elif rule is ScoringRule.PASS_FRACTION:
         row_score = rowsum
         scale = n_lines
     else:
@@ -95,6 +91,9 @@ def consensus_group_size(m: np.ndarray) -> np.ndarray:
     return (agree == m.shape[2]).sum(axis=2)
 
 
-def accepts(score: np.ndarray | float, scale: np.ndarray | float, theta: float) -> np.ndarray:
-    """The acceptance test of method.md §1.4: ``score >= theta * scale``."""
+def accepts(score: np.ndarray | float, scale: np.ndarray | float,
+            theta: np.ndarray | float) -> np.ndarray:
+    """The acceptance test of docs/method.md §1.4, the one place it is written: a stage
+    accepts iff ``score >= θ × scale``, in float64 as the seed paper's Python compares it
+    (``confidence >= total_product * threshold``). Any broadcastable shapes; bool array."""
     return np.asarray(score) >= theta * np.asarray(scale, dtype=np.float64)

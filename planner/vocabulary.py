@@ -11,6 +11,7 @@ all use it.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
 
 
 class ObjectiveKind(StrEnum):
@@ -73,6 +74,41 @@ class IlpSolver(StrEnum):
     CBC = "cbc"
 
 
+class ScoringRule(StrEnum):
+    """How a stage picks a solution from its pass matrix and scores it (docs/method.md §1.3
+    and §2.2; the rules themselves are in planner.scoring)."""
+
+    #: the seed paper's dual agreement: rowsum × colsum of the best passing cell
+    PAPER = "paper"
+    #: the best solution's share of passed test lines
+    PASS_FRACTION = "pass_fraction"
+    #: CodeT: identical pass rows form a group; group size × lines passed
+    CONSENSUS = "consensus"
+
+
+class SamplingMethod(StrEnum):
+    """How option tables draw a stage's samples and test generations (docs/method.md
+    §3.2)."""
+
+    #: uniformly random subsets, R Monte Carlo replicates
+    RANDOM = "random"
+    #: the seed paper's fixed subsets: loop L's first k samples and test generations
+    PAPER_LOOPS = "paper_loops"
+
+
+_Member = TypeVar("_Member", bound=StrEnum)
+
+
 def choices(vocabulary: type[StrEnum]) -> str:
     """The members of a vocabulary as ``a, b, c`` (for one-line error messages)."""
     return ", ".join(member.value for member in vocabulary)
+
+
+def parse(vocabulary: type[_Member], value: object, what: str,
+          error: type[Exception]) -> _Member:
+    """``value`` (a member or its string) as a member of ``vocabulary``; otherwise
+    ``error`` with a one-line message naming ``what`` and the known words."""
+    try:
+        return vocabulary(value)
+    except ValueError:
+        raise error(f"unknown {what} {value!r}; known: {choices(vocabulary)}") from None

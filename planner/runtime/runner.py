@@ -1,6 +1,6 @@
 """The cascade loop: run a plan on a stream of problems against live endpoints.
 
-Per problem, stage by stage (method.md §1, with the generalisations of §2):
+Per problem, stage by stage (docs/method.md §1, with the generalisations of §2):
 
 1. Ask the stage's model for its solutions and test generations at once: k = 0 one greedy
    solution; k = 1 the greedy solution and the greedy test generation; k >= 2 k sampled
@@ -10,7 +10,8 @@ Per problem, stage by stage (method.md §1, with the generalisations of §2):
    earlier stages generated are appended (the estimator's column order).
 3. Run every solution on every test line in the sandbox (duplicates once), score the pass
    matrix with the spec's rule (:func:`planner.scoring.select_solution`) and accept iff
-   ``score >= theta * scale``; k = 0 always answers, the last stage always answers.
+   :func:`planner.scoring.accepts` (``score >= theta * scale``); k = 0 always answers,
+   the last stage always answers.
 4. Cost = (solution tokens + kept test-line tokens) × price + prompt tokens × prompt price,
    from the endpoint's usage (see :mod:`planner.measure.records`).
 
@@ -42,7 +43,7 @@ from ..measure.records import (
     read_records,
 )
 from ..options import CascadePlan, Stage
-from ..scoring import select_solution
+from ..scoring import accepts, select_solution
 from .client import EndpointClient, Generation
 from .endpoints import Endpoint, check_covers
 from .execute import Execution, Executor
@@ -256,7 +257,7 @@ class CascadeRunner:
             decision = "answer" if last else "accept"
         else:
             chosen, score, scale = select_solution(passed, opt.rule)
-            accepted = bool(score >= opt.theta * scale)
+            accepted = bool(accepts(score, scale, opt.theta))
             if not solutions[chosen].code:
                 chosen = usable[-1]
             decision = "answer" if last else ("accept" if accepted else "escalate")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..cascade import OptionTable
+from ..cascade import OptionTable, cascade_arrays
 from ..vocabulary import SolverStatus
 from .exact import best_plan_codes, unreachable
 from .method import SearchMethod
@@ -217,15 +217,13 @@ class _Descent:
 
 def _prefix(space: SearchSpace, stages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-problem reach after, and accuracy and cost of, stages that are all mid stages."""
-    reach = np.ones(space.n_problems)
-    acc = np.zeros(space.n_problems)
-    cost = np.zeros(space.n_problems)
-    for j, r in stages:
-        table = space.tables[j]
-        cost += reach * table.cost[r]
-        acc += reach * table.accept_correct[r]
-        reach = reach * (1.0 - table.accept[r])
-    return reach, acc, cost
+    if not stages:
+        return np.ones(space.n_problems), np.zeros(space.n_problems), np.zeros(space.n_problems)
+    acc, cost, reaches = cascade_arrays(
+        [(space.tables[j].accept[r], space.tables[j].accept_correct[r],
+          space.tables[j].correct[r], space.tables[j].cost[r]) for j, r in stages],
+        open_end=True)
+    return reaches[-1], acc, cost
 
 
 def _is_mid_capable(space: SearchSpace, stage: tuple[int, int]) -> bool:

@@ -2,7 +2,7 @@
 
 With ``share_tests`` a later stage also runs its solutions on the test lines the earlier
 stages paid for. Stages are then no longer independent, so the exact cascade formula that
-the search methods enumerate does not hold (method.md §3); such plans are scored by
+the search methods enumerate does not hold (docs/method.md §3.4); such plans are scored by
 simulating whole replicates (:class:`~planner.estimate.PlanSimulator`, the same draws as
 the option tables: common random numbers).
 
@@ -71,7 +71,7 @@ def simulate_point(simulator: PlanSimulator, plan: CascadePlan) -> SimulatedPlan
     """Mean accuracy and cost of ``plan`` with Monte Carlo standard errors."""
     sim = simulator.simulate(plan)
     n_r = sim.correct.shape[1]
-    exact = simulator.sampling != "random" or n_r < 2
+    exact = not simulator.sampling.is_random or n_r < 2
     def se(per_replicate: np.ndarray) -> float:
         return 0.0 if exact else float(per_replicate.std(ddof=1) / np.sqrt(n_r))
     return SimulatedPlan(plan=plan, accuracy=float(sim.correct.mean()),

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 from planner.cascade import cascade_mean
 from planner.estimate import (
     EstimateError,
-    _generic_replicates,
     draw_subsets,
     estimate_plan,
     option_tables,
     simulate_plan,
     stage_outcomes,
 )
+from planner.estimate.replicates import generic_replicates
 from planner.options import (
     SCORING_RULES,
     THETA_STEPS,
@@ -74,7 +74,7 @@ def test_fast_path_equals_explicit_matrices_replicate_by_replicate(seed, data):
     draws = draw_subsets(profile, 0, idx, k_max=max(o.k for o in options),
                          t_max=max(o.t for o in options), replicates=5, seed=seed,
                          sampling="random")
-    accept, correct, cost, _ = _generic_replicates(profile, 0, options, draws, None)
+    accept, correct, cost, _ = generic_replicates(profile, 0, options, draws, None)
     np.testing.assert_array_equal(out.replicate_accept, accept)
     np.testing.assert_array_equal(out.replicate_correct, correct)
     np.testing.assert_allclose(out.replicate_cost, cost)
