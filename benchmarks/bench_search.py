@@ -12,6 +12,9 @@
    gap at a mid-range budget, the pruned exact search's time (in a child process, stopped
    after ``--scale-exact-limit`` seconds), and what plain enumeration would take at the
    scoring rate exact search reaches on the default three-model grid.
+3. **Time limits** (``--limit-profiles``, ``--limits``): the integer program at the same
+   mid-range budget with each time limit, its wall time against the limit (the target:
+   within the limit plus well under a second), status and gap.
 
 Run: python3 benchmarks/bench_search.py [--profile NAME] [--scale PROFILE:GRID,...]
 Writes benchmarks/results/bench_search.json (the load average is recorded: times on the
@@ -208,6 +211,37 @@ def bench_scale(name, grid, ilp_limit, exact_limit, rate, rows):
             "unpruned_enumeration_hours": unpruned_hours}
 
 
+def bench_time_limits(pairs, limits, rows) -> list[dict]:
+    """For each PROFILE:GRID and time limit: the integer program's wall time (the whole
+    ``search`` call) against its limit at the scale runs' mid-range budget."""
+    out = []
+    for pair in pairs:
+        name, _, grid = pair.partition(":")
+        grid = grid or "default"
+        profile, label = scale_profile(name)
+        context = planning_context(profile, grid=grid, split="paper-seed3")
+        single = single_model_front(context)
+        budget = float(single[len(single) // 2].cost)
+        for limit in limits:
+            cpu = cpu_seconds()
+            start = time.perf_counter()
+            ilp = IntegerProgram(time_limit=limit).search(context.planning,
+                                                          Objective(budget=budget))
+            wall = time.perf_counter() - start
+            entry = {"profile": label, "grid": grid, "budget": budget, "limit_seconds": limit,
+                     "wall_seconds": wall, "over_limit_seconds": wall - limit,
+                     "cpu_seconds": cpu_seconds() - cpu, "status": ilp.status,
+                     "gap": ilp.gap, "accuracy": ilp.accuracy,
+                     "programs_solved": ilp.plans_evaluated,
+                     "load_average_1min": os.getloadavg()[0]}
+            out.append(entry)
+            rows.append([f"{label}/{grid}", f"ILP, limit {limit:g} s", 1, round(wall, 2),
+                         round(wall, 2), None, None,
+                         f"{ilp.status}, gap {ilp.gap:.3g}; {wall - limit:+.2f} s vs limit, "
+                         f"{ilp.plans_evaluated} programs"])
+    return out
+
+
 def scoring_rate(grids) -> float:
     """Plans scored per second by exact search: the default grid's whole-front run (or a
     fresh one when that grid was not benchmarked)."""
@@ -234,6 +268,11 @@ def main() -> None:
     parser.add_argument("--scale-ilp-time-limit", type=float, default=120.0)
     parser.add_argument("--scale-exact-limit", type=float, default=300.0,
                         help="seconds after which the scale runs' exact search is stopped")
+    parser.add_argument("--limit-profiles", default="synthetic5:generalised,"
+                        "synthetic6:generalised,synthetic7:generalised",
+                        help="PROFILE:GRID pairs for the time-limit runs ('' to skip)")
+    parser.add_argument("--limits", default="1,2,5,10",
+                        help="comma-separated ILP time limits (seconds) for those runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -252,11 +291,15 @@ def main() -> None:
         except CodecascadeError as exc:  # a grid the scale profile cannot support
             scale.append({"profile": name, "grid": g, "error": str(exc)})
             rows.append([f"{name}/{g}", "error", 0, None, None, None, None, str(exc)])
+    limits = [float(x) for x in args.limits.split(",") if x]
+    time_limits = bench_time_limits([x for x in args.limit_profiles.split(",") if x], limits,
+                                    rows)
     print(format_table(["grid", "method", "budgets", "mean s", "max s", "mean gap pp",
                         "max gap pp", "note"], rows))
     report = {"benchmark": "search methods", "machine": platform.platform(),
               "cpus": os.cpu_count(), "load_average_1min_start": load_start,
-              "load_average_1min": os.getloadavg()[0], "grids": grids, "scale": scale}
+              "load_average_1min": os.getloadavg()[0], "grids": grids, "scale": scale,
+              "time_limits": time_limits}
     with atomic_write(args.out, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(report, indent=1) + "\n")
     print(f"wrote {args.out}")

@@ -13,14 +13,23 @@ measured by ``codecascade compare`` and ``benchmarks/bench_search.py``.
    dropping the later stages, or appending it after the current last stage) is scored at
    once with the exact formula, vectorised over options and problems; the best improving
    move is taken until none is left. A shared-θ move re-maps all mid stages to another θ.
+
+With a time limit (or a deadline handed on by a caller, :meth:`HeuristicSearch.until`) the
+descent stops at it with the best plan so far; moves are scored in blocks with the
+deadline checked between them.
 """
 
 from __future__ import annotations
+
+import itertools
+import time
 
 import numpy as np
 
 from ..cascade import OptionTable, cascade_arrays
 from ..vocabulary import SolverStatus
+from .deadline import Clock, Deadline, OutOfTime
+from .errors import SearchError
 from .exact import best_plan_codes, unreachable
 from .method import SearchMethod
 from .objective import TOLERANCE, Objective
@@ -34,6 +43,9 @@ RULE_OF_THUMB_THETAS = (0.9, 1.0)
 SHORTLIST = 24
 #: Upper bound on descent sweeps (each sweep visits every model once).
 MAX_SWEEPS = 25
+#: Candidates ranked at once when picking a move (bounds temporaries; the deadline is
+#: checked between blocks).
+PICK_BLOCK = 1 << 20
 
 
 def _front_rows(acc: np.ndarray, cost: np.ndarray, cap: int) -> np.ndarray:
@@ -86,9 +98,10 @@ def _shortlist(space: SearchSpace) -> SearchSpace:
 class _Descent:
     """Exact coordinate descent over one plan (per-model codes, -1 = skipped)."""
 
-    def __init__(self, space: SearchSpace, objective: Objective) -> None:
+    def __init__(self, space: SearchSpace, objective: Objective, deadline: Deadline) -> None:
         self.space = space
         self.objective = objective
+        self.deadline = deadline
         self.evaluated = 0
         # per model, the candidate rows' arrays once (fancy indexing copies)
         self.mid_gain, self.mid_cost, self.mid_stay = [], [], []
@@ -128,10 +141,21 @@ class _Descent:
         return cand.rows, slice(None)
 
     def _pick(self, acc: np.ndarray, cost: np.ndarray) -> tuple[bool, float, int]:
+        """(feasible, score, flat index) of the best candidate: the first of the largest
+        score among feasible ones, else among all. In blocks of :data:`PICK_BLOCK`, with
+        the deadline checked between them (OutOfTime)."""
         self.evaluated += acc.size
-        ok, score = self.key(acc.ravel(), cost.ravel())
-        best = int(np.argmax(np.where(ok, score + 1e9, score)))
-        return bool(ok[best]), float(score[best]), best
+        acc, cost = acc.ravel(), cost.ravel()
+        best = None
+        for lo in range(0, acc.size, PICK_BLOCK):
+            if lo:
+                self.deadline.check()
+            ok, score = self.key(acc[lo:lo + PICK_BLOCK], cost[lo:lo + PICK_BLOCK])
+            ranked = np.where(ok, score + 1e9, score)
+            k = int(np.argmax(ranked))
+            if best is None or ranked[k] > best[0]:
+                best = (ranked[k], bool(ok[k]), float(score[k]), lo + k)
+        return best[1], best[2], best[3]
 
     def moves(self, stages):
         """Best replacement of each model's choice: yields (ok, score, new stages)."""
@@ -176,6 +200,7 @@ class _Descent:
                 stay = self.mid_stay[j][allowed]
                 base_acc = acc_j.mean() + self.mid_gain[j][allowed] @ reach_j / n
                 base_cost = cost_j.mean() + self.mid_cost[j][allowed] @ reach_j / n
+                self.deadline.check()
                 acc = base_acc[:, None] + stay @ (self.last_gain[i] * reach_j).T / n
                 cost = base_cost[:, None] + stay @ (self.last_cost[i] * reach_j).T / n
                 ok, score, best = self._pick(acc, cost)
@@ -202,16 +227,22 @@ class _Descent:
                 yield ok, score, candidate
 
     def run(self, stages) -> tuple:
+        """Descend from ``stages`` until no move improves (or the deadline passes: the best
+        plan so far); every move of a sweep is scored against the sweep's starting plan."""
         current = tuple(stages)
         ok, score = self.value(current)
-        for _ in range(MAX_SWEEPS):
-            improved = False
-            for new_ok, new_score, candidate in [*self.moves(current),
-                                                 *self.theta_moves(current)]:
-                if (new_ok, new_score) > (ok, score + 1e-15):
-                    current, ok, score, improved = candidate, new_ok, new_score, True
-            if not improved:
-                break
+        try:
+            for _ in range(MAX_SWEEPS):
+                improved = False
+                for new_ok, new_score, candidate in itertools.chain(
+                        self.moves(current), self.theta_moves(current)):
+                    if (new_ok, new_score) > (ok, score + 1e-15):
+                        current, ok, score, improved = candidate, new_ok, new_score, True
+                    self.deadline.check()
+                if not improved:
+                    break
+        except OutOfTime:
+            pass
         return current, ok, score
 
 
@@ -249,23 +280,49 @@ def _best_single_stage(space: SearchSpace, descent: _Descent):
 
 
 class HeuristicSearch(SearchMethod):
-    """Short list + exact coordinate descent (milliseconds; no optimality proof)."""
+    """Short list + exact coordinate descent (milliseconds; no optimality proof).
+
+    ``time_limit`` (seconds, None for none) stops the descent with the best plan so far;
+    ``deadline`` is an absolute one (how a caller such as the integer program hands on its
+    own, :meth:`until`); ``clock`` is the seconds clock both are measured on.
+    """
 
     name = "heuristic"
 
+    def __init__(self, *, time_limit: float | None = None, deadline: Deadline | None = None,
+                 clock: Clock = time.perf_counter) -> None:
+        if time_limit is not None and not (isinstance(time_limit, int | float)
+                                           and time_limit > 0):
+            raise SearchError(f"the heuristic's time limit must be a positive number of "
+                              f"seconds, got {time_limit!r}")
+        self.time_limit = time_limit
+        self.deadline = deadline
+        self.clock = clock
+
+    def until(self, deadline: Deadline) -> HeuristicSearch:
+        """This search, stopping at ``deadline`` at the latest (:class:`Anytime`)."""
+        return HeuristicSearch(time_limit=self.time_limit, deadline=deadline, clock=self.clock)
+
     def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
-        descent = _Descent(space, objective)
+        deadline = Deadline.after(self.time_limit, self.clock)
+        if self.deadline is not None and self.deadline.at < deadline.at:
+            deadline = self.deadline
+        descent = _Descent(space, objective, deadline)
         starts = [_best_single_stage(space, descent)]
-        small, selected = _shortlist(space)
-        codes, evaluated = best_plan_codes(small, objective)
-        descent.evaluated += evaluated
-        if codes is not None:
-            starts.append(tuple((i, int(selected[i][r])) for i, r in stages_from_codes(codes)))
+        if not deadline.expired():
+            small, selected = _shortlist(space)
+            codes, evaluated = best_plan_codes(small, objective)
+            descent.evaluated += evaluated
+            if codes is not None:
+                starts.append(tuple((i, int(selected[i][r]))
+                                    for i, r in stages_from_codes(codes)))
         best = None
         for start in starts:
             stages, ok, score = descent.run(start)
             if best is None or (ok, score) > best[:2]:
                 best = (ok, score, stages)
+            if deadline.expired():
+                break
         if not best[0]:
             raise unreachable(space, objective, self.name)
         return SearchOutcome(best[2], SolverStatus.HEURISTIC, None, "shortlist+descent",

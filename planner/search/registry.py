@@ -105,7 +105,7 @@ class MethodEntry:
 
 
 def _integer_program(*, time_limit: float, solver: IlpSolver) -> SearchMethod:
-    return IntegerProgram(time_limit=time_limit, solver=solver)
+    return IntegerProgram(time_limit=time_limit, solver=solver, warm_start=HeuristicSearch())
 
 
 #: Every search method by name, in the order help texts list them.

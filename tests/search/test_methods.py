@@ -15,6 +15,7 @@ from planner.search import (
     IntegerProgram,
     Objective,
     SearchError,
+    SearchMethod,
     SearchSpace,
     exact_front,
 )
@@ -80,13 +81,26 @@ def test_ilp_matches_exact_on_the_dual_problem(seed, n_models, quantile):
     assert ilp.status == "optimal"
 
 
+@pytest.mark.parametrize(("seed", "quantile"), [(29, 0.3), (45, 0.6)])
+def test_ilp_finds_the_cheapest_plan_where_a_chain_bound_once_cut_it(seed, quantile):
+    """The dual objective bounds a chain by its *smallest* first-stage cost bound; with the
+    largest these chains were skipped and a dearer plan was called optimal."""
+    space = _space(seed, n_models=3, n_problems=6, thetas=(0.5, 1.0))
+    front, _ = exact_front(space)
+    target = float(np.quantile(front.accuracy, quantile))
+    exact = ExactSearch().search(space, Objective(target_accuracy=target))
+    ilp = IntegerProgram(time_limit=60).search(space, Objective(target_accuracy=target))
+    assert ilp.cost == pytest.approx(exact.cost, rel=1e-9)
+    assert ilp.status == "optimal"
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_ilp_bounds_in_small_blocks_match_exact(seed, monkeypatch):
     """The per-problem relaxation and the pair × third-option bounds work in blocks of
     at most CHUNK_ELEMENTS; tiny blocks give the same optimum."""
-    from planner.search import ilp
+    from planner.search.ilp import bounds
 
-    monkeypatch.setattr(ilp, "CHUNK_ELEMENTS", 7)
+    monkeypatch.setattr(bounds, "CHUNK_ELEMENTS", 7)
     space = _space(seed, n_models=4, n_problems=6, thetas=(0.5, 1.0))
     front, _ = exact_front(space)
     for quantile in (0.3, 0.8):
@@ -110,20 +124,24 @@ def test_ilp_with_cbc_matches_exact(seed):
         assert ilp.status == "optimal" and ilp.cost <= budget + 1e-9
 
 
-def test_ilp_without_an_incumbent_still_finds_the_optimum(monkeypatch):
-    """The bound-based pruning needs the heuristic's plan; without it every chain is
+class _NoPlan(SearchMethod):
+    """A warm start that finds nothing."""
+
+    name = "none"
+
+    def _search(self, space, objective, seed):
+        raise SearchError("no plan")
+
+
+def test_ilp_without_an_incumbent_still_finds_the_optimum():
+    """The bound-based pruning needs the warm start's plan; without it every chain is
     solved and the answer is the same."""
-    from planner.search import heuristic
-
-    def fail(self, space, objective, seed=0):
-        raise SearchError("no heuristic plan")
-
     space = _space(7, n_models=3, n_problems=6)
     front, _ = exact_front(space)
     budget = float(np.quantile(front.cost, 0.5))
     exact = ExactSearch().search(space, Objective(budget=budget))
-    monkeypatch.setattr(heuristic.HeuristicSearch, "search", fail)
-    ilp = IntegerProgram(time_limit=60).search(space, Objective(budget=budget))
+    ilp = IntegerProgram(time_limit=60, warm_start=_NoPlan()).search(space,
+                                                                      Objective(budget=budget))
     assert ilp.accuracy == pytest.approx(exact.accuracy, abs=1e-6)
     assert ilp.status == "optimal"
 
@@ -132,9 +150,9 @@ def test_ilp_without_an_incumbent_still_finds_the_optimum(monkeypatch):
 def test_ilp_in_the_guarded_child_matches_exact(seed, monkeypatch):
     """Large programs are solved in a forked child (killed at the deadline); forcing every
     program through it gives the same optimum."""
-    from planner.search import ilp
+    from planner.search.ilp import solvers
 
-    monkeypatch.setattr(ilp, "GUARD_MIN_NONZEROS", 0)
+    monkeypatch.setattr(solvers, "GUARD_MIN_NONZEROS", 0)
     space = _space(seed, n_models=3, n_problems=6, thetas=(0.5, 1.0))
     front, _ = exact_front(space)
     budget = float(np.quantile(front.cost, 0.5))
@@ -144,7 +162,7 @@ def test_ilp_in_the_guarded_child_matches_exact(seed, monkeypatch):
     assert result.status == "optimal"
 
 
-def _hung_solver(model, start, time_limit, target):
+def _hung_solver(program, start, deadline, target):
     import time
 
     time.sleep(3600)
@@ -154,10 +172,10 @@ def test_a_solver_that_ignores_its_limit_is_killed_and_the_plan_kept(monkeypatch
     """A solver phase that never checks its time limit (HiGHS's presolve on a large
     program) cannot hold the search: the guard kills it, the heuristic's plan is kept, and
     the status says the optimum is not proven."""
-    from planner.search import ilp
+    from planner.search.ilp import solvers
 
-    monkeypatch.setattr(ilp, "GUARD_MIN_NONZEROS", 0)
-    monkeypatch.setattr(ilp, "_solve_highs", _hung_solver)
+    monkeypatch.setattr(solvers, "GUARD_MIN_NONZEROS", 0)
+    monkeypatch.setattr(solvers, "solve_highs", _hung_solver)
     space = _space(0, n_models=3, n_problems=6, thetas=(0.5, 1.0))
     front, _ = exact_front(space)
     budget = float(np.quantile(front.cost, 0.7))  # a budget where bounds alone cannot decide
