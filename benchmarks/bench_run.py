@@ -92,7 +92,7 @@ def main() -> None:
     if not DATA.is_dir():
         raise SystemExit(f"error: the replay data {DATA} is absent")
 
-    from planner.runtime.problems import load_problems
+    from planner.problems import load_problems
     from planner.runtime.replay_server import WizardCoderData
 
     data = WizardCoderData(DATA)

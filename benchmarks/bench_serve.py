@@ -167,7 +167,7 @@ def check(problems, results) -> list[bool]:
     from planner.sandbox import BatchJob, Limits, run_batches
 
     by_id = {p.task_id: p for p in problems}
-    jobs = [BatchJob(solutions=(r["text"],), tests=(by_id[r["task_id"]].check_program(),),
+    jobs = [BatchJob(solutions=(r["text"],), tests=(by_id[r["task_id"]].ground_truth_test,),
                      preamble=by_id[r["task_id"]].preamble, limits=Limits(test_timeout=10.0))
             for r in results]
     passed = [False] * len(jobs)
@@ -269,7 +269,7 @@ def main() -> None:
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"error: the replay data {DATA} is absent")
-    from planner.runtime.problems import load_problems
+    from planner.problems import load_problems
 
     problems = load_problems("humaneval", limit=args.problems)
     with tempfile.TemporaryDirectory() as name:

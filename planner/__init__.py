@@ -56,7 +56,7 @@ _EXPORTS: dict[str, str] = {
     # runtime and run records
     "run_spec": "planner.runtime.api",
     "load_endpoints": "planner.runtime.endpoints",
-    "load_problems": "planner.runtime.problems",
+    "load_problems": "planner.problems",
     "ReplayServer": "planner.runtime.replay_server",
     "read_records": "planner.measure.records",
     "ProblemRecord": "planner.measure.records",
@@ -66,7 +66,7 @@ _EXPORTS: dict[str, str] = {
     "read_codet": "planner.measure",
     "read_api_runs": "planner.measure",
     "read_run_records": "planner.measure",
-    "read_problems": "planner.measure",
+    "read_problems": "planner.problems",
     "load_prices": "planner.measure",
     "SandboxExecutor": "planner.measure",
     "profile_summary": "planner.measure.summary",

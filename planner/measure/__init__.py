@@ -5,17 +5,19 @@ CodeGen-16B files, the API runs, the project's own run records) into
 :class:`~planner.measure.sources.ModelGenerations`; ``build`` pools and deduplicates
 them, executes the cross-model solution × assert-line grid through an
 :class:`~planner.measure.execute.Executor` with a resumable cell store, and assembles a
-:class:`~planner.profile.Profile`; ``summary`` describes a profile per model.
+:class:`~planner.profile.Profile`; ``summary`` describes a profile per model. Problems come
+from :mod:`planner.problems`.
 """
 
 from __future__ import annotations
 
+from ..problems import Problem, ProblemError, load_problems, read_problems
 from .build import MeasureError, build_pools, measure_profile
 from .execute import ExecutionJob, ExecutionResult, Executor, SandboxExecutor
 from .prices import ModelPrice, load_prices
-from .problems import Problem, SourceError, read_problems
 from .sources import (
     ModelGenerations,
+    SourceError,
     read_api_runs,
     read_codet,
     read_run_records,
@@ -30,10 +32,12 @@ __all__ = [
     "ModelGenerations",
     "ModelPrice",
     "Problem",
+    "ProblemError",
     "SandboxExecutor",
     "SourceError",
     "build_pools",
     "load_prices",
+    "load_problems",
     "measure_profile",
     "read_api_runs",
     "read_codet",

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import CodecascadeError
+from ..problems import Problem, without_ground_truth
 from ..profile import ModelInfo, Profile, file_sha256, text_hash
 from .execute import PASS, UNKNOWN, VERDICT_NAMES, ExecutionJob, Executor
 from .prices import ModelPrice, PriceError
-from .problems import Problem
 from .sources import LINE_POSITIONS, ModelGenerations, TestGeneration, is_assert_line
 from .store import CellStore, CellTable, _unknown_blocks
 
@@ -44,19 +44,23 @@ class ProblemPool:
     solutions: tuple[str, ...]
     lines: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        if not self.problem.has_ground_truth:
+            raise MeasureError(f"{self.problem.task_id}: no ground truth to measure against")
+
     @property
     def has_reference(self) -> bool:
-        return bool(self.problem.canonical_solution)
+        return self.problem.reference_program is not None
 
     def _rows(self) -> list[str]:
         """Grid rows: the reference program first (if any), then the pooled programs."""
-        ref = [self.problem.reference_program] if self.has_reference else []
-        return [*ref, *self.solutions]
+        reference = self.problem.reference_program
+        return [*([reference] if reference is not None else []), *self.solutions]
 
     def _cols(self) -> list[str]:
         """Grid columns: the ground-truth test first (so that a solution stopped after
         repeated timeouts on generated lines is still judged), then the pooled lines."""
-        return [self.problem.ground_truth_test, *self.lines]
+        return [self.problem.ground_truth_test or "", *self.lines]
 
     @property
     def solution_keys(self) -> list[str]:
@@ -80,9 +84,13 @@ def _assert_lines(gen: TestGeneration) -> list[str]:
 
 def build_pools(problems: Sequence[Problem], models: Sequence[ModelGenerations]
                 ) -> list[ProblemPool]:
-    """Pools of the problems that at least one model has generations for (problem order)."""
+    """Pools of the problems with ground truth that at least one model has generations
+    for (problem order); problems without ground truth are left out
+    (:func:`planner.problems.without_ground_truth` names them)."""
     pools = []
     for problem in problems:
+        if not problem.has_ground_truth:
+            continue
         gens = [m.problems[problem.task_id] for m in models if problem.task_id in m.problems]
         if not gens:
             continue
@@ -96,6 +104,10 @@ def build_pools(problems: Sequence[Problem], models: Sequence[ModelGenerations]
                 lines.update(dict.fromkeys(_assert_lines(t)))
         pools.append(ProblemPool(problem, tuple(solutions), tuple(lines)))
     if not pools:
+        lacking = without_ground_truth(problems)
+        if lacking and len(lacking) == len(problems):
+            raise MeasureError(f"none of the {len(problems)} problems has ground truth (a test "
+                               f"or assert lines), e.g. {', '.join(lacking[:3])}")
         raise MeasureError("no model has generations for any of the problems")
     return pools
 
@@ -244,7 +256,8 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
     """Measure ``models`` on ``problems`` and return the validated profile (not saved).
 
     ``provenance`` entries are added to the profile's own (sources, input file hashes,
-    execution settings, token counting, tool version, date).
+    execution settings, token counting, tool version, date). Problems without ground truth
+    are skipped and named in ``provenance["problems_without_ground_truth"]``.
     """
     from .. import __version__
 
@@ -280,5 +293,8 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
             } for m in models
         },
     }
+    lacking = without_ground_truth(problems)
+    if lacking:
+        record["problems_without_ground_truth"] = lacking
     record.update(provenance or {})
     return assemble_profile(pools, models, tables, infos, record)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .problems import SOLUTION_PREAMBLE, Problem, SourceError
+from ..errors import CodecascadeError
+from ..problems import BASE_IMPORTS, Problem
 from .tokens import split_line_tokens, token_counter
 
 #: Line positions kept per test generation (the models were asked for 5 lines).
@@ -40,6 +41,10 @@ API_MODELS: dict[str, tuple[str, str]] = {
 }
 
 _ASSERT = re.compile(r"assert\b")
+
+
+class SourceError(CodecascadeError):
+    """An input file of a measurement is missing or malformed (one line naming it)."""
 
 
 def is_assert_line(line: str) -> bool:
@@ -211,7 +216,7 @@ def read_wizardcoder(folder: str | os.PathLike[str], size: str,
 
     def solution(rec: dict[str, Any], where: str) -> Sample:
         text = _field(rec, "answer", str, where)
-        return Sample(f"{SOLUTION_PREAMBLE}\n{text}", _field(rec, "num_ids", int, where))
+        return Sample(f"{BASE_IMPORTS}\n{text}", _field(rec, "num_ids", int, where))
 
     def test_generation(rec: dict[str, Any], where: str) -> TestGeneration:
         lines = _field(rec, "answer", str, where).split("\n")[:LINE_POSITIONS]
@@ -338,9 +343,10 @@ def read_api_runs(path: str | os.PathLike[str], model: str, problems: Sequence[P
     """One model of ``runs.jsonl`` (``gpt-3.5-turbo``, ``gpt-4``, ``codellama-34b-instruct``).
 
     Each run is one sample (index = run - 1). The answers are whole functions, run after the
-    WizardCoder preamble plus the prompt's own import lines. The stored ``passed`` is
-    ignored. Tokens: cl100k (GPT) or llama-approx (CodeLlama) of the code, which misses
-    any chat text around it; prompt tokens count the HumanEval prompt alone (a lower bound).
+    problem's preamble (the WizardCoder imports plus the prompt's own import lines). The
+    stored ``passed`` is ignored. Tokens: cl100k (GPT) or llama-approx (CodeLlama) of the
+    code, which misses any chat text around it; prompt tokens count the HumanEval prompt
+    alone (a lower bound).
     """
     if model not in API_MODELS:
         raise SourceError(f"unknown API-run model {model!r}; known: {', '.join(API_MODELS)}")
@@ -368,9 +374,9 @@ def read_api_runs(path: str | os.PathLike[str], model: str, problems: Sequence[P
             continue
         if sorted(runs) != list(range(1, len(runs) + 1)):
             raise SourceError(f"{file}: runs of {problem.task_id} are not numbered 1..n")
-        preamble = "\n".join(x for x in (SOLUTION_PREAMBLE, problem.prompt_imports) if x)
         generations[problem.task_id] = ProblemGenerations(
-            samples=tuple(Sample(f"{preamble}\n{runs[r]}", count(runs[r])) for r in sorted(runs)),
+            samples=tuple(Sample(f"{problem.preamble}\n{runs[r]}", count(runs[r]))
+                          for r in sorted(runs)),
             prompt_tokens=count(problem.prompt),
         )
     return ModelGenerations(
@@ -405,14 +411,13 @@ def read_run_records(paths: Iterable[str | os.PathLike[str]], problems: Sequence
             if problem is None:
                 raise SourceError(f"{path}: record for {record.task_id!r}, which is not in "
                                   f"the problems file")
-            preamble = "\n".join(x for x in (SOLUTION_PREAMBLE, problem.prompt_imports) if x)
             for stage in record.stages:
                 acc = collected.setdefault(stage.model, {}).setdefault(
                     record.task_id, {"samples": [], "greedy": None, "tests": [],
                                      "greedy_test": None, "prompt_tokens": 0,
                                      "test_prompt_tokens": 0})
                 for sol in stage.solutions:
-                    sample = Sample(f"{preamble}\n{sol.code}", int(sol.completion_tokens))
+                    sample = Sample(f"{problem.preamble}\n{sol.code}", int(sol.completion_tokens))
                     acc["prompt_tokens"] = max(acc["prompt_tokens"], int(sol.prompt_tokens))
                     if sol.greedy:
                         acc["greedy"] = sample

@@ -19,9 +19,9 @@ from pathlib import Path
 from ..errors import CodecascadeError
 from ..measure.records import RecordWriter, read_records
 from ..output import check_output
+from ..problems import load_problems
 from .endpoints import check_covers, load_endpoints
 from .execute import Executor, SandboxExecutor
-from .problems import load_problems
 from .runner import CascadeRunner, RunOptions, RunStats, RunSummary, summarize
 
 

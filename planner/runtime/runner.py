@@ -43,12 +43,12 @@ from ..measure.records import (
     read_records,
 )
 from ..options import CascadePlan, Stage
+from ..problems import Problem
 from ..scoring import accepts, select_solution
 from .client import EndpointClient, Generation
 from .endpoints import Endpoint, check_covers
 from .execute import Execution, Executor
 from .extract import extract_code, extract_lines, is_test_line
-from .problems import Problem
 from .prompts import solution_prompt, test_prompt
 from .tokens import line_tokens
 
@@ -307,7 +307,7 @@ class CascadeRunner:
     async def _check(self, problem: Problem,
                      answer: AnswerRecord | None) -> tuple[bool | None, str | None, float]:
         """Ground-truth verdict of the answer (None without ground truth)."""
-        program = problem.check_program()
+        program = problem.ground_truth_test
         if program is None:
             return None, None, 0.0
         if answer is None or not answer.text:

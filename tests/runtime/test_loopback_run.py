@@ -10,8 +10,8 @@ import pytest
 
 from planner.measure.records import RecordWriter, read_records
 from planner.options import CascadePlan, Stage, StageOption
+from planner.problems import load_problems
 from planner.runtime.endpoints import parse_endpoints
-from planner.runtime.problems import load_problems
 from planner.runtime.replay_server import Faults
 from planner.runtime.runner import CascadeRunner, RunOptions
 from planner.scoring import select_solution

@@ -97,7 +97,7 @@ def test_bad_invocations_fail_in_one_line(setup, capsys, monkeypatch, tmp_path):
         assert code == 2 and err.startswith("error: ") and "\n" not in err, err
         return err
 
-    assert "humaneval, mbpp or a JSONL file" in error("--problems", "nope", "-o", str(out))
+    assert "humaneval, mbpp or a JSON/JSONL file" in error("--problems", "nope", "-o", str(out))
     foreign = ProblemRecord("HumanEval/0", "p", "f", "another-spec-hash", (), None, None,
                             0.0, 0.0)
     out.write_text(foreign.dumps() + "\n")

@@ -76,7 +76,7 @@ def wizard_data(shared_data):
 
 @pytest.fixture(scope="session")
 def humaneval():
-    from planner.runtime.problems import load_problems
+    from planner.problems import load_problems
 
     return load_problems("humaneval")
 

@@ -94,7 +94,7 @@ def test_measure_reads_the_served_records(replay, serving, humaneval):
     for p in humaneval[20:24]:
         client.completions.create(model="cascade", prompt=p.prompt,
                                   extra_headers={"X-Codecascade-Task-Id": p.task_id})
-    from planner.measure.problems import read_problems
+    from planner.problems import read_problems
 
     problems = read_problems("human-eval")
     models = read_run_records([server.prepared.options.records], problems)
