@@ -42,7 +42,7 @@ def plan():
 
 
 def run_once(data, problems, concurrency: int, delay: float, per_token: float) -> dict:
-    from planner.measure.records import RecordWriter, read_records
+    from planner.records import RecordWriter, read_records
     from planner.runtime.endpoints import parse_endpoints
     from planner.runtime.execute import SandboxExecutor
     from planner.runtime.replay_server import Faults, ReplayServer

@@ -181,7 +181,7 @@ def _pct(values, q) -> float:
 
 
 def serve_run(tmp: Path, problems, concurrency: int, args, budget: float) -> dict:
-    from planner.measure.records import read_records
+    from planner.records import read_records
     from planner.spec import load_spec
 
     replay, replay_url = start_replay(tmp, args.delay, args.per_token)

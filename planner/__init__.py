@@ -58,8 +58,8 @@ _EXPORTS: dict[str, str] = {
     "load_endpoints": "planner.runtime.endpoints",
     "load_problems": "planner.problems",
     "ReplayServer": "planner.runtime.replay_server",
-    "read_records": "planner.measure.records",
-    "ProblemRecord": "planner.measure.records",
+    "read_records": "planner.records",
+    "ProblemRecord": "planner.records",
     # measurement
     "measure_profile": "planner.measure",
     "read_wizardcoder": "planner.measure",

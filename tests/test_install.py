@@ -69,6 +69,7 @@ def test_wheel_declares_both_commands_and_bundles_the_profiles(installed):
                                                      "humaneval-extra.npz"}
     assert (data / "prices.json").is_file()
     assert (installed / "planner" / "spec.schema.json").is_file()
+    assert (installed / "planner" / "records" / "records.schema.json").is_file()
 
 
 def test_installed_wheel_plans_outside_the_repository(installed, tmp_path):

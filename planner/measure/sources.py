@@ -391,7 +391,7 @@ def read_api_runs(path: str | os.PathLike[str], model: str, problems: Sequence[P
 def read_run_records(paths: Iterable[str | os.PathLike[str]], problems: Sequence[Problem],
                      ) -> list[ModelGenerations]:
     """Models measured by ``codecascade run`` (format ``codecascade-record/1``, read with
-    :func:`planner.measure.records.read_records`).
+    :func:`planner.records.read_records`).
 
     Every stage of every record contributes that model's solutions (program = preamble +
     the prompt's imports + the extracted ``code``; a failed generation stays a sample with
@@ -400,7 +400,7 @@ def read_run_records(paths: Iterable[str | os.PathLike[str]], problems: Sequence
     endpoint's ``completion_tokens``; the prompt tokens are one request's. Records of one
     problem and model append in file order. A task id absent from ``problems`` is an error.
     """
-    from .records import read_records
+    from ..records import read_records
 
     known = {p.task_id: p for p in problems}
     collected: dict[str, dict[str, dict[str, Any]]] = {}

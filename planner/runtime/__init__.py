@@ -5,5 +5,5 @@
 ``execute`` (the sandbox door), ``runner`` (the cascade loop and summary), ``api``
 (:func:`run_spec`), and ``replay_server`` (a loopback server replaying recorded
 generations, for tests and dry runs). Records are written in the format of
-:mod:`planner.measure.records`.
+:mod:`planner.records`.
 """

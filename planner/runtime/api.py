@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CodecascadeError
-from ..measure.records import RecordWriter, read_records
 from ..output import check_output
 from ..problems import load_problems
+from ..records import RecordWriter, read_records
 from .endpoints import check_covers, load_endpoints
 from .execute import Executor, SandboxExecutor
 from .runner import CascadeRunner, RunOptions, RunStats, RunSummary, summarize

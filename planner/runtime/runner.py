@@ -13,7 +13,7 @@ Per problem, stage by stage (docs/method.md §1, with the generalisations of §2
    :func:`planner.scoring.accepts` (``score >= theta * scale``); k = 0 always answers,
    the last stage always answers.
 4. Cost = (solution tokens + kept test-line tokens) × price + prompt tokens × prompt price,
-   from the endpoint's usage (see :mod:`planner.measure.records`).
+   from the endpoint's usage (see :mod:`planner.records.run`).
 
 Problems run concurrently (at most ``concurrency`` at a time); sandbox batches run in worker
 threads, at most ``sandbox_workers`` at a time. Every finished problem is appended to the
@@ -33,8 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..measure.records import (
+from ..options import CascadePlan, Stage
+from ..problems import Problem
+from ..records import (
     AnswerRecord,
+    Decision,
     ProblemRecord,
     RecordWriter,
     SolutionRecord,
@@ -42,8 +45,6 @@ from ..measure.records import (
     TestRecord,
     read_records,
 )
-from ..options import CascadePlan, Stage
-from ..problems import Problem
 from ..scoring import accepts, select_solution
 from .client import EndpointClient, Generation
 from .endpoints import Endpoint, check_covers
@@ -183,7 +184,7 @@ class CascadeRunner:
                 on_stage(record)
             self.stats.generation_s += record.generation_s
             self.stats.sandbox_s += record.sandbox_s
-            if record.decision in ("accept", "answer"):
+            if record.decision.answers:
                 answer = AnswerRecord(stage.model, i, record.solutions[record.chosen].code)
                 break
         latency = time.perf_counter() - started
@@ -251,16 +252,17 @@ class CascadeRunner:
         if not usable or (tests_failed and not last):
             chosen = usable[-1] if usable else len(solutions) - 1
             score, scale, accepted = 0.0, 0.0, False
-            decision = "error"
+            decision = Decision.ERROR
         elif opt.k == 0:
             chosen, score, scale, accepted = usable[0], 0.0, 0.0, True
-            decision = "answer" if last else "accept"
+            decision = Decision.ANSWER if last else Decision.ACCEPT
         else:
             chosen, score, scale = select_solution(passed, opt.rule)
             accepted = bool(accepts(score, scale, opt.theta))
             if not solutions[chosen].code:
                 chosen = usable[-1]
-            decision = "answer" if last else ("accept" if accepted else "escalate")
+            decision = (Decision.ANSWER if last else
+                        Decision.ACCEPT if accepted else Decision.ESCALATE)
 
         cost, billed = _stage_cost(ep, solutions, tests, opt.l)
         return StageRecord(

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from ..measure.records import ProblemRecord
+from ..records import ProblemRecord
 from ..runtime.runner import wilson_interval
 from .metrics import Metrics
 

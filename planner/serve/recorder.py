@@ -3,7 +3,7 @@
 Every request that ran the cascade is appended when it ends - answered, failed upstream,
 cut by the deadline, by a disconnecting client or by shutdown (then ``error`` says why and
 ``stages`` holds the stages that finished) - with the writer of
-:mod:`planner.measure.records` (one ``write`` per line, fsynced), so ``codecascade measure
+:mod:`planner.records` (one ``write`` per line, fsynced), so ``codecascade measure
 --records`` reads the file as it reads ``run``'s. Requests answered by the fallback ran no
 cascade and are not records (they are counted in ``/metrics``). A restarted server appends
 to the file, after cutting a partial last line; a file whose last record comes from another
@@ -18,8 +18,8 @@ import os
 import threading
 from pathlib import Path
 
-from ..measure.records import ProblemRecord, RecordError, RecordWriter
 from ..output import check_output
+from ..records import ProblemRecord, RecordError, RecordWriter
 from .config import ServeError
 
 

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..measure.records import ProblemRecord
+from ..records import ProblemRecord
 from .continuation import continuation
 from .requests import Kind, ParsedRequest
 

@@ -24,8 +24,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from ..measure.records import ProblemRecord, StageRecord
 from ..problems import Problem
+from ..records import ProblemRecord, StageRecord
 from ..runtime.endpoints import Endpoint, EndpointError
 from ..runtime.runner import CascadeRunner
 from ..sandbox import SandboxError

@@ -15,10 +15,10 @@ from planner.measure import (
     read_run_records,
     read_wizardcoder,
 )
-from planner.measure.records import RECORD_FORMAT
 from planner.measure.sources import codet_test_lines, is_assert_line
 from planner.measure.tokens import cl100k_count
 from planner.problems import BASE_IMPORTS
+from planner.records import RECORD_FORMAT
 
 
 def test_wizardcoder_sample_order_is_loop_times_ten_plus_pass(wizard_dir: Path) -> None:

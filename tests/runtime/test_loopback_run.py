@@ -5,12 +5,13 @@ gives; faults end with every problem recorded; resume and the record contents.""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
-from planner.measure.records import RecordWriter, read_records
 from planner.options import CascadePlan, Stage, StageOption
 from planner.problems import load_problems
+from planner.records import RecordWriter, read_records, validate_record
 from planner.runtime.endpoints import parse_endpoints
 from planner.runtime.replay_server import Faults
 from planner.runtime.runner import CascadeRunner, RunOptions
@@ -41,6 +42,8 @@ def run(plan, endpoints, executor, problems, path, **options):
                            options=RunOptions(progress=False, **options))
     with RecordWriter(path, append=False) as writer:
         stats = asyncio.run(runner.run(problems, writer))
+    for line in path.read_text().splitlines():
+        validate_record(json.loads(line))
     return stats, {r.task_id: r for r in read_records(path)}
 
 

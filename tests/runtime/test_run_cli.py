@@ -13,8 +13,8 @@ import time
 import pytest
 
 from planner.cli import _register_commands, app, run_command
-from planner.measure.records import ProblemRecord, read_records
 from planner.options import Stage, StageOption
+from planner.records import ProblemRecord, read_records
 from planner.runtime.replay_server import Faults
 from planner.spec import CascadeSpec, Prediction, Provenance, SolverInfo, save_spec
 

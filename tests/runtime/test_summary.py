@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from record_samples import make_record
 
-from planner.measure.records import AnswerRecord, ProblemRecord, RecordWriter
+from planner.records import AnswerRecord, ProblemRecord, RecordWriter
 from planner.runtime.runner import summarize, wilson_interval
-
-from .test_records import make_record
 
 
 def test_wilson_interval_known_values():

@@ -12,7 +12,7 @@ import urllib.parse
 import openai
 import pytest
 
-from planner.measure.records import read_records
+from planner.records import read_records
 from planner.serve.continuation import continuation
 
 from .conftest import MODELS, PRICES, Always, HashExecutor

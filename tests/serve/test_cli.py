@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from planner.cli import _register_commands, app, run_command
-from planner.measure.records import RecordWriter
+from planner.records import RecordWriter
 from planner.serve.auth import check_bearer
 from planner.serve.errors import APIError
 from planner.serve.limits import Admission

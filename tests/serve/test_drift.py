@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from planner.measure.records import ProblemRecord, StageRecord
+from planner.records import ProblemRecord, StageRecord
 from planner.replay import StageAcceptance, stage_acceptance
 from planner.serve.drift import DriftMonitor
 from planner.serve.metrics import Metrics

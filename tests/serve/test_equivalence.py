@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from planner.measure.records import read_records
+from planner.records import read_records
 from planner.runtime.api import run_spec
 from planner.runtime.runner import RunOptions
 from planner.serve.continuation import continuation

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from planner.measure.records import read_records
+from planner.records import read_records
 from planner.runtime.replay_server import Faults
 
 from .conftest import MODELS, Always, HashExecutor

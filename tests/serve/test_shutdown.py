@@ -18,8 +18,8 @@ from pathlib import Path
 import openai
 import pytest
 
-from planner.measure.records import read_records
 from planner.options import CascadePlan, Stage, StageOption
+from planner.records import read_records
 from planner.runtime.replay_server import Faults
 from planner.serve.service import SHUTDOWN
 

@@ -1,4 +1,5 @@
-"""Records: round trip, partial last line after a crash, malformed lines, resume helpers."""
+"""Records: round trip, partial last line after a crash, malformed lines, resume helpers,
+and the committed JSON Schema."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from record_samples import make_record
 
-from planner.measure.records import (
-    AnswerRecord,
+from planner.records import (
+    Decision,
     ProblemRecord,
     RecordError,
     RecordWriter,
@@ -18,27 +20,11 @@ from planner.measure.records import (
     TestRecord,
     drop_partial_tail,
     finished_task_ids,
+    read_jsonl,
     read_records,
+    record_schema,
+    validate_record,
 )
-
-
-def make_record(task_id: str = "HumanEval/0", text: str = "def f():\n    return 1\n"
-                ) -> ProblemRecord:
-    stage = StageRecord(
-        model="m", k=2, t=1, l=2, theta=0.5, rule="paper", share_tests=False,
-        solutions=(SolutionRecord(text, text, 12, 30, False),
-                   SolutionRecord("", "", 0, 0, False, error="HTTP 500")),
-        tests=(TestRecord("assert f() == 1\nx = 1", ("assert f() == 1", "x = 1"), (6, 3), 9,
-                          25, False, tokens_estimated=True),),
-        test_columns=((0, 0, 0),),
-        verdicts=(("pass",), ("no_code",)),
-        chosen=0, score=1.0, scale=2.0, accepted=True, decision="accept",
-        cost=0.001, billed_cost=0.002, latency_s=1.5, generation_s=1.0, sandbox_s=0.4,
-        sandbox_level="A",
-    )
-    return ProblemRecord(task_id=task_id, prompt="def f():\n", entry_point="f", spec_hash="abc",
-                         stages=(stage,), answer=AnswerRecord("m", 0, text), correct=True,
-                         cost=0.001, latency_s=1.6, billed_cost=0.002)
 
 
 def test_round_trip_keeps_every_field(tmp_path):
@@ -101,3 +87,60 @@ def test_missing_file_is_a_record_error(tmp_path):
     with pytest.raises(RecordError, match="cannot read records"):
         list(read_records(tmp_path / "absent.jsonl"))
     assert finished_task_ids(tmp_path / "absent.jsonl") == set()
+
+
+def test_a_partial_last_line_is_reported(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"a": 1}\n\n{"b"')
+    seen = []
+    assert list(read_jsonl(path, on_partial=seen.append)) == [(1, {"a": 1})]
+    assert seen == [3]
+
+
+def test_written_records_match_the_committed_schema(tmp_path):
+    path = tmp_path / "r.jsonl"
+    with RecordWriter(path, append=False) as writer:
+        writer.write(make_record("a"))
+        writer.write(make_record("b", text="x"))
+    for line in path.read_text().splitlines():
+        validate_record(json.loads(line))
+    assert make_record().stages[0].decision is Decision.ACCEPT
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda r: r.pop("stages"), "at \\(top level\\): 'stages' is a required property"),
+    (lambda r: r["stages"][0].update(decision="maybe"), "at stages/0/decision"),
+    (lambda r: r["stages"][0]["solutions"][1].update(extra=1), "stages/0/solutions/1"),
+    (lambda r: r["stages"][0]["tests"][0].update(line_tokens=[-1, 3]),
+     "stages/0/tests/0/line_tokens/0"),
+    (lambda r: r.update(answer={"model": "m"}), "at answer"),
+])
+def test_schema_violations_name_their_place(change, message):
+    obj = make_record().to_json()
+    obj = json.loads(json.dumps(obj))
+    change(obj)
+    with pytest.raises(RecordError, match=message):
+        validate_record(obj)
+
+
+def test_unknown_formats_have_no_schema():
+    with pytest.raises(RecordError, match="unknown record format 'other/1'"):
+        validate_record({"format": "other/1"})
+
+
+def test_the_schema_lists_exactly_the_record_fields():
+    from dataclasses import fields
+
+    defs = record_schema("codecascade-record/1")["$defs"]
+    for name, cls in (("solution", SolutionRecord), ("test_generation", TestRecord),
+                      ("stage", StageRecord), ("run_record", ProblemRecord)):
+        names = {f.name for f in fields(cls)}
+        assert set(defs[name]["required"]) == names == set(defs[name]["properties"]), name
+    assert defs["stage"]["properties"]["decision"]["enum"] == [str(d) for d in Decision]
+
+
+def test_an_unknown_decision_is_a_record_error():
+    obj = json.loads(make_record().dumps())
+    obj["stages"][0]["decision"] = "maybe"
+    with pytest.raises(RecordError, match="unknown stage decision 'maybe'"):
+        ProblemRecord.from_json(obj)

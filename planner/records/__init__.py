@@ -1,0 +1,46 @@
+"""Records: the JSON-lines files the project writes as it works, one home for every format.
+
+``jsonl`` makes every records file durable (one write and an fsync per line; a partial last
+line after a kill is skipped and cut off); ``generation`` holds the rows every format that
+carries generations shares (a solution, a test generation, with usage and errors); ``run``
+is ``codecascade-record/1``, what ``codecascade run`` did per problem; ``schema`` checks a
+line against ``records.schema.json``, which defines every format. A record of collected
+generations (per model and problem: samples, test generations, usage, errors) is built from
+the rows of ``generation`` in a module beside ``run``, with its definition in the same
+schema file.
+"""
+
+from __future__ import annotations
+
+from .generation import SolutionRecord, TestRecord
+from .jsonl import JsonlWriter, RecordError, drop_partial_tail, read_jsonl
+from .run import (
+    RECORD_FORMAT,
+    AnswerRecord,
+    Decision,
+    ProblemRecord,
+    RecordWriter,
+    StageRecord,
+    finished_task_ids,
+    read_records,
+)
+from .schema import record_schema, validate_record
+
+__all__ = [
+    "RECORD_FORMAT",
+    "AnswerRecord",
+    "Decision",
+    "JsonlWriter",
+    "ProblemRecord",
+    "RecordError",
+    "RecordWriter",
+    "SolutionRecord",
+    "StageRecord",
+    "TestRecord",
+    "drop_partial_tail",
+    "finished_task_ids",
+    "read_jsonl",
+    "read_records",
+    "record_schema",
+    "validate_record",
+]
