@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     # data and their rules
     "profile": 1, "options": 1, "scoring": 1, "splits": 1, "spec": 1, "synthetic": 1,
     # the shared floor of measure and runtime: problems, record formats, tokens, test lines
-    "problems": 1, "records": 1,
+    "problems": 1, "records": 1, "tokens": 1, "testlines": 1,
     # the estimator
     "cascade": 2, "estimate": 2,
     # the search methods

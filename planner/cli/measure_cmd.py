@@ -72,6 +72,7 @@ def measure(
     from ..measure.execute import SandboxExecutor
     from ..measure.sources import SourceError
     from ..measure.summary import format_summary, profile_summary
+    from ..measure.wizardcoder import read_wizardcoder
     from ..output import OutputError, check_output
     from ..problems import load_problems
     from ..profile import data_dir, file_sha256, save_profile
@@ -93,7 +94,7 @@ def measure(
 
     models = []
     if wizardcoder:
-        models += [sources.read_wizardcoder(wizardcoder, size, all_problems)
+        models += [read_wizardcoder(wizardcoder, size, all_problems)
                    for size in _names(wizardcoder_models, "--wizardcoder-models")]
     if codet:
         models.append(sources.read_codet(codet, all_problems))

@@ -21,8 +21,8 @@ from .sources import (
     read_api_runs,
     read_codet,
     read_run_records,
-    read_wizardcoder,
 )
+from .wizardcoder import read_wizardcoder
 
 __all__ = [
     "ExecutionJob",

@@ -26,9 +26,10 @@ import numpy as np
 from ..errors import CodecascadeError
 from ..problems import Problem, without_ground_truth
 from ..profile import ModelInfo, Profile, file_sha256, text_hash
+from ..testlines import is_test_line
 from .execute import PASS, UNKNOWN, VERDICT_NAMES, ExecutionJob, Executor
 from .prices import ModelPrice, PriceError
-from .sources import LINE_POSITIONS, ModelGenerations, TestGeneration, is_assert_line
+from .sources import LINE_POSITIONS, ModelGenerations, TestGeneration
 from .store import CellStore, CellTable, _unknown_blocks
 
 
@@ -79,7 +80,7 @@ class ProblemPool:
 
 
 def _assert_lines(gen: TestGeneration) -> list[str]:
-    return [line.strip() for line in gen.lines if is_assert_line(line)]
+    return [line.strip() for line in gen.lines if is_test_line(line)]
 
 
 def build_pools(problems: Sequence[Problem], models: Sequence[ModelGenerations]
@@ -174,7 +175,7 @@ def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerat
     reference_fails: list[str] = []
 
     def line_ids(gen: TestGeneration, line_index: dict[str, int]) -> tuple[list[int], list[int]]:
-        ids = [line_index[line.strip()] if is_assert_line(line) else -1 for line in gen.lines]
+        ids = [line_index[line.strip()] if is_test_line(line) else -1 for line in gen.lines]
         return ids + [-1] * (L - len(ids)), list(gen.line_tokens)
 
     for p, pool in enumerate(pools):

@@ -6,9 +6,10 @@ into line positions (raw lines with per-position token counts), an optional gree
 generation, and prompt token counts. The readers do not execute anything; every text is
 untrusted and only :mod:`planner.measure.build` sends it to the sandbox.
 
-Sources (see ``../shared/data/README.md``): the seed paper's WizardCoder-Python release,
-CodeT's CodeGen-Mono-16B generations, the GPT-3.5 / GPT-4 / CodeLlama-34B-Instruct API runs,
-and the project's own run records (``codecascade run``).
+Sources (see ``../shared/data/README.md``): the seed paper's WizardCoder-Python release
+(its reader is :mod:`planner.measure.wizardcoder`), CodeT's CodeGen-Mono-16B generations,
+the GPT-3.5 / GPT-4 / CodeLlama-34B-Instruct API runs, and the project's own run records
+(``codecascade run``).
 """
 
 from __future__ import annotations
@@ -22,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CodecascadeError
-from ..problems import BASE_IMPORTS, Problem
-from .tokens import split_line_tokens, token_counter
+from ..problems import Problem
+from ..tokens import token_counter
 
 #: Line positions kept per test generation (the models were asked for 5 lines).
 LINE_POSITIONS = 5
 
-WIZARDCODER_SOURCE = ("code_cascading_shared (arXiv 2405.15842), "
-                      "BoyuanJackChen/code_cascading_shared@f13952b")
 CODET_SOURCE = "microsoft/CodeT@35f54d6 (MIT), CodeGen-Mono-16B HumanEval generations"
 API_RUNS_SOURCE = "jamesmurdza/humaneval-results@5eac780 (runs of 2023-09-01)"
 
@@ -40,16 +39,9 @@ API_MODELS: dict[str, tuple[str, str]] = {
     "codellama-34b-instruct": ("CodeLlama-34B-Instruct", "llama-approx"),
 }
 
-_ASSERT = re.compile(r"assert\b")
-
 
 class SourceError(CodecascadeError):
     """An input file of a measurement is missing or malformed (one line naming it)."""
-
-
-def is_assert_line(line: str) -> bool:
-    """A kept test line: after stripping, it starts with the ``assert`` keyword."""
-    return _ASSERT.match(line.strip()) is not None
 
 
 @dataclass(frozen=True)
@@ -178,83 +170,6 @@ def _by_number(records: Any, path: Path, n_problems: int, per_problem: int
             raise SourceError(f"{path}: problem {number} has {len(by_index)} records, "
                               f"expected {per_problem}")
     return grouped
-
-
-# ---- WizardCoder-Python (the seed paper's release) -------------------------------------
-
-def read_wizardcoder(folder: str | os.PathLike[str], size: str,
-                     problems: Sequence[Problem], name: str | None = None) -> ModelGenerations:
-    """One WizardCoder-Python model (``size`` is ``7B``, ``13B`` or ``34B``).
-
-    Sample index = loop * 10 + pass; token counts are the recorded ``num_ids``; test line
-    tokens are split from ``num_ids_2``/``num_ids_4`` (:func:`split_line_tokens`); prompt
-    tokens of the solution prompt (recorded in the greedy file) are approximated with the
-    Llama counter; the test prompt is not recorded, so its tokens are 0.
-    """
-    root = Path(folder)
-    answer_dir, test_dir = root / "answer" / size, root / "testcase" / size
-    n = len(problems)
-    llama = token_counter("llama-approx")
-    inputs: list[Path] = []
-
-    def loops(folder: Path, per_loop: int) -> list[dict[int, dict[int, dict[str, Any]]]]:
-        files = _loop_files(folder, f"{size}_p10")
-        inputs.extend(files)
-        return [_by_number(_load_json(f), f, n, per_loop) for f in files]
-
-    def single(path: Path) -> dict[int, dict[str, Any]]:
-        inputs.append(path)
-        return {k: v[0] for k, v in _by_number(_load_json(path), path, n, 1).items()}
-
-    answer_loops = loops(answer_dir, 10)
-    test_loops = loops(test_dir, 10)
-    for kind, loop_list in (("answer", answer_loops), ("testcase", test_loops)):
-        if any(set(loop) != set(loop_list[0]) for loop in loop_list):
-            raise SourceError(f"{root}: the {kind} loop files of {size} cover different problems")
-    greedy = single(answer_dir / f"{size}_p0_l0.json")
-    greedy_tests = single(test_dir / f"{size}_p0_l0.json")
-
-    def solution(rec: dict[str, Any], where: str) -> Sample:
-        text = _field(rec, "answer", str, where)
-        return Sample(f"{BASE_IMPORTS}\n{text}", _field(rec, "num_ids", int, where))
-
-    def test_generation(rec: dict[str, Any], where: str) -> TestGeneration:
-        lines = _field(rec, "answer", str, where).split("\n")[:LINE_POSITIONS]
-        tokens = split_line_tokens(lines, _field(rec, "num_ids_2", int, where),
-                                   _field(rec, "num_ids_4", int, where), LINE_POSITIONS)
-        return TestGeneration(tuple(lines), tuple(tokens))
-
-    generations: dict[str, ProblemGenerations] = {}
-    for number, problem in enumerate(problems):
-        where = f"{root} {size} problem {number}"
-        samples = []
-        for loop in answer_loops:
-            samples.extend(solution(rec, where) for _, rec in sorted(loop.get(number, {}).items()))
-        tests = []
-        for loop in test_loops:
-            tests.extend(test_generation(rec, where)
-                         for _, rec in sorted(loop.get(number, {}).items()))
-        g = greedy.get(number)
-        gt = greedy_tests.get(number)
-        if not samples and g is None:
-            continue
-        prompt = g.get("prompt", "") if g is not None else ""
-        generations[problem.task_id] = ProblemGenerations(
-            samples=tuple(samples),
-            greedy=solution(g, where) if g is not None else None,
-            tests=tuple(tests),
-            greedy_test=test_generation(gt, where) if gt is not None else None,
-            prompt_tokens=llama(prompt) if isinstance(prompt, str) else 0,
-        )
-    return ModelGenerations(
-        name=name or f"WizardCoder-Python-{size}",
-        problems=generations,
-        samples_per_loop=10,
-        source=WIZARDCODER_SOURCE,
-        token_counting="recorded num_ids (solutions); test lines split from recorded "
-                       "num_ids_2/num_ids_4 by character length; prompts: llama-approx",
-        input_files=tuple(str(p) for p in inputs),
-    )
 
 
 # ---- CodeT: CodeGen-Mono-16B ------------------------------------------------------------

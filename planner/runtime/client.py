@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..tokens import apportion
 from .endpoints import Endpoint, EndpointError
 from .prompts import Prompt
-from .tokens import apportion
 
 CHARS_PER_TOKEN_GUESS = 4
 _SHORT = "endpoint returned only"

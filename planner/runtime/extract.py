@@ -116,8 +116,3 @@ def _lines_in(text: str, start: int, end: int) -> list[Line]:
             lines.append(Line(stripped, pos, stop))
         pos = stop
     return lines
-
-
-def is_test_line(line: str) -> bool:
-    """Only lines that start with ``assert`` are test lines (method.md §1)."""
-    return re.match(r"assert\b", line) is not None

@@ -11,10 +11,12 @@ cascade spec can be run end to end, and the runtime tested, without a GPU:
   recorded samples in order (loop 0 samples 0..9, then loop 1, ...), one cursor per
   (model, problem, solutions|tests), wrapping after 100;
 * ``usage.completion_tokens`` is the recorded ``num_ids`` of each solution, and for a test
-  generation the sum of per-line counts whose first-2 and first-4 sums are the recorded
-  ``num_ids_2`` / ``num_ids_4`` (lines beyond the fourth are apportioned at the same
-  tokens-per-character rate). With ``logprobs`` the answer carries synthetic tokens that
-  reproduce exactly these counts per line. ``usage.prompt_tokens`` is len(prompt) / 4.
+  generation the tokens of :func:`planner.tokens.split_line_tokens`, the split the profile
+  builder uses (first-2 and first-4 sums are the recorded ``num_ids_2`` / ``num_ids_4``;
+  later lines at the same tokens-per-character rate; tokens of line positions the
+  generation does not have belong to no line). With ``logprobs`` the answer carries
+  synthetic tokens that reproduce exactly these counts per line, so the runtime keeps the
+  tokens a profile charges. ``usage.prompt_tokens`` is len(prompt) / 4.
 
 Faults can be injected for robustness tests and benchmarks: HTTP 429 and 500, slow
 responses, malformed JSON bodies, bodies cut off mid-way, and a fixed delay per response
@@ -35,51 +37,30 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .tokens import apportion
-
-MODEL_SIZES = ("7B", "13B", "34B")
-SAMPLE_LOOPS = 10
+from ..measure.wizardcoder import SIZES as MODEL_SIZES
+from ..measure.wizardcoder import RecordedSolution, RecordedTests, load_release
+from ..problems import load_problems
+from ..testlines import raw_lines
 
 
 @dataclass(frozen=True)
 class Recorded:
     """One recorded generation and its generated-token count per line (solutions: one
-    "line", the whole text)."""
+    "line", the whole text), plus the tokens of no line (an end-of-sequence token)."""
 
     text: str
     line_tokens: tuple[int, ...]
+    unplaced: int = 0
 
     @property
     def tokens(self) -> int:
-        return sum(self.line_tokens)
-
-
-def split_test_tokens(text: str, num_ids_2: int, num_ids_4: int) -> tuple[int, ...]:
-    """Per-line token counts of a recorded test generation (lines split on newlines), the
-    same split the profile builder uses (planner.measure): lines 1-2 share ``num_ids_2`` and
-    lines 3-4 share ``num_ids_4 - num_ids_2`` by length (newline included, largest
-    remainder), later lines get the first four lines' tokens-per-character rate (at least 1).
-    Tokens of a pair with no line at all (an end-of-sequence token) go to the last line."""
-    lines = text.split("\n")
-    lengths = [len(line) + 1 for line in lines]
-    counts = [0] * len(lines)
-    for lo, hi, total in ((0, 2, num_ids_2), (2, 4, max(0, num_ids_4 - num_ids_2))):
-        present = lengths[lo:hi]
-        if not present:
-            counts[-1] += total
-            continue
-        for offset, count in enumerate(apportion(total, present)):
-            counts[lo + offset] += count
-    first_chars = sum(lengths[:4])
-    rate = num_ids_4 / first_chars if first_chars else 0.0
-    for i in range(4, len(lines)):
-        counts[i] = max(1, round(rate * lengths[i])) if rate > 0 else 0
-    return tuple(counts)
+        return sum(self.line_tokens) + self.unplaced
 
 
 def synthetic_tokens(segments: list[tuple[str, int]]) -> list[str]:
     """Tokens whose concatenation is the joined text, ``count`` tokens per segment, each
-    starting inside its segment (empty tokens first when a segment is shorter)."""
+    starting inside its segment (empty tokens first when a segment is shorter; an empty
+    final segment's tokens are empty tokens at the very end, inside no line)."""
     tokens: list[str] = []
     for text, count in segments:
         if count <= 0:
@@ -98,40 +79,31 @@ def synthetic_tokens(segments: list[tuple[str, int]]) -> list[str]:
 
 
 class WizardCoderData:
-    """The recorded generations of WizardCoder-Python 7B/13B/34B on HumanEval."""
+    """The recorded generations of WizardCoder-Python 7B/13B/34B on HumanEval, read and
+    checked by :func:`planner.measure.wizardcoder.load_release` (the profile builder's
+    reader), with the same per-line test tokens."""
 
     def __init__(self, root: str | Path, sizes: tuple[str, ...] = MODEL_SIZES):
         self.root = Path(root)
-        problems = json.loads((self.root / "HumanEval.json").read_text())
-        self.prompts = [p["prompt"].strip() for p in problems]
-        self.task_ids = [p["task_id"] for p in problems]
+        problems = load_problems(self.root / "HumanEval.json")
+        self.prompts = [p.prompt.strip() for p in problems]
+        self.task_ids = [p.task_id for p in problems]
         self.solutions: dict[str, list[list[Recorded]]] = {}
         self.tests: dict[str, list[list[Recorded]]] = {}
         self.greedy_solution: dict[str, list[Recorded]] = {}
         self.greedy_test: dict[str, list[Recorded]] = {}
         n = len(problems)
+        empty = Recorded("", (0,))
         for size in sizes:
-            sols: list[list[Recorded]] = [[] for _ in range(n)]
-            tests: list[list[Recorded]] = [[] for _ in range(n)]
-            for loop in range(SAMPLE_LOOPS):
-                for r in self._load("answer", size, f"p10_l{loop}"):
-                    sols[r["number"]].append(Recorded(r["answer"], (int(r["num_ids"]),)))
-                for r in self._load("testcase", size, f"p10_l{loop}"):
-                    tests[r["number"]].append(_recorded_test(r))
-            self.solutions[size] = sols
-            self.tests[size] = tests
-            greedy_s: list[Recorded] = [Recorded("", (0,))] * n
-            for r in self._load("answer", size, "p0_l0"):
-                greedy_s[r["number"]] = Recorded(r["answer"], (int(r["num_ids"]),))
-            greedy_t: list[Recorded] = [Recorded("", (0,))] * n
-            for r in self._load("testcase", size, "p0_l0"):
-                greedy_t[r["number"]] = _recorded_test(r)
-            self.greedy_solution[size] = greedy_s
-            self.greedy_test[size] = greedy_t
-
-    def _load(self, kind: str, size: str, stem: str) -> list[dict[str, Any]]:
-        records = json.loads((self.root / kind / size / f"{size}_{stem}.json").read_text())
-        return sorted(records, key=lambda r: (r["number"], r.get("pass", 0)))
+            release = load_release(self.root, size, n)
+            self.solutions[size] = [[_solution(r) for r in release.samples.get(i, ())]
+                                    for i in range(n)]
+            self.tests[size] = [[_tests(r) for r in release.tests.get(i, ())] for i in range(n)]
+            self.greedy_solution[size] = [
+                _solution(release.greedy[i]) if i in release.greedy else empty for i in range(n)]
+            self.greedy_test[size] = [
+                _tests(release.greedy_tests[i]) if i in release.greedy_tests else empty
+                for i in range(n)]
 
     def find_problem(self, text: str) -> int | None:
         """Index of the problem whose prompt occurs in ``text`` (the longest match)."""
@@ -142,9 +114,12 @@ class WizardCoderData:
         return best
 
 
-def _recorded_test(r: dict[str, Any]) -> Recorded:
-    text = r["answer"]
-    return Recorded(text, split_test_tokens(text, int(r["num_ids_2"]), int(r["num_ids_4"])))
+def _solution(rec: RecordedSolution) -> Recorded:
+    return Recorded(rec.text, (rec.tokens,))
+
+
+def _tests(rec: RecordedTests) -> Recorded:
+    return Recorded(rec.text, rec.line_tokens.counts, rec.line_tokens.unplaced)
 
 
 @dataclass
@@ -383,9 +358,12 @@ def _render(rec: Recorded, kind: str, chat: bool) -> tuple[str, list[tuple[str, 
     """The response text and its (segment, tokens) split: solutions come fenced in chat
     style, test lines are returned as recorded."""
     if kind == "tests":
-        lines = rec.text.split("\n")
-        segments = [(line + ("\n" if i < len(lines) - 1 else ""), rec.line_tokens[i])
-                    for i, line in enumerate(lines)]
+        lines = raw_lines(rec.text)
+        final_newline = rec.text.endswith("\n")
+        segments = [(line + ("\n" if i < len(lines) - 1 or final_newline else ""),
+                     rec.line_tokens[i]) for i, line in enumerate(lines)]
+        if rec.unplaced:
+            segments.append(("", rec.unplaced))
         return rec.text, segments
     content = f"```python\n{rec.text.rstrip()}\n```" if chat else rec.text
     return content, [(content, rec.tokens)]

@@ -46,12 +46,13 @@ from ..records import (
     read_records,
 )
 from ..scoring import accepts, select_solution
+from ..testlines import is_test_line
+from ..tokens import line_tokens
 from .client import EndpointClient, Generation
 from .endpoints import Endpoint, check_covers
 from .execute import Execution, Executor
-from .extract import extract_code, extract_lines, is_test_line
+from .extract import extract_code, extract_lines
 from .prompts import solution_prompt, test_prompt
-from .tokens import line_tokens
 
 
 @dataclass(frozen=True)

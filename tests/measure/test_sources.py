@@ -15,10 +15,11 @@ from planner.measure import (
     read_run_records,
     read_wizardcoder,
 )
-from planner.measure.sources import codet_test_lines, is_assert_line
-from planner.measure.tokens import cl100k_count
+from planner.measure.sources import codet_test_lines
 from planner.problems import BASE_IMPORTS
 from planner.records import RECORD_FORMAT
+from planner.testlines import is_test_line
+from planner.tokens import cl100k_count
 
 
 def test_wizardcoder_sample_order_is_loop_times_ten_plus_pass(wizard_dir: Path) -> None:
@@ -39,7 +40,7 @@ def test_wizardcoder_sample_order_is_loop_times_ten_plus_pass(wizard_dir: Path) 
     assert gen.greedy_test is not None and sum(gen.greedy_test.line_tokens[:2]) == 18
     assert gen.prompt_tokens > 0 and gen.test_prompt_tokens == 0
     first = gen.tests[0]
-    assert len(first.lines) == 5 and not is_assert_line(first.lines[2])
+    assert len(first.lines) == 5 and not is_test_line(first.lines[2])
     assert sum(first.line_tokens[:4]) == 41
 
 

@@ -1,16 +1,15 @@
-"""Extraction of programs and assert lines, prompts in the three styles, token splits."""
+"""Extraction of programs and assert lines, and prompts in the three styles."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.runtime.endpoints import EndpointError, parse_endpoints
-from planner.runtime.extract import code_blocks, extract_code, extract_lines, is_test_line
+from planner.runtime.extract import code_blocks, extract_code, extract_lines
 from planner.runtime.prompts import solution_prompt, test_prompt
-from planner.runtime.replay_server import split_test_tokens, synthetic_tokens
-from planner.runtime.tokens import apportion, line_tokens
+from planner.testlines import is_test_line
 
 PROMPT = 'def add(a, b):\n    """Add two numbers."""\n'
 
@@ -94,52 +93,3 @@ def test_prompts_in_each_style():
     assert custom.messages[-1]["content"].startswith("Do add: def add")
     with pytest.raises(EndpointError, match="bad prompt template"):
         solution_prompt(endpoint(solution_template="{nope}"), PROMPT, "add")
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(0, 10_000), st.lists(st.integers(0, 50), min_size=1, max_size=12))
-def test_apportion_sums_exactly_and_is_proportional(total, weights):
-    parts = apportion(total, weights)
-    assert sum(parts) == total and all(p >= 0 for p in parts)
-    if sum(weights):
-        for p, w in zip(parts, weights, strict=True):
-            assert abs(p - total * w / sum(weights)) < 1 + 1e-9
-
-
-def test_line_tokens_exact_from_token_starts_else_by_characters():
-    spans = [(0, 10), (10, 20)]
-    assert line_tokens(spans, 25, 99, [0, 3, 10, 12, 15, 21]) == ([2, 3], False)
-    counts, estimated = line_tokens(spans, 30, 30, None)
-    assert estimated and counts == [10, 10]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet="ab =", max_size=30), min_size=1, max_size=8),
-       st.integers(0, 60), st.integers(0, 60))
-def test_replayed_test_tokens_keep_the_recorded_prefix_sums(lines, n2, extra):
-    text = "\n".join(lines)
-    counts = split_test_tokens(text, n2, n2 + extra)
-    assert len(counts) == len(lines)
-    if len(lines) >= 3:
-        assert sum(counts[:2]) == n2
-    if len(lines) >= 4:
-        assert sum(counts[:4]) == n2 + extra
-    # Synthetic tokens reproduce the counts line by line under the runtime's rule (a token
-    # belongs to the line it starts in), except what no token can carry: a first line with
-    # no tokens, and a final empty line.
-    assume(counts[0] > 0)
-    segments = [(line + ("\n" if i < len(lines) - 1 else ""), c)
-                for i, (line, c) in enumerate(zip(lines, counts, strict=True))]
-    tokens = synthetic_tokens(segments)
-    assert "".join(tokens) == text
-    starts, pos = [], 0
-    for tok in tokens:
-        starts.append(pos)
-        pos += len(tok)
-    spans, pos = [], 0
-    for seg, _ in segments:
-        spans.append((pos, pos + len(seg)))
-        pos += len(seg)
-    got, _ = line_tokens(spans, len(text), sum(counts), starts)
-    last = len(lines) - 1 if lines[-1] == "" else len(lines)
-    assert got[:last] == list(counts[:last])
