@@ -2,7 +2,7 @@
 
 Builds the WizardCoder-Python 7B/13B/34B HumanEval profile (cross-model matrix included)
 from ../shared/data with an empty cell cache, so every pair really runs in the sandbox,
-under the default measurement settings (``SandboxExecutor()``: per-line and check limits,
+under the default measurement settings (``MEASURE_CONFIG``: per-line and check limits,
 clock); then rebuilds it from the cache (the cost of a resumed or repeated build). The load
 average is sampled during the build and recorded. Prints a table and writes
 ``benchmarks/results/bench_measure.json``.
@@ -46,6 +46,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from planner.measure import (
+        MEASURE_CONFIG,
         SandboxExecutor,
         build_pools,
         load_prices,
@@ -65,7 +66,7 @@ def main() -> None:
     read_s = time.perf_counter() - t0
     pairs = sum((len(p.solutions) + 1) * (len(p.lines) + 1) for p in pools)
     prices = load_prices(data_dir() / "prices.json")
-    executor = _Timed(SandboxExecutor())
+    executor = _Timed(SandboxExecutor(MEASURE_CONFIG))
     with tempfile.TemporaryDirectory(prefix="bench-measure-") as tmp:
         cache = args.cache or Path(tmp)
         store = CellStore(cache, executor.description)
@@ -127,6 +128,7 @@ class _Timed:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self.config = inner.config
         self.description = inner.description
         self.limits = inner.limits
         self.finished: dict[int, float] = {}

@@ -44,16 +44,17 @@ def plan():
 def run_once(data, problems, concurrency: int, delay: float, per_token: float) -> dict:
     from planner.records import RecordWriter, read_records
     from planner.runtime.endpoints import parse_endpoints
-    from planner.runtime.execute import SandboxExecutor
     from planner.runtime.replay_server import Faults, ReplayServer
     from planner.runtime.runner import CascadeRunner, RunOptions
+    from planner.sandbox import GridConfig, SandboxExecutor
 
     with ReplayServer(data, Faults(delay_s=delay, delay_per_token_s=per_token)) as server:
         endpoints = parse_endpoints({
             "defaults": {"base_url": server.base_url, "logprobs": True},
             "models": {m: {"model": f"WizardCoder-Python-{m}", "price_per_1m_generated": p}
                        for m, p in PRICES.items()}})
-        runner = CascadeRunner(plan(), endpoints, SandboxExecutor(), spec_hash="bench",
+        runner = CascadeRunner(plan(), endpoints, SandboxExecutor(GridConfig(), workers=1),
+                               spec_hash="bench",
                                options=RunOptions(concurrency=concurrency, progress=False))
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "records.jsonl"

@@ -28,9 +28,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from planner.measure import read_problems
-    from planner.measure.execute import VERDICT_NAMES
     from planner.measure.store import CellStore, verdict_transitions
     from planner.profile import text_hash
+    from planner.sandbox.grid import VERDICT_NAMES
 
     stores = []
     for folder in (args.old, args.new):

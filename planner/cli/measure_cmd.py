@@ -69,18 +69,19 @@ def measure(
     interruption and it continues where it stopped."""
     from ..measure import build, sources
     from ..measure import prices as price_mod
-    from ..measure.execute import SandboxExecutor
     from ..measure.sources import SourceError
     from ..measure.summary import format_summary, profile_summary
     from ..measure.wizardcoder import read_wizardcoder
     from ..output import OutputError, check_output
     from ..problems import load_problems
     from ..profile import data_dir, file_sha256, save_profile
+    from ..sandbox.grid import GridConfig, SandboxExecutor
 
     check_output(output_path, overwrite=overwrite, suffixes=(".npz",), what="profile")
     output = Path(output_path)
-    executor = SandboxExecutor(test_timeout=test_timeout, check_timeout=check_timeout,
-                               mode="strict" if strict else "fast", clock=clock)
+    executor = SandboxExecutor(GridConfig(test_timeout=test_timeout,
+                                          check_timeout=check_timeout,
+                                          mode="strict" if strict else "fast", clock=clock))
     records = records or []
     if not (wizardcoder or codet or api_runs or records):
         raise SourceError(

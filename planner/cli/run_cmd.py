@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..sandbox.modes import Clock
 from . import app
 
 
@@ -35,6 +36,9 @@ def run(
         min=0, help="Sandbox batches at once (0: one per CPU).")] = 0,
     strict: Annotated[bool, typer.Option(
         help="Sandbox: fork per (solution, test) pair instead of per solution.")] = False,
+    clock: Annotated[Clock, typer.Option(
+        help="What the time limits count: wall time, or the process's CPU time (verdicts "
+        "independent of the machine's load).")] = Clock.WALL,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run a cascade spec on problems against live models and record every generation,
@@ -42,14 +46,17 @@ def run(
     the spec's prediction."""
     from ..runtime.api import run_spec
     from ..runtime.runner import RunOptions
+    from ..sandbox.grid import GridConfig
+    from ..sandbox.modes import SandboxMode
 
     options = RunOptions(concurrency=concurrency, sandbox_workers=sandbox_workers,
-                         test_timeout=test_timeout, check_timeout=check_timeout,
                          progress=progress)
+    execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
+                           mode=SandboxMode.STRICT if strict else SandboxMode.FAST, clock=clock)
     try:
         result = run_spec(spec, endpoints, problems, output, resume=resume,
                           overwrite=overwrite, limit=limit, task_ids=task_id, options=options,
-                          sandbox_mode="strict" if strict else "fast")
+                          execution=execution)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: finished problems are in {output}; run again with --resume "
                    "to continue", err=True)

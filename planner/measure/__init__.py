@@ -4,7 +4,7 @@
 CodeGen-16B files, the API runs, the project's own run records) into
 :class:`~planner.measure.sources.ModelGenerations`; ``build`` pools and deduplicates
 them, executes the cross-model solution × assert-line grid through an
-:class:`~planner.measure.execute.Executor` with a resumable cell store, and assembles a
+:class:`~planner.sandbox.grid.Executor` with a resumable cell store, and assembles a
 :class:`~planner.profile.Profile`; ``summary`` describes a profile per model. Problems come
 from :mod:`planner.problems`.
 """
@@ -12,8 +12,8 @@ from :mod:`planner.problems`.
 from __future__ import annotations
 
 from ..problems import Problem, ProblemError, load_problems, read_problems
-from .build import MeasureError, build_pools, measure_profile
-from .execute import ExecutionJob, ExecutionResult, Executor, SandboxExecutor
+from ..sandbox.grid import Executor, GridConfig, GridJob, GridResult, SandboxExecutor
+from .build import MEASURE_CONFIG, MeasureError, build_pools, measure_profile
 from .prices import ModelPrice, load_prices
 from .sources import (
     ModelGenerations,
@@ -25,9 +25,11 @@ from .sources import (
 from .wizardcoder import read_wizardcoder
 
 __all__ = [
-    "ExecutionJob",
-    "ExecutionResult",
+    "MEASURE_CONFIG",
     "Executor",
+    "GridConfig",
+    "GridJob",
+    "GridResult",
     "MeasureError",
     "ModelGenerations",
     "ModelPrice",

@@ -26,11 +26,16 @@ import numpy as np
 from ..errors import CodecascadeError
 from ..problems import Problem, without_ground_truth
 from ..profile import ModelInfo, Profile, file_sha256, text_hash
+from ..sandbox.grid import VERDICT_NAMES, Executor, GridConfig, GridJob, Verdict
+from ..sandbox.modes import Clock
 from ..testlines import is_test_line
-from .execute import PASS, UNKNOWN, VERDICT_NAMES, ExecutionJob, Executor
 from .prices import ModelPrice, PriceError
 from .sources import LINE_POSITIONS, ModelGenerations, TestGeneration
 from .store import CellStore, CellTable, _unknown_blocks
+
+#: The profile builder's execution settings: 0.25 s of CPU time per assert line (CodeT uses
+#: 0.1 s), 1 s for the ground-truth check, one process per solution (planner/data/README.md).
+MEASURE_CONFIG = GridConfig(test_timeout=0.25, check_timeout=1.0, clock=Clock.CPU)
 
 
 class MeasureError(CodecascadeError):
@@ -71,12 +76,12 @@ class ProblemPool:
     def test_keys(self) -> list[str]:
         return [text_hash(t) for t in self._cols()]
 
-    def job(self, rows: np.ndarray, cols: np.ndarray) -> ExecutionJob:
+    def job(self, rows: np.ndarray, cols: np.ndarray) -> GridJob:
         """The execution job of the given grid rows and (ascending) columns; column 0, the
         ground truth, comes first and runs under the check limit."""
         sol, tests = self._rows(), self._cols()
-        return ExecutionJob(tuple(sol[i] for i in rows), tuple(tests[j] for j in cols),
-                            check=bool(len(cols)) and int(cols[0]) == 0)
+        return GridJob(tuple(sol[i] for i in rows), tuple(tests[j] for j in cols),
+                       check=bool(len(cols)) and int(cols[0]) == 0)
 
 
 def _assert_lines(gen: TestGeneration) -> list[str]:
@@ -123,7 +128,7 @@ def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellS
     from tqdm import tqdm
 
     tables = {p.problem.task_id: store.load(p.problem.task_id) for p in pools}
-    jobs: list[ExecutionJob] = []
+    jobs: list[GridJob] = []
     owners: list[tuple[ProblemPool, list[str], list[str]]] = []
     for pool in pools:
         rows, cols = pool.solution_keys, pool.test_keys
@@ -200,11 +205,12 @@ def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerat
             prompt_tokens[m, p] = g.prompt_tokens
             test_prompt_tokens[m, p] = g.test_prompt_tokens
         codes = tables[task].lookup(pool.solution_keys, pool.test_keys)
-        if (codes == UNKNOWN).any():
-            raise MeasureError(f"{task}: {int((codes == UNKNOWN).sum())} cells were not measured")
+        if (codes == Verdict.UNKNOWN).any():
+            missing = int((codes == Verdict.UNKNOWN).sum())
+            raise MeasureError(f"{task}: {missing} cells were not measured")
         verdict_counts += np.bincount(codes.ravel(), minlength=verdict_counts.size)
         s, q = len(pool.solutions), len(pool.lines)
-        passed = codes == PASS
+        passed = codes == Verdict.PASS
         first = 1 if pool.has_reference else 0
         pass_matrix[p, :s, :q] = passed[first:, 1:]
         solution_correct[p, :s] = passed[first:, 0]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..output import atomic_write
-from .execute import UNKNOWN, ExecutionError
+from ..sandbox.grid import ExecutionError, Verdict
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def verdict_transitions(old: CellStore, new: CellStore, check_keys: Mapping[str,
         if not rows or not cols:
             continue
         was, now = a.lookup(rows, cols), b.lookup(rows, cols)
-        known = (was != UNKNOWN) & (now != UNKNOWN)
+        known = (was != Verdict.UNKNOWN) & (now != Verdict.UNKNOWN)
         is_check = np.array([k == check_key for k in cols])
         for kind, sel in (("check", is_check), ("lines", ~is_check)):
             pick = known & sel[None, :]
@@ -157,7 +157,7 @@ def verdict_transitions(old: CellStore, new: CellStore, check_keys: Mapping[str,
 def _unknown_blocks(codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cover the unknown cells of ``codes`` with at most two rectangles (row idx, col idx):
     rows never measured × every column, then the other rows with gaps × their gap columns."""
-    unknown = codes == UNKNOWN
+    unknown = codes == Verdict.UNKNOWN
     if not unknown.any():
         return []
     blocks = []

@@ -20,8 +20,8 @@ from ..errors import CodecascadeError
 from ..output import check_output
 from ..problems import load_problems
 from ..records import RecordWriter, read_records
+from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
 from .endpoints import check_covers, load_endpoints
-from .execute import Executor, SandboxExecutor
 from .runner import CascadeRunner, RunOptions, RunStats, RunSummary, summarize
 
 
@@ -57,10 +57,14 @@ def run_spec(
     limit: int | None = None,
     task_ids: Sequence[str] | None = None,
     options: RunOptions | None = None,
-    sandbox_mode: str = "fast",
+    execution: GridConfig | None = None,
     executor: Executor | None = None,
 ) -> RunResult:
-    """Run the spec's cascade on the problems and append records to ``output``."""
+    """Run the spec's cascade on the problems and append records to ``output``.
+
+    ``execution`` holds the sandbox settings (limits per test line and per ground-truth
+    check, mode, clock; default :class:`~planner.sandbox.GridConfig`); ``executor`` replaces
+    the sandbox (a stand-in for tests), in which case ``execution`` is its own."""
     from ..spec import load_spec
 
     options = options or RunOptions()
@@ -91,7 +95,10 @@ def run_spec(
                                f"{record.task_id}); resume needs the same spec file")
             done.add(record.task_id)
     remaining = [p for p in todo if p.task_id not in done]
-    runner = CascadeRunner(plan, endpoints, executor or SandboxExecutor(sandbox_mode),
+    if executor is None:
+        # Each call runs one problem's batch; RunOptions.sandbox_workers of them run at once.
+        executor = SandboxExecutor(execution or GridConfig(), workers=1)
+    runner = CascadeRunner(plan, endpoints, executor,
                            spec_hash=digest, options=options)
     with RecordWriter(output, append=resume) as writer:
         stats = _run_with_progress(runner, remaining, writer, options.progress)

@@ -45,24 +45,24 @@ from ..records import (
     TestRecord,
     read_records,
 )
+from ..sandbox.grid import Executor, GridJob, GridResult, run_one
 from ..scoring import accepts, select_solution
 from ..testlines import is_test_line
 from ..tokens import line_tokens
 from .client import EndpointClient, Generation
 from .endpoints import Endpoint, check_covers
-from .execute import Execution, Executor
 from .extract import extract_code, extract_lines
 from .prompts import solution_prompt, test_prompt
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How a run executes: problem concurrency, sandbox parallelism and time limits."""
+    """How a run proceeds: problems in flight, sandbox batches at once, a progress bar.
+    (What decides a verdict, time limits included, is the executor's
+    :class:`~planner.sandbox.GridConfig`.)"""
 
     concurrency: int = 8
     sandbox_workers: int = 0  # 0: one per CPU
-    test_timeout: float = 1.0
-    check_timeout: float = 10.0
     progress: bool = True
 
     def workers(self) -> int:
@@ -237,17 +237,17 @@ class CascadeRunner:
         column_text = [_line_text(earlier, index, tests, c) for c in columns]
 
         usable = [i for i, s in enumerate(solutions) if s.code]
-        execution = Execution(np.zeros((len(solutions), 0), dtype=bool),
-                              tuple(() for _ in solutions), "", 0.0)
+        execution = GridResult.empty(len(usable), 0)
         if usable and columns and opt.k >= 1:
-            execution = await self._execute(problem, [solutions[i].code for i in usable],
-                                            column_text)
+            execution = await self._execute(GridJob(
+                tuple(solutions[i].code for i in usable), tuple(column_text), problem.preamble))
         passed = np.zeros((len(solutions), len(columns)), dtype=bool)
         verdicts = [["no_code"] * len(columns) for _ in solutions]
-        for row, i in enumerate(usable):
-            if execution.passed.shape[1]:
-                passed[i] = execution.passed[row]
-                verdicts[i] = list(execution.verdicts[row])
+        if execution.shape[1]:
+            executed_passed, executed_verdicts = execution.passed, execution.verdicts.tolist()
+            for row, i in enumerate(usable):
+                passed[i] = executed_passed[row]
+                verdicts[i] = executed_verdicts[row]
 
         tests_failed = bool(tests) and all(t.error is not None for t in tests)
         if not usable or (tests_failed and not last):
@@ -298,14 +298,12 @@ class CascadeRunner:
             tokens_estimated=g.tokens_estimated or (estimated and bool(lines)),
             attempts=g.attempts)
 
-    async def _execute(self, problem: Problem, codes: list[str],
-                       tests: list[str]) -> Execution:
+    async def _execute(self, job: GridJob) -> GridResult:
         assert self._slots is not None
         waited = time.perf_counter()
         async with self._slots.semaphore:
             self._slots.queue_s += time.perf_counter() - waited
-            return await asyncio.to_thread(self.executor, problem.preamble, codes, tests,
-                                           self.options.test_timeout)
+            return await asyncio.to_thread(run_one, self.executor, job)
 
     async def _check(self, problem: Problem,
                      answer: AnswerRecord | None) -> tuple[bool | None, str | None, float]:
@@ -317,9 +315,9 @@ class CascadeRunner:
             return False, "no_answer", 0.0
         assert self._slots is not None
         async with self._slots.semaphore:
-            execution = await asyncio.to_thread(self.executor, problem.preamble, [answer.text],
-                                                [program], self.options.check_timeout)
-        return bool(execution.passed[0, 0]), execution.verdicts[0][0], execution.seconds
+            execution = await asyncio.to_thread(run_one, self.executor, GridJob(
+                (answer.text,), (program,), problem.preamble, check=True))
+        return bool(execution.passed[0, 0]), str(execution.verdicts[0, 0]), execution.seconds
 
 
 def _own_columns(stage: int, tests: Sequence[TestRecord], l: int  # noqa: E741

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import CodecascadeError
+from .modes import Clock, SandboxMode
 
-MODES = ("fast", "strict")
-CLOCKS = ("wall", "cpu")
+MODES = tuple(SandboxMode)
+CLOCKS = tuple(Clock)
 
 #: Every verdict a cell can get, besides ``error:<Type>`` and ``error(load):<Type>``.
 VERDICTS = ("pass", "fail", "timeout", "timeout(load)", "timeout(skipped)", "crash", "memory",
@@ -50,11 +51,12 @@ class Limits:
     max_file_mb: int = 16
     tmpfs_mb: int = 64
     max_source_chars: int = 2_000_000
-    clock: str = "wall"
+    clock: Clock = Clock.WALL
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
             raise SandboxError(f"unknown clock {self.clock!r}; known: {', '.join(CLOCKS)}")
+        object.__setattr__(self, "clock", Clock(self.clock))
         for f in fields(self):
             if f.name == "clock":
                 continue
@@ -86,7 +88,7 @@ class BatchJob:
     tests: tuple[str, ...]
     preamble: str = ""
     limits: Limits = field(default_factory=Limits)
-    mode: str = "fast"
+    mode: SandboxMode = SandboxMode.FAST
     test_timeouts: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
@@ -105,6 +107,7 @@ class BatchJob:
             raise SandboxError("BatchJob.limits must be a planner.sandbox.Limits")
         if self.mode not in MODES:
             raise SandboxError(f"unknown mode {self.mode!r}; known: {', '.join(MODES)}")
+        object.__setattr__(self, "mode", SandboxMode(self.mode))
         if isinstance(self.test_timeouts, str) or not hasattr(self.test_timeouts, "__iter__"):
             raise SandboxError("BatchJob.test_timeouts must be a sequence of numbers")
         timeouts = tuple(self.test_timeouts)

@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..runtime.execute import Executor
+from ..sandbox.grid import Executor
 from ..spec import CascadeSpec
 from .auth import check_bearer, load_token
 from .config import LAST_STAGE, REJECT, ServeError, ServeOptions
@@ -82,8 +82,7 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None,
     else:
         raise ServeError(f"--fallback must be 'last', 'reject' or a model of the spec "
                          f"({', '.join(spec.models)}), got {options.fallback!r}")
-    run_options = RunOptions(sandbox_workers=options.sandbox_workers,
-                             test_timeout=options.test_timeout, progress=False)
+    run_options = RunOptions(sandbox_workers=options.sandbox_workers, progress=False)
     if executor is None:
         executor, level = _sandbox(options, run_options.workers())
     else:
@@ -108,8 +107,14 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None,
 
 def _sandbox(options: ServeOptions, workers: int) -> tuple[Executor, str]:
     """The real sandbox: level A, or what ``--unsafe-no-sandbox`` accepts."""
-    from ..runtime.execute import SandboxExecutor
-    from ..sandbox import IsolationLevel, SandboxError, probe_isolation
+    from ..sandbox import (
+        GridConfig,
+        IsolationLevel,
+        SandboxError,
+        SandboxExecutor,
+        SandboxMode,
+        probe_isolation,
+    )
     from .execution import BoundedExecutor
 
     try:
@@ -121,8 +126,10 @@ def _sandbox(options: ServeOptions, workers: int) -> tuple[Executor, str]:
                          f"{'; '.join(report.missing)}): serve runs model code only at level "
                          "A; install bubblewrap and libseccomp2, or pass --unsafe-no-sandbox "
                          "to accept the risk")
-    mode = "strict" if options.strict_sandbox else "fast"
-    inner = SandboxExecutor(mode, allow_unsafe=options.unsafe_no_sandbox)
+    config = GridConfig(test_timeout=options.test_timeout,
+                        mode=SandboxMode.STRICT if options.strict_sandbox else SandboxMode.FAST)
+    # Each call runs one problem's batch; at most `workers` of them run at once.
+    inner = SandboxExecutor(config, workers=1, allow_unsafe=options.unsafe_no_sandbox)
     return BoundedExecutor(inner, workers), report.level.value
 
 

@@ -10,19 +10,21 @@ a thread-level slot for as long as a batch really runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from ..runtime.execute import Execution, Executor
+from ..sandbox.grid import Executor, GridJob, GridResult
 
 
 class BoundedExecutor:
-    """An executor that runs at most ``workers`` batches at the same time."""
+    """An executor (:class:`planner.sandbox.grid.Executor`) that runs at most ``workers``
+    batches at the same time; the settings are the inner executor's."""
 
     def __init__(self, inner: Executor, workers: int):
         self.inner = inner
+        self.config = inner.config
+        self.description = inner.description
         self._slots = threading.BoundedSemaphore(max(1, workers))
 
-    def __call__(self, preamble: str, solutions: Sequence[str], tests: Sequence[str],
-                 test_timeout: float) -> Execution:
+    def run(self, jobs: Sequence[GridJob]) -> Iterator[tuple[int, GridResult]]:
         with self._slots:
-            return self.inner(preamble, solutions, tests, test_timeout)
+            yield from self.inner.run(jobs)

@@ -10,46 +10,39 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.measure.execute import FAIL, PASS, TIMEOUT, ExecutionJob, ExecutionResult
+from planner.sandbox.fake import RuleExecutor
+from planner.sandbox.grid import GridJob, GridResult, Verdict
 
 _RETURNS = re.compile(r"return (\d+)")
 _ASSERT = re.compile(r"assert (\w+)\(\) == (\d+)")
 _EXPECT = re.compile(r"EXPECT = (\d+)")
 
 
-class FakeExecutor:
+class FakeExecutor(RuleExecutor):
     """A program ``def f(): return V`` passes ``assert f() == W`` iff V == W, and passes a
     ground-truth test ``EXPECT = W`` iff V == W; ``return 999`` times out everywhere.
     Records every job it ran; ``fail_after`` simulates a kill after that many jobs."""
 
     def __init__(self, fail_after: int | None = None) -> None:
-        self.description = {"executor": "fake"}
-        self.jobs: list[ExecutionJob] = []
+        super().__init__(self.verdict, level="A", description={"executor": "fake"})
         self.fail_after = fail_after
 
     @staticmethod
-    def verdict(program: str, test: str) -> int:
+    def verdict(program: str, test: str) -> Verdict:  # type: ignore[override]
         value = _RETURNS.search(program)
         if value is None:
-            return FAIL
+            return Verdict.FAIL
         if value.group(1) == "999":
-            return TIMEOUT
+            return Verdict.TIMEOUT
         expected = _EXPECT.search(test) or _ASSERT.search(test)
         want = expected.group(expected.lastindex or 1) if expected else None
-        return PASS if want == value.group(1) else FAIL
+        return Verdict.PASS if want == value.group(1) else Verdict.FAIL
 
-    def run(self, jobs: Sequence[ExecutionJob]) -> Iterator[tuple[int, ExecutionResult]]:
+    def run(self, jobs: Sequence[GridJob]) -> Iterator[tuple[int, GridResult]]:
         for index, job in enumerate(jobs):
             if self.fail_after is not None and len(self.jobs) >= self.fail_after:
                 raise KeyboardInterrupt
-            self.jobs.append(job)
-            codes = np.array([[self.verdict(s, t) for t in job.tests] for s in job.solutions],
-                             dtype=np.uint8).reshape(len(job.solutions), len(job.tests))
-            yield index, ExecutionResult(codes, "A")
-
-    @property
-    def pairs(self) -> int:
-        return sum(j.n_pairs for j in self.jobs)
+            yield from ((index, result) for _, result in super().run([job]))
 
 
 def humaneval_problem(number: int, expected: int) -> dict:

@@ -19,9 +19,9 @@ from planner.measure import (
     read_wizardcoder,
 )
 from planner.measure.build import MeasureError
-from planner.measure.execute import ExecutionError
 from planner.measure.prices import PriceError
 from planner.profile import load_profile, save_profile
+from planner.sandbox.grid import ExecutionError, GridConfig
 
 
 def _models(wizard_dir: Path, api_file: Path | None = None):
@@ -184,7 +184,7 @@ def test_no_overlapping_problems_is_a_clear_error(wizard_dir, price_file, tmp_pa
 
 
 def test_sandbox_executor_limits_per_job_kind() -> None:
-    executor = SandboxExecutor(test_timeout=0.2, check_timeout=1.5)
+    executor = SandboxExecutor(GridConfig(test_timeout=0.2, check_timeout=1.5, clock="cpu"))
     assert executor.description == {"executor": "planner.sandbox", "mode": "fast",
                                      "clock": "cpu", "test_timeout_s": 0.2,
                                      "check_timeout_s": 1.5,
@@ -192,8 +192,8 @@ def test_sandbox_executor_limits_per_job_kind() -> None:
     assert executor.limits["lines"]["test_timeout"] == 0.2
     assert executor.limits["check"]["test_timeout"] == 1.5
     assert executor.limits["check"]["clock"] == executor.limits["lines"]["clock"] == "cpu"
-    with pytest.raises(ExecutionError, match="test timeout must be positive"):
-        SandboxExecutor(test_timeout=0)
+    with pytest.raises(ExecutionError, match="test timeout must be a positive number"):
+        GridConfig(test_timeout=0)
 
 
 def test_problems_without_ground_truth_are_skipped_and_named(wizard_dir, price_file,

@@ -9,6 +9,7 @@ from measure_fakes import FakeExecutor
 
 from planner.cli import main
 from planner.profile import load_profile
+from planner.sandbox.grid import GridConfig
 
 
 def _run(argv: list[str]) -> int:
@@ -25,15 +26,13 @@ def fake_sandbox(monkeypatch):
     class Fake(FakeExecutor):
         fail_after: int | None = None
 
-        def __init__(self, test_timeout: float = 0.25, check_timeout: float = 1.0,
-                     mode: str = "fast", clock: str = "cpu") -> None:
+        def __init__(self, config: GridConfig, workers: int | None = None) -> None:
             super().__init__(fail_after=Fake.fail_after)
-            self.description = {"executor": "fake", "mode": mode, "clock": clock,
-                                "test_timeout_s": test_timeout,
-                                "check_timeout_s": check_timeout}
+            self.config = config
+            self.description = {"executor": "fake", **config.to_json()}
             made.append(self)
 
-    monkeypatch.setattr("planner.measure.execute.SandboxExecutor", Fake)
+    monkeypatch.setattr("planner.sandbox.grid.SandboxExecutor", Fake)
     return Fake, made
 
 

@@ -11,10 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.measure import SandboxExecutor, build_pools, read_problems, read_wizardcoder
-from planner.measure.execute import PASS
+from planner.measure import (
+    MEASURE_CONFIG,
+    GridConfig,
+    SandboxExecutor,
+    build_pools,
+    read_problems,
+    read_wizardcoder,
+)
 from planner.measure.summary import profile_summary
 from planner.profile import Profile, load_profile
+from planner.sandbox.grid import Verdict
 
 SIZES = ("7B", "13B", "34B")
 #: greedy pass@1 re-executed from the data (../shared/data/README.md), out of 164
@@ -111,9 +118,10 @@ def test_reexecuting_a_few_problems_gives_the_bundled_bits(shared_data: Path) ->
     _, _, pools = _wizard(str(root))
     chosen = [0, 12, 53, 101, 163]
     ex = profile.provenance["execution"]
-    executor = SandboxExecutor(test_timeout=ex["test_timeout_s"],
-                               check_timeout=ex["check_timeout_s"], mode=ex["mode"],
-                               clock=ex["clock"])
+    config = GridConfig(test_timeout=ex["test_timeout_s"], check_timeout=ex["check_timeout_s"],
+                        mode=ex["mode"], clock=ex["clock"])
+    assert config == MEASURE_CONFIG
+    executor = SandboxExecutor(config)
     jobs, index = [], []
     for p in chosen:
         rows = sorted({int(profile.greedy_solution[m, p]) + 1 for m in range(3)})
@@ -123,7 +131,7 @@ def test_reexecuting_a_few_problems_gives_the_bundled_bits(shared_data: Path) ->
         index.append((p, r - 1, c - 1))
     for i, result in executor.run(jobs):
         p, rows, cols = index[i]
-        assert ((result.codes == PASS) == _bundled_bits(profile, p, rows, cols)).all()
+        assert ((result.codes == Verdict.PASS) == _bundled_bits(profile, p, rows, cols)).all()
 
 
 def _bundled_bits(profile: Profile, p: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

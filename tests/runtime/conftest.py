@@ -3,10 +3,7 @@ OpenAI-compatible server replaying them (planner.runtime.replay_server)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-
-from planner.runtime.execute import Execution
 
 
 @pytest.fixture(scope="session")
@@ -31,23 +28,6 @@ def replay_server(wizard_data):
     yield start
     for server in servers:
         server.stop()
-
-
-class TableExecutor:
-    """A stand-in executor that runs nothing: a test line passes a solution iff ``rule``
-    says so. For the cascade logic tests; real verdicts come from planner.sandbox."""
-
-    def __init__(self, rule=lambda solution, test: True, level: str = "stand-in"):
-        self.rule = rule
-        self.level = level
-        self.calls = []
-
-    def __call__(self, preamble, solutions, tests, test_timeout):
-        self.calls.append((tuple(solutions), tuple(tests)))
-        passed = np.array([[bool(self.rule(s, t)) for t in tests] for s in solutions],
-                          dtype=bool).reshape(len(solutions), len(tests))
-        verdicts = tuple(tuple("pass" if p else "fail" for p in row) for row in passed)
-        return Execution(passed, verdicts, self.level, 0.0)
 
 
 def sandbox_available() -> bool:

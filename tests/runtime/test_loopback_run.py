@@ -15,9 +15,11 @@ from planner.records import RecordWriter, read_records, validate_record
 from planner.runtime.endpoints import parse_endpoints
 from planner.runtime.replay_server import Faults
 from planner.runtime.runner import CascadeRunner, RunOptions
+from planner.sandbox.fake import RuleExecutor
+from planner.sandbox.grid import GridConfig
 from planner.scoring import select_solution
 
-from .conftest import TableExecutor, sandbox_available
+from .conftest import sandbox_available
 
 PRICES = {"7B": 1.91, "13B": 6.65, "34B": 20.24}  # $ per 1M generated tokens (the paper's)
 
@@ -67,13 +69,13 @@ def expected_stage(data, number, size, option, earlier_lines):
 @pytest.mark.skipif(not sandbox_available(), reason="planner.sandbox.run_batch is unavailable")
 def test_three_stage_run_matches_the_replay_of_the_same_samples(replay_server, wizard_data,
                                                                 tmp_path):
-    from planner.runtime.execute import SandboxExecutor
-    from planner.sandbox import BatchJob, Limits, run_batch
+    from planner.sandbox import BatchJob, Limits, SandboxExecutor, run_batch
 
     server = replay_server()
     problems = load_problems("humaneval", limit=20)
-    _, records = run(PLAN, endpoints_for(server), SandboxExecutor(), problems,
-                     tmp_path / "r.jsonl", concurrency=4, test_timeout=2.0)
+    executor = SandboxExecutor(GridConfig(test_timeout=2.0), workers=1)
+    _, records = run(PLAN, endpoints_for(server), executor, problems, tmp_path / "r.jsonl",
+                     concurrency=4)
     assert sorted(records) == sorted(p.task_id for p in problems)
     escalated = answered_late = 0
     for problem in problems:
@@ -122,7 +124,7 @@ def test_faults_end_with_every_problem_recorded(replay_server, wizard_data, tmp_
     server = replay_server(faults)
     eps = endpoints_for(server, max_retries=3, timeout_s=0.3)
     problems = load_problems("humaneval", limit=10)
-    stats, records = run(PLAN, eps, TableExecutor(), problems, tmp_path / "r.jsonl",
+    stats, records = run(PLAN, eps, RuleExecutor(), problems, tmp_path / "r.jsonl",
                          concurrency=4)
     assert sorted(records) == sorted(p.task_id for p in problems)
     assert stats.retries > 0
@@ -139,7 +141,7 @@ def test_every_request_lost_still_records_each_problem(tmp_path):
     eps = parse_endpoints({"defaults": {"base_url": "http://127.0.0.1:9/v1", "max_retries": 0},
                            "models": {m: {"model": m} for m in PRICES}})
     problems = load_problems("humaneval", limit=3)
-    _, records = run(PLAN, eps, TableExecutor(), problems, tmp_path / "r.jsonl")
+    _, records = run(PLAN, eps, RuleExecutor(), problems, tmp_path / "r.jsonl")
     assert len(records) == 3
     assert all(r.answer is None and r.correct is False and r.cost == 0 for r in records.values())
 
@@ -149,11 +151,11 @@ def test_stand_in_verdicts_drive_acceptance_and_sharing(replay_server, tmp_path)
     problem reaches the last stage, and the middle stage ran on the first stage's lines."""
     server = replay_server()
     problems = load_problems("humaneval", limit=2)
-    _, records = run(PLAN, endpoints_for(server), TableExecutor(lambda s, t: True), problems,
+    _, records = run(PLAN, endpoints_for(server), RuleExecutor(lambda s, t: True), problems,
                      tmp_path / "a.jsonl")
     assert all(len(r.stages) == 1 and r.stages[0].decision == "accept"
                for r in records.values())
-    executor = TableExecutor(lambda s, t: False)
+    executor = RuleExecutor(lambda s, t: False)
     _, records = run(PLAN, endpoints_for(server), executor, problems, tmp_path / "b.jsonl")
     for record in records.values():
         assert [s.decision for s in record.stages] == ["escalate", "escalate", "answer"]
@@ -188,7 +190,7 @@ def test_run_matches_the_estimators_paper_loop_replay(replay_server, tmp_path):
     serves first) on a measured profile gives the same answering stage, correctness and
     cost per problem as the live run."""
     from planner.estimate import simulate_plan
-    from planner.runtime.execute import SandboxExecutor
+    from planner.sandbox import SandboxExecutor
 
     found = _wizardcoder_profile()
     if found is None:
@@ -213,8 +215,8 @@ def test_run_matches_the_estimators_paper_loop_replay(replay_server, tmp_path):
                            "models": models})
     problems = [p for p in load_problems("humaneval") if p.task_id in profile.problems][:20]
     index = [profile.problems.index(p.task_id) for p in problems]
-    _, records = run(plan, eps, SandboxExecutor(), problems, tmp_path / "r.jsonl",
-                     concurrency=4, test_timeout=1.0)
+    executor = SandboxExecutor(GridConfig(test_timeout=1.0), workers=1)
+    _, records = run(plan, eps, executor, problems, tmp_path / "r.jsonl", concurrency=4)
     sim = simulate_plan(profile, plan, index, sampling="paper_loops")
     for row, problem in enumerate(problems):
         record = records[problem.task_id]
@@ -228,7 +230,7 @@ def test_without_logprobs_totals_stay_exact_and_splits_are_flagged(replay_server
     server = replay_server()
     eps = endpoints_for(server, logprobs=False)
     problems = load_problems("humaneval", limit=2)
-    _, records = run(PLAN, eps, TableExecutor(lambda s, t: False), problems,
+    _, records = run(PLAN, eps, RuleExecutor(lambda s, t: False), problems,
                      tmp_path / "r.jsonl")
     for problem in problems:
         number = wizard_data.task_ids.index(problem.task_id)

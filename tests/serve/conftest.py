@@ -8,11 +8,10 @@ import contextlib
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from planner.options import CascadePlan, Stage, StageOption
-from planner.runtime.execute import Execution
+from planner.sandbox.fake import RuleExecutor
 from planner.spec import CascadeSpec, Prediction, Provenance, SolverInfo, save_spec
 
 MODELS = ("WizardCoder-Python-7B", "WizardCoder-Python-13B", "WizardCoder-Python-34B")
@@ -28,23 +27,14 @@ PLAN = CascadePlan((
 ))
 
 
-class HashExecutor:
+class HashExecutor(RuleExecutor):
     """A deterministic stand-in for the sandbox: a (solution, test line) pair passes iff
     a hash of the pair falls below ``pass_rate`` (assert lines only; anything else fails).
     Decisions then vary from problem to problem as with real verdicts, at no cost."""
 
-    level = "stand-in"
-
     def __init__(self, pass_rate: float = 0.75):
+        super().__init__(self._passes, level="stand-in")
         self.pass_rate = pass_rate
-        self.calls = 0
-
-    def __call__(self, preamble, solutions, tests, test_timeout):
-        self.calls += 1
-        passed = np.array([[self._passes(s, t) for t in tests] for s in solutions],
-                          dtype=bool).reshape(len(solutions), len(tests))
-        verdicts = tuple(tuple("pass" if p else "fail" for p in row) for row in passed)
-        return Execution(passed, verdicts, self.level, 0.0)
 
     def _passes(self, solution: str, test: str) -> bool:
         if not test.lstrip().startswith("assert"):
@@ -53,18 +43,11 @@ class HashExecutor:
         return int.from_bytes(digest[:4], "big") / 2**32 < self.pass_rate
 
 
-class Always:
+class Always(RuleExecutor):
     """Every line passes (``True``) or fails (``False``)."""
 
-    level = "stand-in"
-
     def __init__(self, verdict: bool):
-        self.verdict = verdict
-
-    def __call__(self, preamble, solutions, tests, test_timeout):
-        passed = np.full((len(solutions), len(tests)), self.verdict, dtype=bool)
-        verdicts = tuple(tuple("pass" if p else "fail" for p in row) for row in passed)
-        return Execution(passed, verdicts, self.level, 0.0)
+        super().__init__(lambda solution, test: verdict, level="stand-in")
 
 
 @pytest.fixture(scope="session")

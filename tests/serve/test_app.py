@@ -298,12 +298,11 @@ def test_real_sandbox_answers_keep_their_ground_truth(replay, serving, humaneval
     """With the real sandbox: each served completion, appended to its prompt, passes the
     HumanEval check exactly when the cascade's chosen program does; chat answers are the
     chosen programs."""
-    from planner.runtime.execute import SandboxExecutor
-    from planner.sandbox import BatchJob, Limits, run_batches
+    from planner.sandbox import BatchJob, GridConfig, Limits, SandboxExecutor, run_batches
     from planner.serve.execution import BoundedExecutor
 
-    server, client = serving(replay().base_url, BoundedExecutor(SandboxExecutor(), 2),
-                             test_timeout=2.0)
+    executor = BoundedExecutor(SandboxExecutor(GridConfig(test_timeout=2.0), workers=1), 2)
+    server, client = serving(replay().base_url, executor)
     problems = humaneval[10:14]
     texts = {}
     for i, p in enumerate(problems):
