@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     "run_batch": "planner.sandbox",
     "run_batches": "planner.sandbox",
     "probe_isolation": "planner.sandbox",
+    "GridConfig": "planner.sandbox",
+    "GridJob": "planner.sandbox",
+    "SandboxExecutor": "planner.sandbox",
     # planning
     "plan": "planner.planning",
     "pareto_front": "planner.planning",
@@ -53,22 +56,26 @@ _EXPORTS: dict[str, str] = {
     "CascadeSpec": "planner.spec",
     "load_spec": "planner.spec",
     "save_spec": "planner.spec",
-    # runtime and run records
+    # problems and run records
+    "Problem": "planner.problems",
+    "load_problems": "planner.problems",
+    "read_problems": "planner.problems",
+    "read_records": "planner.records",
+    "validate_record": "planner.records",
+    "ProblemRecord": "planner.records",
+    # runtime
     "run_spec": "planner.runtime.api",
     "load_endpoints": "planner.runtime.endpoints",
-    "load_problems": "planner.problems",
     "ReplayServer": "planner.runtime.replay_server",
-    "read_records": "planner.records",
-    "ProblemRecord": "planner.records",
     # measurement
+    "build_profile": "planner.measure",
+    "MeasureSources": "planner.measure",
     "measure_profile": "planner.measure",
     "read_wizardcoder": "planner.measure",
     "read_codet": "planner.measure",
     "read_api_runs": "planner.measure",
     "read_run_records": "planner.measure",
-    "read_problems": "planner.problems",
     "load_prices": "planner.measure",
-    "SandboxExecutor": "planner.measure",
     "profile_summary": "planner.measure.summary",
 }
 

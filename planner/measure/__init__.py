@@ -1,18 +1,20 @@
 """Measurement: read recorded generations, execute them in the sandbox, build profiles.
 
-``sources`` reads each data format (the seed paper's WizardCoder release, CodeT's
-CodeGen-16B files, the API runs, the project's own run records) into
-:class:`~planner.measure.sources.ModelGenerations`; ``build`` pools and deduplicates
-them, executes the cross-model solution × assert-line grid through an
-:class:`~planner.sandbox.grid.Executor` with a resumable cell store, and assembles a
-:class:`~planner.profile.Profile`; ``summary`` describes a profile per model. Problems come
-from :mod:`planner.problems`.
+``api`` is the importable form of ``codecascade measure`` (:func:`build_profile`);
+``sources`` and ``wizardcoder`` read each data format (the seed paper's WizardCoder release,
+CodeT's CodeGen-16B files, the API runs, the project's own run records) into
+:class:`~planner.measure.sources.ModelGenerations`; ``build`` pools and deduplicates them,
+executes the cross-model solution × assert-line grid through an
+:class:`~planner.sandbox.grid.Executor` with a resumable cell store (``store``), and
+assembles a :class:`~planner.profile.Profile`; ``prices`` reads price tables; ``summary``
+describes a profile per model. Problems come from :mod:`planner.problems`.
 """
 
 from __future__ import annotations
 
 from ..problems import Problem, ProblemError, load_problems, read_problems
 from ..sandbox.grid import Executor, GridConfig, GridJob, GridResult, SandboxExecutor
+from .api import MeasureResult, MeasureSources, build_profile
 from .build import MEASURE_CONFIG, MeasureError, build_pools, measure_profile
 from .prices import ModelPrice, load_prices
 from .sources import (
@@ -31,6 +33,8 @@ __all__ = [
     "GridJob",
     "GridResult",
     "MeasureError",
+    "MeasureResult",
+    "MeasureSources",
     "ModelGenerations",
     "ModelPrice",
     "Problem",
@@ -38,6 +42,7 @@ __all__ = [
     "SandboxExecutor",
     "SourceError",
     "build_pools",
+    "build_profile",
     "load_prices",
     "load_problems",
     "measure_profile",

@@ -31,6 +31,7 @@ can be replaced per model with ``solution_template`` / ``test_template`` (see
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 import tomllib
@@ -41,7 +42,16 @@ from typing import Any
 
 from ..errors import CodecascadeError
 
-STYLES = ("chat", "instruction", "completion")
+
+class EndpointStyle(enum.StrEnum):
+    """How a model is asked (see the module docstring)."""
+
+    CHAT = "chat"
+    INSTRUCTION = "instruction"
+    COMPLETION = "completion"
+
+
+STYLES = tuple(EndpointStyle)
 
 #: What an environment variable's name looks like (POSIX); anything else in ``api_key_env``
 #: is most likely the key itself, pasted by mistake, and is never printed.
@@ -59,7 +69,7 @@ class Endpoint:
     name: str
     base_url: str
     model: str
-    style: str = "chat"
+    style: EndpointStyle = EndpointStyle.CHAT
     api_key_env: str | None = None
     temperature: float = 0.8
     top_p: float = 0.95
@@ -81,7 +91,9 @@ class Endpoint:
     def __post_init__(self) -> None:
         where = f"endpoint {self.name!r}"
         if self.style not in STYLES:
-            raise EndpointError(f"{where}: style must be one of {STYLES}, got {self.style!r}")
+            raise EndpointError(f"{where}: style must be one of {', '.join(STYLES)}, got "
+                                f"{self.style!r}")
+        object.__setattr__(self, "style", EndpointStyle(self.style))
         if not self.base_url.startswith(("http://", "https://")):
             raise EndpointError(f"{where}: base_url must start with http:// or https://")
         if not self.model:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .endpoints import Endpoint, EndpointError
+from .endpoints import Endpoint, EndpointError, EndpointStyle
 
 SOLUTION_INSTRUCTION = (
     "Complete the following Python function. Reply with the complete function, signature "
@@ -66,7 +66,7 @@ def _fill(template: str, endpoint: Endpoint, **values: object) -> str:
 
 
 def _wrap(endpoint: Endpoint, instruction: str) -> Prompt:
-    if endpoint.style == "chat":
+    if endpoint.style is EndpointStyle.CHAT:
         messages = []
         if endpoint.system_prompt:
             messages.append({"role": "system", "content": endpoint.system_prompt})
@@ -78,7 +78,7 @@ def _wrap(endpoint: Endpoint, instruction: str) -> Prompt:
 def solution_prompt(endpoint: Endpoint, prompt: str, entry_point: str) -> Prompt:
     """The request for one candidate solution of a problem."""
     values = {"prompt": prompt.rstrip(), "entry_point": entry_point, "n_lines": 0}
-    if endpoint.style == "completion":
+    if endpoint.style is EndpointStyle.COMPLETION:
         text = _fill(endpoint.solution_template or "{prompt}\n", endpoint, **values)
         return Prompt(text=text, stop=COMPLETION_STOPS)
     return _wrap(endpoint, _fill(endpoint.solution_template or SOLUTION_INSTRUCTION,
@@ -88,7 +88,7 @@ def solution_prompt(endpoint: Endpoint, prompt: str, entry_point: str) -> Prompt
 def test_prompt(endpoint: Endpoint, prompt: str, entry_point: str, n_lines: int) -> Prompt:
     """The request for one test generation of ``n_lines`` assert lines."""
     values = {"prompt": prompt.rstrip(), "entry_point": entry_point, "n_lines": max(1, n_lines)}
-    if endpoint.style == "completion":
+    if endpoint.style is EndpointStyle.COMPLETION:
         default = "{prompt}\n" + COMPLETION_TEST_SUFFIX.replace("{entry_point}", entry_point)
         text = _fill(endpoint.test_template or default, endpoint, **values)
         return Prompt(text=text, stop=("\ndef ", "\nclass ", "\nif __name__"))

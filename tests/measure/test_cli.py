@@ -32,7 +32,7 @@ def fake_sandbox(monkeypatch):
             self.description = {"executor": "fake", **config.to_json()}
             made.append(self)
 
-    monkeypatch.setattr("planner.sandbox.grid.SandboxExecutor", Fake)
+    monkeypatch.setattr("planner.measure.api.SandboxExecutor", Fake)
     return Fake, made
 
 
@@ -44,7 +44,7 @@ def test_measure_then_profile(wizard_dir, api_file, price_file, tmp_path, fake_s
                  "--prices", str(price_file), "--no-progress"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "WizardCoder-Python-13B" in printed and f"wrote {out}" in printed
+    assert "WizardCoder-Python-13B" in printed and f"wrote {out} (" in printed
     profile = load_profile(out)
     assert profile.model_names == ("WizardCoder-Python-7B", "WizardCoder-Python-13B", "gpt-4")
     assert profile.provenance["prices_file"]["sha256"]
@@ -85,8 +85,10 @@ def test_killed_measure_leaves_no_output_and_resumes(wizard_dir, price_file, tmp
     (["measure", "x.npz", "--codet", ".", "--prices", "/nonexistent.json"],
      "price table not found"),
     (["profile", "/nonexistent.npz"], "profile not found"),
-    (["measure", "x.npz", "--codet", ".", "--clock", "sundial"], "clock must be"),
+    (["measure", "x.npz", "--codet", ".", "--clock", "sundial"],
+     "'sundial' is not one of 'wall', 'cpu'"),
     (["measure", "x.npz", "--codet", ".", "--check-timeout", "0"], "check timeout must be"),
+    (["measure", "x.npz", "--codet", ".", "--api-models", " , "], "--api-models names no"),
 ])
 def test_bad_inputs_are_one_line_errors(argv, message, capsys, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from planner.runtime.endpoints import EndpointError, check_covers, load_endpoints
+from planner.runtime.endpoints import (
+    EndpointError,
+    EndpointStyle,
+    check_covers,
+    load_endpoints,
+)
 
 GOOD = """
 [defaults]
@@ -33,7 +38,7 @@ def write(tmp_path, text, name="endpoints.toml"):
 def test_endpoints_load_with_defaults_and_prices(tmp_path, monkeypatch):
     eps = load_endpoints(write(tmp_path, GOOD))
     wiz = eps["WizardCoder-Python-7B"]
-    assert wiz.style == "instruction" and wiz.base_url.endswith(":8000/v1")
+    assert wiz.style is EndpointStyle.INSTRUCTION and wiz.base_url.endswith(":8000/v1")
     assert wiz.price_generated == pytest.approx(1.91e-6)
     assert wiz.api_key() == "EMPTY"
     gpt = eps["gpt"]

@@ -1,0 +1,57 @@
+"""``build_profile``, the importable form of ``codecascade measure`` (fake executor)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from measure_fakes import FakeExecutor
+
+from planner.measure import MEASURE_CONFIG, MeasureSources, build_profile
+from planner.measure.sources import SourceError
+from planner.output import OutputError
+from planner.profile import load_profile
+
+
+def test_build_profile_writes_the_profile_and_says_what_ran(wizard_dir, price_file,
+                                                            tmp_path) -> None:
+    sources = MeasureSources(wizardcoder=wizard_dir, wizardcoder_models=("7B", "13B"))
+    executor = FakeExecutor()
+    out = tmp_path / "p.npz"
+    result = build_profile(out, sources, prices=price_file, executor=executor,
+                           progress=False, limit=2)
+    assert result.path == out and load_profile(out).fingerprint() == result.profile.fingerprint()
+    assert result.profile.n_problems == 2 and result.pairs_run == executor.pairs > 0
+    assert result.cache == tmp_path / ".codecascade-cells" and result.without_ground_truth == ()
+    again = build_profile(out, sources, prices=price_file, executor=FakeExecutor(),
+                          progress=False, limit=2, overwrite=True)
+    assert again.pairs_run == 0
+    with pytest.raises(OutputError, match="pass --overwrite"):
+        build_profile(out, sources, prices=price_file, executor=FakeExecutor(),
+                      progress=False)
+
+
+def test_problems_without_ground_truth_are_skipped_and_named(wizard_dir, price_file,
+                                                             tmp_path) -> None:
+    rows = json.loads((wizard_dir / "HumanEval.json").read_text())
+    del rows[1]["test"]
+    problems = tmp_path / "problems.jsonl"
+    problems.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = build_profile(tmp_path / "p.npz", MeasureSources(wizardcoder=wizard_dir,
+                                                              wizardcoder_models=("7B",)),
+                           problems=problems, prices=price_file, executor=FakeExecutor(),
+                           progress=False)
+    assert result.without_ground_truth == ("HumanEval/1",)
+    assert result.profile.problems == ("HumanEval/0", "HumanEval/2")
+    assert result.profile.provenance["problems_without_ground_truth"] == ["HumanEval/1"]
+    assert result.profile.provenance["problems_file"]["path"] == "problems.jsonl"
+
+
+def test_sources_are_checked_when_made(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="nothing to measure"):
+        MeasureSources()
+    with pytest.raises(SourceError, match="--wizardcoder-models names no models"):
+        MeasureSources(wizardcoder=tmp_path, wizardcoder_models=("", " "))
+    assert MeasureSources(codet=tmp_path).default_problems() == "humaneval"
+    assert MEASURE_CONFIG.to_json()["test_timeout_s"] == 0.25
