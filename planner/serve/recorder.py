@@ -43,7 +43,14 @@ class Recorder:
                 raise ServeError(f"{self.path} holds records of another spec (task "
                                  f"{last.task_id}); serve this spec into another file")
         self._lock = threading.Lock()
-        self._writer: RecordWriter | None = RecordWriter(self.path, append=True)
+        self._writer: RecordWriter | None = None
+
+    def open(self) -> None:
+        """Open the file for appending (when the server starts, so that a server that never
+        starts leaves no file behind)."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = RecordWriter(self.path, append=True)
 
     def write_now(self, record: ProblemRecord) -> None:
         with self._lock:

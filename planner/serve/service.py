@@ -87,6 +87,7 @@ class CascadeService:
 
     # ---- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
+        self.recorder.open()
         await self.runner.start()
 
     async def close(self) -> None:

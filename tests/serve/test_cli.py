@@ -75,6 +75,7 @@ def test_a_port_in_use_is_one_line(files, capsys):
         port = taken.getsockname()[1]
         _fails(capsys, str(spec), "-e", str(endpoints), "--records", str(tmp / "s.jsonl"),
                "--port", str(port), expect=f"cannot listen on 127.0.0.1:{port}")
+    assert not (tmp / "s.jsonl").exists()  # a server that never started writes nothing
 
 
 def test_below_sandbox_level_a_needs_the_unsafe_flag(files, capsys, monkeypatch):
