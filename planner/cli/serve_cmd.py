@@ -66,7 +66,6 @@ def serve(
     from ..replay import stage_acceptance
     from ..serve import ServeOptions, bind, prepare, run
     from ..serve.server import base_url
-    from ..spec import SpecError
 
     options = ServeOptions(
         spec=spec, endpoints=endpoints, records=records, host=host, port=port,
@@ -79,19 +78,18 @@ def serve(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # one line per upstream request is the HTTP client's debug detail, not the server's log
     logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLogger().level))
-    acceptance, note = None, None
+    prepared = prepare(options)
+    sock = bind(host, port)
     try:
-        acceptance = stage_acceptance(spec, profile)
-    except CodecascadeError as exc:
-        if not isinstance(exc, SpecError):
+        try:
+            prepared.watch_drift(stage_acceptance(spec, profile))
+        except CodecascadeError as exc:
             note = f"drift detection is off: no prediction from the profile ({exc})"
             logging.getLogger("codecascade.serve").warning(note)
-    prepared = prepare(options, acceptance=acceptance, acceptance_note=note)
-    sock = bind(host, port)
-    typer.echo(f"serving {prepared.model_name} on {base_url(sock)}/v1 "
-               f"({len(prepared.spec.stages)} stages: {prepared.spec.plan.label()}; sandbox "
-               f"level {prepared.sandbox_level}; records: {records})", err=True)
-    try:
+            prepared.watch_drift(None, note)
+        typer.echo(f"serving {prepared.model_name} on {base_url(sock)}/v1 "
+                   f"({len(prepared.spec.stages)} stages: {prepared.spec.plan.label()}; "
+                   f"sandbox level {prepared.sandbox_level}; records: {records})", err=True)
         run(prepared, sock)
     finally:
         sock.close()

@@ -53,15 +53,26 @@ class Prepared:
     drift_note: str | None
     sandbox_level: str
 
+    def watch_drift(self, acceptance: Sequence[AcceptancePrediction] | None,
+                    note: str | None = None) -> None:
+        """Compare the traffic with the stages' predicted acceptance rates
+        (:func:`planner.replay.stage_acceptance`); without them drift detection stays off
+        and ``note`` (or a default) says why on ``/health``."""
+        if len(self.spec.stages) < 2:
+            self.drift_note = "a one-stage cascade has no acceptance rate to watch"
+        elif acceptance is None:
+            self.drift_note = note or "drift detection is off: no prediction given"
+        else:
+            self.drift = DriftMonitor(self.spec.models, acceptance, self.metrics,
+                                      self.options.drift_min_requests)
+            self.drift_note = None
+        self.service.drift = self.drift
 
-def prepare(options: ServeOptions, *, executor: Executor | None = None,
-            acceptance: Sequence[AcceptancePrediction] | None = None,
-            acceptance_note: str | None = None) -> Prepared:
+
+def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepared:
     """Load and check everything; ServeError (or another one-line project error) when the
-    server cannot start. ``executor`` replaces the sandbox (tests). ``acceptance`` are the
-    stages' predicted acceptance rates (:func:`planner.replay.stage_acceptance`) that drift
-    detection compares the traffic with; without them it is off, and ``acceptance_note``
-    (or a default) says why on ``/health``."""
+    server cannot start. ``executor`` replaces the sandbox (tests). Drift detection is off
+    until :meth:`Prepared.watch_drift` is given the predictions."""
     from ..runtime.api import spec_hash
     from ..runtime.endpoints import check_covers, load_endpoints
     from ..runtime.runner import CascadeRunner, RunOptions
@@ -90,19 +101,15 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None,
     digest = spec_hash(options.spec)
     recorder = Recorder(options.records, digest)
     metrics = Metrics(spec.models, options.max_concurrency)
-    drift, note = None, acceptance_note or "drift detection is off: no prediction given"
-    if len(spec.stages) < 2:
-        note = "a one-stage cascade has no acceptance rate to watch"
-    elif acceptance is not None:
-        drift = DriftMonitor(spec.models, acceptance, metrics, options.drift_min_requests)
-        note = None
     runner = CascadeRunner(spec.plan, endpoints, executor, spec_hash=digest,
                            options=run_options)
     service = CascadeService(runner, endpoints, recorder=recorder, metrics=metrics,
-                             drift=drift, admission=Admission(options.max_concurrency),
+                             drift=None, admission=Admission(options.max_concurrency),
                              deadline_s=options.deadline_s, fallback_model=fallback)
     name = options.model_name or options.spec.stem
-    return Prepared(options, spec, name, token, service, metrics, drift, note, level)
+    prepared = Prepared(options, spec, name, token, service, metrics, None, None, level)
+    prepared.watch_drift(None)
+    return prepared
 
 
 def _sandbox(options: ServeOptions, workers: int) -> tuple[Executor, str]:

@@ -145,8 +145,9 @@ def serving(tmp_path):
         serve_options = ServeOptions(spec=spec, endpoints=endpoints,
                                      records=records or tmp_path / f"served{count[0]}.jsonl",
                                      host="127.0.0.1", port=0, **options)
-        acceptance = _acceptance(spec, plan) if predict else None
-        prepared = prepare(serve_options, executor=executor, acceptance=acceptance)
+        prepared = prepare(serve_options, executor=executor)
+        if predict:
+            prepared.watch_drift(_acceptance(spec, plan))
         server = stack.enter_context(BackgroundServer(prepared))
         client = openai.OpenAI(base_url=server.base_url + "/v1", api_key="unused",
                                max_retries=0, timeout=client_timeout)
