@@ -22,11 +22,14 @@ def probe(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     python: Annotated[str | None, typer.Option(help=_PYTHON_HELP)] = None,
 ) -> None:
-    """Print the isolation level this machine gives (A, B or C), its layers and what is
-    missing. Exit status 0 when level A, 3 when a lower level would be used."""
-    from ..sandbox import IsolationLevel, probe_isolation
+    """Print the isolation level this machine gives (A, B or C), its layers, what is missing
+    and which of the caller's hard resource limits (ulimit -H) lower the sandbox's own.
+    Exit status 0 when level A, 3 when a lower level would be used or the hard limits leave
+    too little to run a solution."""
+    from ..sandbox import IsolationLevel, Limits, probe_isolation
 
     report = probe_isolation(python)
+    host = report.host_limits_json()
     if as_json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -34,7 +37,12 @@ def probe(
         typer.echo(f"interpreter: {report.interpreter} (Python {report.python_version})")
         for item in report.missing:
             typer.echo(f"missing: {item}")
-    if report.level is not IsolationLevel.A:
+        if report.host is not None:
+            for line in report.host.describe(Limits(), report.uid_base is not None):
+                typer.echo(f"host limit: {line}")
+        if host.get("refusal"):
+            typer.echo(f"refused: {host['refusal']}")
+    if report.level is not IsolationLevel.A or host.get("refusal"):
         raise typer.Exit(3)
 
 
@@ -67,6 +75,10 @@ def check(
     result = run_batch(job, isolation=probe_isolation(python), allow_unsafe=unsafe_no_sandbox)
     typer.echo(f"sandbox level {result.level}, {result.meta['mode']} mode, "
                f"{result.meta['elapsed_s']:.2f} s")
+    if result.meta["limits_clamped"]:
+        effective = result.meta["limits_effective"]
+        typer.echo("limits lowered to the host's hard limits: " + ", ".join(
+            f"{name} {effective[name]}" for name in result.meta["limits_clamped"]))
     bad = []
     for name, row in zip(solutions, result.verdicts.tolist(), strict=True):
         typer.echo(f"  {name:8s} {' '.join(row)}")

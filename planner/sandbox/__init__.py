@@ -20,7 +20,7 @@ _EXPORTS = {
     "ExecutionError": "grid", "Executor": "grid", "GridConfig": "grid", "GridJob": "grid",
     "GridResult": "grid", "SandboxExecutor": "grid", "Verdict": "grid", "run_one": "grid",
     "VERDICTS": "jobs", "BatchJob": "jobs", "BatchResult": "jobs", "Limits": "jobs",
-    "SandboxError": "jobs",
+    "SandboxBrokenError": "jobs", "SandboxError": "jobs",
     "Clock": "modes", "SandboxMode": "modes",
     "IsolationLevel": "probe", "IsolationReport": "probe", "probe_isolation": "probe",
 }

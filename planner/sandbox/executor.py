@@ -33,13 +33,16 @@ from typing import Any
 import numpy as np
 
 from . import runner as rt
+from .host_limits import HostLimits
 from .jobs import VERDICTS, BatchJob, BatchResult, SandboxError
 from .probe import (
+    PRELOAD,
     SANDBOX_ENV,
     SANDBOX_RUN_DIR,
     UIDS_PER_PROCESS,
     IsolationReport,
     bwrap_argv,
+    enforce_host_limits,
     enforce_policy,
     probe_isolation,
     read_paths,
@@ -47,10 +50,6 @@ from .probe import (
 )
 
 _RUNNER_SOURCE = Path(rt.__file__)
-#: Modules imported once in each runner so that children inherit them already loaded.
-PRELOAD = ("math", "typing", "collections", "itertools", "functools", "re", "heapq", "string",
-           "bisect", "operator", "copy", "fractions", "decimal", "statistics", "random",
-           "datetime", "hashlib", "json", "array", "dataclasses", "enum")
 _PASS_ID = VERDICTS.index("pass")
 _HARNESS_ERROR_ID = VERDICTS.index("harness_error")
 _FIXED_IDS = {code: VERDICTS.index(name) for code, name in rt.FIXED_VERDICTS.items()}
@@ -116,7 +115,7 @@ class _JobState:
         self.codes[solution] = self._id(verdict)
         self.remaining -= 1
 
-    def result(self, report: IsolationReport, workers: int) -> BatchResult:
+    def result(self, report: IsolationReport, workers: int, host: HostLimits) -> BatchResult:
         vocab = tuple(self.vocabulary)
         verdicts = np.array(vocab, dtype=str)[self.codes] if self.codes.size else np.empty(
             self.codes.shape, dtype="<U1")
@@ -126,7 +125,10 @@ class _JobState:
                 "missing": list(report.missing), "workers": workers,
                 "elapsed_s": round(time.monotonic() - self.started, 3),
                 "n_pairs": int(self.codes.size), "retried_solutions": self.retried,
-                "sandbox_errors": list(self.errors)}
+                "sandbox_errors": list(self.errors),
+                "limits_effective": host.effective(self.job.limits, report.uid_base is not None),
+                "limits_clamped": list(host.clamped(self.job.limits,
+                                                    report.uid_base is not None))}
         suspicious = tuple(tuple(name for bit, name in enumerate(rt.SCAN_FLAGS)
                                  if flags >> bit & 1) for flags in self.flags)
         return BatchResult(passed=self.codes == _PASS_ID, verdicts=verdicts, codes=self.codes,
@@ -165,7 +167,9 @@ class _Slot:
         config = {"seccomp_bpf": base64.b64encode(report.seccomp_bpf).decode() or None,
                   "landlock_abi": report.landlock_abi if use_landlock else 0,
                   "read_paths": read_paths(report.interpreter_paths, run_dir),
-                  "dedicated_uid": uid is not None, "heartbeat": 1.0, "preload": PRELOAD}
+                  "dedicated_uid": uid is not None, "heartbeat": 1.0, "preload": PRELOAD,
+                  # only a level-A sandbox has a /tmp of its own, emptied between solutions
+                  "private_tmp": bool(report.bwrap)}
         self.send(config)
         ready = self.recv(60.0, 1 << 16)
         if not ready.get("ready"):
@@ -287,7 +291,9 @@ def _release_uid_slots(slots: list[int]) -> None:
 class _Pool:
     """Worker threads, one slot each, pulling units from one queue."""
 
-    def __init__(self, jobs: list[BatchJob], report: IsolationReport, workers: int) -> None:
+    def __init__(self, jobs: list[BatchJob], report: IsolationReport, workers: int,
+                 host: HostLimits) -> None:
+        self.host = host
         self.jobs = jobs
         self.report = report
         self.workers = workers
@@ -413,6 +419,10 @@ class _Pool:
             with self.lock:
                 state.record(s, local, names, bool(msg.get("t")), flags)
                 pending.discard(s)
+                if not pending:
+                    # all verdicts are in: a consumer that stops now lets this sandbox end
+                    # normally (it reaps its processes) instead of killing it mid-unit
+                    slot.busy = False
                 self._maybe_finish(unit.job_index)
 
     def _after_death(self, unit: _Unit, pending: set[int], reason: str) -> list[_Unit]:
@@ -439,7 +449,7 @@ class _Pool:
     def _maybe_finish(self, index: int) -> None:
         state = self.states[index]
         if state.remaining == 0:
-            self.done.put((index, state.result(self.report, self.workers)))
+            self.done.put((index, state.result(self.report, self.workers, self.host)))
 
     # ---- shutdown ----------------------------------------------------------------------
     def close(self) -> None:
@@ -483,13 +493,14 @@ def run_batches(jobs: Iterable[BatchJob], workers: int | None = None,
         raise SandboxError(f"workers must be a positive integer, got {workers!r}")
     report = isolation if isolation is not None else probe_isolation()
     enforce_policy(report, allow_unsafe)
+    host = enforce_host_limits(report, [job.limits for job in jobs])
     if not jobs:
         return
-    pool = _Pool(jobs, report, workers)
+    pool = _Pool(jobs, report, workers, host)
     try:
         immediate = pool.plan_units()
         for index in immediate:
-            yield index, pool.states[index].result(report, workers)
+            yield index, pool.states[index].result(report, workers, host)
         n_left = len(jobs) - len(immediate)
         if n_left:
             pool.start(min(workers, pool.units.qsize()))

@@ -20,8 +20,14 @@ VERDICTS = ("pass", "fail", "timeout", "timeout(load)", "timeout(skipped)", "cra
 
 
 class SandboxError(CodecascadeError):
-    """The sandbox refuses (level C without the unsafe flag, CI below level A) or a job is
-    malformed; the message is one line naming the problem."""
+    """The sandbox refuses (level C without the unsafe flag, CI below level A, host limits
+    too low) or a job is malformed; the message is one line naming the problem."""
+
+
+class SandboxBrokenError(SandboxError):
+    """The sandbox stopped working: a batch came back with every cell ``harness_error`` (its
+    sandboxes died, twice for every solution). An infrastructure failure, never the model's;
+    the message is one line naming the cause (see :meth:`BatchResult.raise_if_broken`)."""
 
 
 @dataclass(frozen=True)
@@ -151,3 +157,23 @@ class BatchResult:
         """How many cells got each verdict."""
         ids, n = np.unique(self.codes, return_counts=True)
         return {self.vocabulary[i]: int(c) for i, c in zip(ids, n, strict=True)}
+
+    @property
+    def broken(self) -> bool:
+        """True when the sandbox, not the code, decided this batch: it has cells and every
+        one is ``harness_error``. Its verdicts say nothing about the solutions."""
+        return bool(self.codes.size) and bool(
+            (self.codes == VERDICTS.index("harness_error")).all())
+
+    @property
+    def broken_cause(self) -> str:
+        """One line: why the sandbox failed (its last recorded error), "" if not broken."""
+        if not self.broken:
+            return ""
+        errors = self.meta.get("sandbox_errors") or ["every sandbox of the batch died"]
+        return f"sandbox level {self.level} stopped working: {errors[-1]}"
+
+    def raise_if_broken(self) -> None:
+        """Raise :class:`SandboxBrokenError` when :attr:`broken`."""
+        if self.broken:
+            raise SandboxBrokenError(self.broken_cause)

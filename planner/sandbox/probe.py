@@ -17,6 +17,8 @@ The probe runs once per process (about 0.1-0.5 s) and is cached.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import enum
 import errno
 import functools
@@ -30,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .jobs import SandboxError
+from .host_limits import HostLimits
+from .jobs import Limits, SandboxError
 
 #: Where the runner directory appears inside a level-A sandbox.
 SANDBOX_RUN_DIR = "/run/codecascade"
@@ -58,8 +61,20 @@ UID_BASE_ENV = "CODECASCADE_SANDBOX_UID_BASE"
 UIDS_PER_PROCESS = 32
 _TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _SYSTEM_SANDBOX_PYTHON = "/usr/bin/python3"
-_PROBE_CODE = ("import sys, json; print(json.dumps([list(sys.version_info[:3]), sys.base_prefix,"
-               " sys.prefix, sys.executable]))")
+#: Modules imported once in each sandbox (children inherit them already loaded).
+PRELOAD = ("math", "typing", "collections", "itertools", "functools", "re", "heapq", "string",
+           "bisect", "operator", "copy", "fractions", "decimal", "statistics", "random",
+           "datetime", "hashlib", "json", "array", "dataclasses", "enum")
+#: What the runner itself imports (with PRELOAD: the interpreter's size before a solution).
+_RUNNER_IMPORTS = ("ast", "base64", "ctypes", "fcntl", "mmap", "resource", "select", "signal",
+                   "socket", "struct", "types")
+_PROBE_CODE = ("import sys, json, os\n"
+               f"for name in {PRELOAD + _RUNNER_IMPORTS!r}:\n"
+               "    try:\n        __import__(name)\n    except ImportError:\n        pass\n"
+               "with open('/proc/self/statm') as fh:\n"
+               "    vm = int(fh.read().split()[0]) * os.sysconf('SC_PAGE_SIZE')\n"
+               "print(json.dumps([list(sys.version_info[:3]), sys.base_prefix, sys.prefix,"
+               " sys.executable, vm]))")
 
 
 class IsolationLevel(enum.StrEnum):
@@ -85,6 +100,7 @@ class IsolationReport:
     uid_base: int | None
     missing: tuple[str, ...]
     seccomp_bpf: bytes = field(default=b"", repr=False)
+    host: HostLimits | None = field(default=None, repr=False)
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -115,7 +131,17 @@ class IsolationReport:
                 "bwrap_detail": self.bwrap_detail, "landlock_abi": self.landlock_abi,
                 "seccomp": bool(self.seccomp_bpf), "seccomp_detail": self.seccomp_detail,
                 "uid_base": self.uid_base, "layers": list(self.layers),
-                "missing": list(self.missing)}
+                "missing": list(self.missing), "host_limits": self.host_limits_json()}
+
+    def host_limits_json(self) -> dict[str, Any]:
+        """The host's hard limits and what they do to the default ``Limits``."""
+        if self.host is None:
+            return {}
+        dedicated, default = self.uid_base is not None, Limits()
+        return {**self.host.to_json(),
+                "effective": self.host.effective(default, dedicated),
+                "clamped": list(self.host.clamped(default, dedicated)),
+                "refusal": self.host.refusal(default, dedicated)}
 
 
 def default_interpreter() -> str:
@@ -160,8 +186,10 @@ def seccomp_program() -> bytes:
 
     Denied: new processes (fork, vfork, clone without CLONE_THREAD -> EAGAIN; clone3 ->
     ENOSYS so glibc falls back to clone for threads), sockets other than AF_UNIX, ptrace and
-    cross-process memory access, namespaces and mounts, kernel keyrings, BPF, io_uring,
-    perf events, module and kexec loading."""
+    cross-process memory and descriptor access, namespaces and mounts, kernel keyrings, BPF,
+    io_uring, perf events, module and kexec loading, System V / POSIX IPC objects (they
+    outlive the process, so one solution could leave state for the next), and changing
+    another process's limits, priority or CPU placement (inherited by later solutions)."""
     import pyseccomp as sc
 
     filt = sc.SyscallFilter(sc.ALLOW)
@@ -170,13 +198,24 @@ def seccomp_program() -> bytes:
     filt.add_rule(sc.ERRNO(errno.EAGAIN), "clone", sc.Arg(0, sc.MASKED_EQ, 0x00010000, 0))
     filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     filt.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.NE, 1))
+    # limits, priorities and CPU placement of other processes (the runner and the zygote
+    # pass theirs on to every later solution): only the calling process's own (pid 0)
+    for name, arg in (("prlimit64", 0), ("sched_setaffinity", 0), ("sched_setscheduler", 0),
+                      ("sched_setparam", 0), ("sched_setattr", 0), ("setpriority", 1),
+                      ("ioprio_set", 1)):
+        with contextlib.suppress(RuntimeError, ValueError, OSError):
+            filt.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(arg, sc.NE, 0))
+    for name, who_self in (("setpriority", 0), ("ioprio_set", 1)):  # PRIO_PROCESS / WHO_PROCESS
+        with contextlib.suppress(RuntimeError, ValueError, OSError):
+            filt.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(0, sc.NE, who_self))
     denied = ("ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2",
               "pivot_root", "chroot", "unshare", "setns", "bpf", "keyctl", "add_key",
               "request_key", "io_uring_setup", "io_uring_enter", "io_uring_register",
               "perf_event_open", "kexec_load", "kexec_file_load", "init_module",
               "finit_module", "delete_module", "userfaultfd", "acct", "swapon", "swapoff",
               "reboot", "syslog", "open_by_handle_at", "name_to_handle_at", "quotactl",
-              "fanotify_init", "move_mount", "open_tree", "fsopen", "fsmount", "fspick")
+              "fanotify_init", "move_mount", "open_tree", "fsopen", "fsmount", "fspick",
+              "pidfd_getfd", "shmget", "msgget", "semget", "mq_open", "mq_unlink")
     for name in denied:
         try:
             filt.add_rule(sc.ERRNO(errno.EPERM), name)
@@ -207,6 +246,9 @@ def bwrap_argv(bwrap: str, interpreter_paths: tuple[str, ...], run_dir: str,
     for key, value in SANDBOX_ENV.items():
         argv += ["--setenv", key, value]
     argv += ["--setenv", "HOME", "/tmp"]
+    # bubblewrap's root and /dev are writable in-memory filesystems: make them read-only,
+    # so /tmp (size-capped, emptied between solutions) is the only writable place
+    argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return argv
 
 
@@ -227,8 +269,9 @@ def _first_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def _check_interpreter(interpreter: str, uid: int | None) -> tuple[str, tuple[str, ...]]:
-    """(version, paths to bind) of the sandbox interpreter, run as the sandbox uid."""
+def _check_interpreter(interpreter: str, uid: int | None) -> tuple[str, tuple[str, ...], int]:
+    """(version, paths to bind, address space in bytes with the sandbox's modules loaded) of
+    the sandbox interpreter, run as the sandbox uid."""
     who = f"uid {uid}" if uid is not None else "the current user"
     try:
         proc = subprocess.run([interpreter, "-s", "-B", "-c", _PROBE_CODE], capture_output=True,
@@ -242,13 +285,13 @@ def _check_interpreter(interpreter: str, uid: int | None) -> tuple[str, tuple[st
         raise SandboxError(f"sandbox interpreter {interpreter} fails as {who}: "
                            f"{_first_line(proc.stderr) or proc.returncode} (set "
                            f"{INTERPRETER_ENV} to a Python every user can read)")
-    version, base_prefix, prefix, executable = json.loads(proc.stdout)
+    version, base_prefix, prefix, executable, vm = json.loads(proc.stdout)
     if tuple(version[:2]) < (3, 9):
         raise SandboxError(f"sandbox interpreter {interpreter} is Python "
                            f"{'.'.join(map(str, version))}; 3.9 or newer is needed")
     exe_dir = os.path.dirname(os.path.realpath(executable or interpreter))
     paths = tuple(sorted({os.path.realpath(p) for p in (base_prefix, prefix, exe_dir)}))
-    return ".".join(map(str, version)), paths
+    return ".".join(map(str, version)), paths, int(vm)
 
 
 def _check_bwrap(interpreter: str, paths: tuple[str, ...], uid: int | None) -> tuple[str, str]:
@@ -272,7 +315,7 @@ def _check_bwrap(interpreter: str, paths: tuple[str, ...], uid: int | None) -> t
 
 @functools.lru_cache(maxsize=16)
 def _probe(interpreter: str, disable: frozenset[str], uid: int | None) -> IsolationReport:
-    version, paths = _check_interpreter(interpreter, uid)
+    version, paths, vm = _check_interpreter(interpreter, uid)
     missing = []
     if "seccomp" in disable:
         bpf, seccomp_detail = b"", "disabled by the caller"
@@ -313,7 +356,8 @@ def _probe(interpreter: str, disable: frozenset[str], uid: int | None) -> Isolat
     return IsolationReport(level=level, interpreter=interpreter, python_version=version,
                            interpreter_paths=paths, bwrap=bwrap, bwrap_detail=bwrap_detail,
                            landlock_abi=0 if bwrap else abi, seccomp_detail=seccomp_detail,
-                           uid_base=uid, missing=tuple(missing), seccomp_bpf=bpf)
+                           uid_base=uid, missing=tuple(missing), seccomp_bpf=bpf,
+                           host=HostLimits(None, None, None, None, None, vm))
 
 
 def probe_isolation(interpreter: str | None = None, *,
@@ -327,7 +371,10 @@ def probe_isolation(interpreter: str | None = None, *,
     if unknown:
         raise SandboxError(f"unknown sandbox component(s) {sorted(unknown)}; known: "
                            f"{', '.join(COMPONENTS)}")
-    return _probe(interpreter or default_interpreter(), frozenset(disable), uid_base())
+    report = _probe(interpreter or default_interpreter(), frozenset(disable), uid_base())
+    # the hard limits are read on every call: they can change during a process's life
+    assert report.host is not None
+    return dataclasses.replace(report, host=HostLimits.read(report.host.interpreter_vm))
 
 
 def ci_mode() -> bool:
@@ -353,3 +400,22 @@ def enforce_policy(report: IsolationReport, allow_unsafe: bool) -> None:
         if line not in _WARNED:
             _WARNED.add(line)
             print(line, file=sys.stderr, flush=True)
+
+
+def enforce_host_limits(report: IsolationReport, limits: list[Limits]) -> HostLimits:
+    """The calling process's hard limits now; SandboxError (one line naming the limit) when
+    they leave too little for some job's ``limits``; a one-line warning (once per process)
+    when they lower the sandbox's limits, which the sandbox then clamps to them."""
+    host = HostLimits.read(report.host.interpreter_vm if report.host else 0)
+    dedicated = report.uid_base is not None
+    for lim in dict.fromkeys(limits):
+        reason = host.refusal(lim, dedicated)
+        if reason:
+            raise SandboxError(f"refusing to run: {reason}")
+        lowered = host.describe(lim, dedicated)
+        if lowered:
+            line = "WARNING sandbox: host hard limits below the sandbox's: " + "; ".join(lowered)
+            if line not in _WARNED:
+                _WARNED.add(line)
+                print(line, file=sys.stderr, flush=True)
+    return host

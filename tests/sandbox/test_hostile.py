@@ -25,6 +25,7 @@ import pytest
 from planner.sandbox import BatchJob, Limits, probe_isolation, run_batch, run_batches
 from planner.sandbox.probe import SANDBOX_ENV
 
+from . import forgers
 from .conftest import FAST_LIMITS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,9 +201,6 @@ def _cases(host: Host) -> list[Case]:
              "        os.write(fd, b'[0, 0, \"pass\"]\\n' + bytes(range(256)))\n"
              "    except OSError:\n        pass\n\ndef f():\n    return 0\n",
              ("assert f() == 1",), (("fail",),)),
-        Case("24 frame-walking forgery", FORGER, ("assert False",) * 2, (("tampered",),) * 3),
-        Case("24s frame-walking forgery (strict)", FORGER, ("assert False",) * 2,
-             (("tampered",),) * 3, mode="strict"),
         Case("26 deep recursion segfault", "import sys\nsys.setrecursionlimit(10**6)\n\n"
              "def f():\n    nested = []\n    for _ in range(2 * 10**5):\n"
              "        nested = [nested]\n    return repr(nested)\n", ("f()",), (("crash",),),
@@ -221,7 +219,43 @@ def _cases(host: Host) -> list[Case]:
         Case("30 state leak attempt", "import builtins\nbuiltins.ok = lambda: 0\n"
              "builtins.AssertionError = None\n", ("assert True",), (("pass",), ("fail",)),
              mode="strict"),
+        *_forgery_cases(),
     ]
+
+
+def _forgery_cases() -> list[Case]:
+    """Case 24 and its relatives: a wrong solution forging ``pass`` through the frames, the
+    garbage collector, /proc/self/mem or ctypes, or spraying fake results at every
+    descriptor and process, reaching for the judge through a function or generator a test
+    passes it, or looking for the expected answer in its own memory; for model-written
+    assert lines and for a ground-truth check, in fast and strict mode. Also a test line
+    forging the lines after it. Every forged cell must come back with the wrong solution's
+    real verdict, ``fail``."""
+    cases = []
+    for mode in ("fast", "strict"):
+        for kind in forgers.KINDS:
+            for label, tests in (("lines", forgers.FORGED_TESTS),
+                                 ("check", (forgers.FORGED_CHECK,))):
+                # tests + the OK_TEST column + the in-process protocol's canary
+                source = forgers.forger(kind, len(tests) + 2, mode == "strict")
+                cases.append(Case(f"24 forgery {kind} {label} ({mode})", source, tests,
+                                  (("fail",),) * len(tests), mode=mode))
+        cases.append(Case(f"24 test line forging later lines ({mode})",
+                          "def f(x):\n    return -1\n",
+                          (forgers.HIJACKING_LINE, *forgers.FORGED_TESTS),
+                          (("",), ("fail",), ("fail",)), mode=mode))
+        for label, tests in (("lines", forgers.CALLBACK_TESTS),
+                             ("check", forgers.CALLBACK_CHECK)):
+            cases.append(Case(f"24 forgery through a callback {label} ({mode})",
+                              forgers.THROUGH_CALLBACK, tests, (("fail",),) * len(tests),
+                              mode=mode))
+        for label, tests in (("lines", forgers.LEARNER_TESTS),
+                             ("check", forgers.LEARNER_CHECK)):
+            cases.append(Case(f"24 forgery learning the answer {label} ({mode})",
+                              forgers.LEARNER, tests, (("fail",),) * len(tests), mode=mode,
+                              limits=Limits(test_timeout=3.0, load_timeout=1.0,
+                                            kill_grace=0.5)))
+    return cases
 
 
 FORK_BOMB = """
@@ -268,27 +302,6 @@ def f():
         os._exit(0)
     return 1
 """
-
-#: Steals the nonce and the shared page from the runner's frames and acknowledges every
-#: test (including the canary) as passed: the canary must expose it.
-FORGER = """
-import sys, hashlib
-frame = sys._getframe(1)
-while frame is not None and 'nonce' not in frame.f_locals:
-    frame = frame.f_back
-loc = frame.f_locals
-shm, nonce, order = loc['shm'], loc['nonce'], loc['order']
-off = loc['codes_off']
-for j in order:
-    shm[off + j] = 1
-shm[16:32] = nonce
-digest = hashlib.blake2b(bytes(shm[off + j] for j in order), key=nonce, digest_size=16).digest()
-shm[48:64] = digest
-shm[32:48] = nonce
-import os
-os._exit(0)
-"""
-
 
 def _leftover_processes(uid_base: int | None) -> list[str]:
     """Processes still running as one of this harness's sandbox uids."""
@@ -387,13 +400,20 @@ def test_hostile_host_side(hostile):
     assert facts["elapsed"] < 100
 
 
-def test_tampering_and_suspicious_constructs_are_reported(hostile):
+def test_forged_verdicts_never_pass(hostile):
+    """No forger gets a pass in any mode, for assert lines or a ground-truth check; the AST
+    scan still names the tools it used."""
     by_name = {c.name: r for c, r in zip(hostile["cases"], hostile["results"], strict=True)}
-    for name in ("24 frame-walking forgery", "24s frame-walking forgery (strict)"):
-        res = by_name[name]
-        assert res.tampered.tolist() == [True, False]
-        assert not res.passed[0].any()
-        assert "frame_access" in res.suspicious[0]
+    forged = {name: res for name, res in by_name.items() if name.startswith("24 ")}
+    assert len(forged) == 2 * (2 * len(forgers.KINDS) + 5)
+    for name, res in forged.items():
+        # every column but the OK_TEST one (and the hijacking line itself) is forged
+        columns = slice(1 if "later lines" in name else 0, -1)
+        assert not res.passed[0, columns].any(), (name, res.verdicts[0].tolist())
+    for mode in ("fast", "strict"):
+        assert "frame_access" in by_name[f"24 forgery frames lines ({mode})"].suspicious[0]
+        assert "gc" in by_name[f"24 forgery gc check ({mode})"].suspicious[0]
+        assert "ctypes" in by_name[f"24 forgery ctypes lines ({mode})"].suspicious[0]
     assert "processes" in by_name["10 fork bomb"].suspicious[0]
     assert by_name["1 infinite loop"].suspicious[1] == ()
 
@@ -410,8 +430,9 @@ def test_always_equal_object_is_flagged(level_a):
            "def f(x):\n    return X()\n")
     res = run_batch(BatchJob(solutions=(sol, GOOD), tests=("assert f(1) == 2",),
                              limits=FAST_LIMITS), isolation=level_a)
-    assert res.suspicious[0] == ("always_equal",)
-    assert res.suspicious[1] == ()
+    # the scan flags the class; the run flags the pass its own __eq__ decided
+    assert res.suspicious[0] == ("always_equal", "opaque_compare")
+    assert res.passed[0, 0] and res.suspicious[1] == ()
 
 
 def test_huge_source_is_not_parsed_by_the_harness(level_a):
