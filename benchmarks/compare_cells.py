@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("old", type=Path, help="cell folder of the old settings")
     parser.add_argument("new", type=Path, help="cell folder of the new settings")
     parser.add_argument("--problems", type=Path, default=PROBLEMS, help="HumanEval.json")
+    parser.add_argument("--output", type=Path, default=RESULT,
+                        help="JSON file to write (default benchmarks/results/compare_cells.json)")
     args = parser.parse_args()
 
     from planner.measure import read_problems
@@ -62,13 +64,13 @@ def main() -> None:
         share = 100 * changed / max(total, 1)
         rows.append((kind, f"{total:,}", f"{changed:,} ({share:.3f} %)", f"{pass_bit:,}",
                      ", ".join(f"{k} {v:,}" for k, v in flips.items())))
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=1) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=1) + "\n")
     header = ("cells", "compared", "changed", "pass bit changed", "changes (old -> new)")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for r in [header, *rows]:
         print("  ".join(f"{c:<{w}}" for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
-    print(f"wrote {RESULT.relative_to(ROOT)}")
+    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":

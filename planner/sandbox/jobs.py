@@ -135,10 +135,12 @@ class BatchJob:
 class BatchResult:
     """Verdicts of one job. ``passed`` and ``verdicts`` are [n_solutions, n_tests];
     ``codes`` indexes ``vocabulary`` (compact form of ``verdicts``); ``tampered`` marks
-    solutions caught forging results (the canary test passed); ``suspicious`` lists, per
-    solution, constructs an AST scan found (``frame_access``, ``always_equal``, ...: logged,
-    not blocked); ``level`` is the isolation level ("A", "B", "C"), also in ``meta`` with
-    the limits, interpreter, mode and timings."""
+    solutions with a ``tampered`` cell (their process answered in a way an honest one never
+    does); ``suspicious`` lists, per solution, constructs an AST scan found (``frame_access``,
+    ``always_equal``, ...) and ``opaque_compare`` (a pass decided by a non-plain result's own
+    comparison): logged, not blocked; ``level`` is the isolation level ("A", "B", "C"), also
+    in ``meta`` with the limits (requested and ``limits_effective``), interpreter, mode and
+    timings."""
 
     passed: np.ndarray
     verdicts: np.ndarray

@@ -77,12 +77,13 @@ def answer():
             pass
     return 42
 '''
-#: Passes only if it inherited changed limits or priority.
+#: Passes only if it inherited changed limits or priority (the harness's own niceness, which
+#: every sandbox process starts with, is filled in).
 INHERITOR = '''
 import os, resource
 
 def answer():
-    changed = os.getpriority(os.PRIO_PROCESS, 0) != 0 or resource.getrlimit(
+    changed = os.getpriority(os.PRIO_PROCESS, 0) != {nice} or resource.getrlimit(
         resource.RLIMIT_NOFILE)[1] < 100
     return 42 if changed else 0
 '''
@@ -97,6 +98,7 @@ def test_no_state_passes_between_solutions(level, monkeypatch):
     if report.level.value != level:
         pytest.skip(f"sandbox level {level} unavailable here: {'; '.join(report.missing)}")
     monkeypatch.delenv("CI", raising=False)
+    inheritor = INHERITOR.format(nice=os.getpriority(os.PRIO_PROCESS, 0))
     host_tmp = Path(tempfile.gettempdir())
     before = {p.name for p in host_tmp.iterdir()}
     jobs = [BatchJob(solutions=(READER,), tests=(TEST,), limits=FAST_LIMITS),
@@ -106,7 +108,7 @@ def test_no_state_passes_between_solutions(level, monkeypatch):
             # strict: the first test's process leaves keys, the second must not see them
             BatchJob(solutions=(WRITER.replace("\nleave_keys()\n", "\n"),),
                      tests=("leave_keys()", TEST), limits=FAST_LIMITS, mode="strict"),
-            BatchJob(solutions=(INHERITOR, PARENT_CHANGER, INHERITOR), tests=(TEST,),
+            BatchJob(solutions=(inheritor, PARENT_CHANGER, inheritor), tests=(TEST,),
                      limits=FAST_LIMITS)]
     results = dict(run_batches(jobs, workers=1, isolation=report))
     # a writer sees its own keys only where it may write at all (level A: /tmp)
