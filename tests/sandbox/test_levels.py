@@ -149,8 +149,9 @@ def test_a_killed_runner_costs_only_the_solution_that_killed_it(level_a):
     assert rows[:3] + rows[4:] == [["pass"] * 2, ["harness_error"] * 2, ["pass"] * 2,
                                    ["pass"] * 2]
     # without a PID namespace a worker dies with its zygote (else it would outlive the
-    # sandbox), a little after killing it: whether it still answered is a matter of timing
-    assert rows[3] in (["crash"] * 2, ["error:NameError"] * 2)
+    # sandbox), a little after killing it: whether it still answered is a matter of timing,
+    # per test (a crash restarts the solution, which kills the next zygote again)
+    assert set(rows[3]) <= {"crash", "error:NameError"}
     assert res.meta["retried_solutions"] == 1
     assert len(res.meta["sandbox_errors"]) == 2
 
