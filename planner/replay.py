@@ -12,7 +12,7 @@ k ∈ {skip, 0, 1, 3, 5, 10}, l ∈ {0, 2, 4} with one θ shared by all stages:
 * Validity (``is_valid_combination`` / ``is_bad_combo``): l = 0 exactly when k <= 0; a
   k = 0 stage ends the cascade; k = 1 is never the last stage. The paper's check lets one
   odd case through — (k=1, k=1, skip), whose second k = 1 stage is then forced to answer —
-  which method.md §1.5 forbids; it is left out here (4 configurations).
+  which docs/method.md §1.5 forbids; it is left out here (4 configurations).
 * The last stage always answers; cost counts generated tokens only (solutions + the kept
   test generations' first l lines), reported in $ per 1,000 questions.
 

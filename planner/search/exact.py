@@ -1,4 +1,4 @@
-"""Exact search: vectorised enumeration of every valid cascade (method.md §4).
+"""Exact search: vectorised enumeration of every valid cascade (docs/method.md §4.2).
 
 Depth-first over models in order, carrying a *batch* of prefixes (the mid stages chosen so
 far): their per-problem reach vectors R [n, P] and their accuracy and cost so far. At each
