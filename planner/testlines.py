@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import re
 
+#: Line positions of a test generation that a profile keeps (the seed paper asked its models
+#: for 5 assert lines; ``collect`` asks for as many).
+LINE_POSITIONS = 5
+
 _ASSERT = re.compile(r"assert\b")
 
 

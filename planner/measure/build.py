@@ -31,7 +31,8 @@ from ..sandbox.modes import Clock
 from ..testlines import is_test_line
 from .prices import ModelPrice, PriceError
 from .sources import LINE_POSITIONS, ModelGenerations, TestGeneration
-from .store import CellStore, CellTable, _unknown_blocks
+from .store import CellStore, CellTable, blocks
+from .timeouts import final_codes, needed, stored_codes
 
 #: The profile builder's execution settings: 0.25 s of CPU time per assert line (CodeT uses
 #: 0.1 s), 1 s for the ground-truth check, one process per solution (planner/data/README.md).
@@ -118,44 +119,58 @@ def build_pools(problems: Sequence[Problem], models: Sequence[ModelGenerations]
     return pools
 
 
+def max_timeouts(executor: Executor) -> int:
+    """Timeouts after which the executor's sandbox skips a solution's remaining tests."""
+    return int(executor.config.limits().max_timeouts)
+
+
 def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellStore,
-                  progress: bool = True) -> tuple[dict[str, CellTable], int]:
-    """Execute every cell of every pool's grid that ``store`` does not hold yet; return the
-    tables and the number of pairs executed.
+                  progress: bool = True) -> tuple[dict[str, CellTable], int, int]:
+    """Execute every cell of every pool's grid whose verdict is needed and that ``store``
+    does not hold yet (:func:`planner.measure.timeouts.needed`); return the tables, the
+    number of pairs executed and the number of the grids' cells taken from the store
+    (reused).
 
     Shows a progress bar over pairs (with ETA); each finished job is saved at once.
     """
     from tqdm import tqdm
 
     tables = {p.problem.task_id: store.load(p.problem.task_id) for p in pools}
+    budget = max_timeouts(executor)
     jobs: list[GridJob] = []
     owners: list[tuple[ProblemPool, list[str], list[str]]] = []
+    reused = 0
     for pool in pools:
         rows, cols = pool.solution_keys, pool.test_keys
         codes = tables[pool.problem.task_id].lookup(rows, cols)
-        for r, c in _unknown_blocks(codes):
+        wanted = needed(codes, budget)
+        reused += int(((codes != Verdict.UNKNOWN) & ~wanted).sum())
+        for r, c in blocks(wanted):
             jobs.append(pool.job(r, c))
             owners.append((pool, [rows[i] for i in r], [cols[j] for j in c]))
     total = sum(j.n_pairs for j in jobs)
     if not jobs:
-        return tables, 0
+        return tables, 0, reused
     bar = tqdm(total=total, unit="pair", unit_scale=True, disable=not progress,
                desc=f"measuring {len(jobs)} grids", smoothing=0.05, dynamic_ncols=True)
     try:
         for index, result in executor.run(jobs):
             pool, row_keys, col_keys = owners[index]
             task = pool.problem.task_id
-            tables[task] = store.update(task, row_keys, col_keys, result.codes, result.level)
+            tables[task] = store.update(task, row_keys, col_keys, stored_codes(result),
+                                        result.level)
             bar.update(jobs[index].n_pairs)
     finally:
         bar.close()
-    return tables, total
+    return tables, total, reused
 
 
 def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerations],
                      tables: Mapping[str, CellTable], model_infos: Sequence[ModelInfo],
-                     provenance: dict[str, Any]) -> Profile:
-    """The profile arrays from pools, generations and measured cells."""
+                     provenance: dict[str, Any], timeout_budget: int = 3) -> Profile:
+    """The profile arrays from pools, generations and measured cells (the sandbox's budget
+    of ``timeout_budget`` timeouts per solution applied along each grid's column order:
+    :func:`planner.measure.timeouts.final_codes`)."""
     M, P, L = len(models), len(pools), LINE_POSITIONS
     N = max((len(g.samples) for m in models for g in m.problems.values()), default=0)
     T = max((len(g.tests) for m in models for g in m.problems.values()), default=0)
@@ -204,10 +219,11 @@ def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerat
                     g.greedy_test, line_index)
             prompt_tokens[m, p] = g.prompt_tokens
             test_prompt_tokens[m, p] = g.test_prompt_tokens
-        codes = tables[task].lookup(pool.solution_keys, pool.test_keys)
-        if (codes == Verdict.UNKNOWN).any():
-            missing = int((codes == Verdict.UNKNOWN).sum())
+        looked_up = tables[task].lookup(pool.solution_keys, pool.test_keys)
+        missing = int(needed(looked_up, timeout_budget).sum())
+        if missing:
             raise MeasureError(f"{task}: {missing} cells were not measured")
+        codes = final_codes(looked_up, timeout_budget)
         verdict_counts += np.bincount(codes.ravel(), minlength=verdict_counts.size)
         s, q = len(pool.solutions), len(pool.lines)
         passed = codes == Verdict.PASS
@@ -277,7 +293,7 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
     pools = build_pools(problems, models)
     store = CellStore(cache_dir, executor.description)
     started = time.perf_counter()
-    tables, pairs_run = measure_cells(pools, executor, store, progress=progress)
+    tables, pairs_run, pairs_reused = measure_cells(pools, executor, store, progress=progress)
     elapsed = time.perf_counter() - started
     record: dict[str, Any] = {
         "tool": "codecascade measure",
@@ -286,6 +302,7 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
         "execution": {**executor.description,
                       "limits": dict(getattr(executor, "limits", {}) or {}),
                       "pairs_executed_this_run": pairs_run,
+                      "pairs_reused_this_run": pairs_reused,
                       "seconds_this_run": round(elapsed, 1)},
         "line_positions": LINE_POSITIONS,
         "models": {
@@ -294,6 +311,7 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
                 "token_counting": m.token_counting,
                 "samples_per_loop": m.samples_per_loop,
                 "input_files": _relative_sha256(m.input_files),
+                **m.details,
                 "price": {"generated_per_1k": prices[m.name].generated_per_1k,
                           "prompt_per_1k": prices[m.name].prompt_per_1k,
                           "source": prices[m.name].source, "date": prices[m.name].date},
@@ -304,4 +322,4 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
     if lacking:
         record["problems_without_ground_truth"] = lacking
     record.update(provenance or {})
-    return assemble_profile(pools, models, tables, infos, record)
+    return assemble_profile(pools, models, tables, infos, record, max_timeouts(executor))

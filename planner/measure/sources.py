@@ -24,10 +24,9 @@ from typing import Any
 
 from ..errors import CodecascadeError
 from ..problems import Problem
+from ..testlines import LINE_POSITIONS
 from ..tokens import token_counter
-
-#: Line positions kept per test generation (the models were asked for 5 lines).
-LINE_POSITIONS = 5
+from .prices import ModelPrice
 
 CODET_SOURCE = "microsoft/CodeT@35f54d6 (MIT), CodeGen-Mono-16B HumanEval generations"
 API_RUNS_SOURCE = "jamesmurdza/humaneval-results@5eac780 (runs of 2023-09-01)"
@@ -87,7 +86,12 @@ class ProblemGenerations:
 
 @dataclass(frozen=True)
 class ModelGenerations:
-    """One model's generations on a set of problems (keyed by task id), with provenance."""
+    """One model's generations on a set of problems (keyed by task id), with provenance.
+
+    ``price`` is the model's price when the source carries it (collected generations carry
+    the endpoints file's), else None (the price table prices it); ``details`` are further
+    provenance entries of the source (served model name, sampling settings, dates).
+    """
 
     name: str
     problems: Mapping[str, ProblemGenerations]
@@ -95,6 +99,8 @@ class ModelGenerations:
     source: str = ""
     token_counting: str = ""
     input_files: tuple[str, ...] = field(default_factory=tuple)
+    price: ModelPrice | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -195,13 +201,25 @@ def codet_test_lines(completion: str) -> list[str]:
     return lines
 
 
-def read_codet(folder: str | os.PathLike[str], problems: Sequence[Problem],
-               name: str = "CodeGen-Mono-16B") -> ModelGenerations:
-    """CodeGen-Mono-16B from CodeT: 100 solutions and 100 test generations per problem.
+@dataclass(frozen=True)
+class CodetProblem:
+    """CodeGen-Mono-16B's recordings of one problem in CodeT's files: the code prompt, each
+    solution completion with its tokens, each test generation as its ``assert`` lines
+    (:func:`codet_test_lines`) with their tokens (one line at a time, newline included),
+    and the test prompt."""
 
-    Lines are joined to problems by their prompt text. No greedy outputs exist. Tokens are
-    counted with the ``codegen-approx`` counter (solutions: the completion only).
-    """
+    prompt: str
+    solutions: tuple[tuple[str, int], ...]
+    tests: tuple[tuple[tuple[str, ...], tuple[int, ...]], ...]
+    test_prompt: str = ""
+
+
+def load_codet(folder: str | os.PathLike[str], problems: Sequence[Problem]
+               ) -> tuple[dict[str, CodetProblem], tuple[str, ...]]:
+    """CodeGen-Mono-16B's recordings of ``problems`` (by task id; lines are joined to
+    problems by their prompt text) and the input files; tokens are counted with the
+    ``codegen-approx`` counter. The profile builder (:func:`read_codet`) and the replay
+    server read CodeT through this one function, so both count the same tokens."""
     root = Path(folder)
     count = token_counter("codegen-approx")
     paths = [root / f for f in (CODET_SOLUTIONS, CODET_TESTS, CODET_CODE_PROMPTS,
@@ -211,7 +229,6 @@ def read_codet(folder: str | os.PathLike[str], problems: Sequence[Problem],
                            _field(r, "task_id", str, str(paths[2])) for r in code_prompts}
     task_of_test_prompt = {_field(r, "prompt", str, str(paths[3])):
                            _field(r, "task_id", str, str(paths[3])) for r in test_prompts}
-    wanted = {p.task_id for p in problems}
 
     def join(rows: list[Any], lookup: dict[str, str], path: Path) -> dict[str, dict[str, Any]]:
         joined: dict[str, dict[str, Any]] = {}
@@ -228,26 +245,43 @@ def read_codet(folder: str | os.PathLike[str], problems: Sequence[Problem],
 
     solution_rows = join(solutions, task_of_code_prompt, paths[0])
     test_rows = join(tests, task_of_test_prompt, paths[1])
-    generations: dict[str, ProblemGenerations] = {}
+    recordings: dict[str, CodetProblem] = {}
     for problem in problems:
         row = solution_rows.get(problem.task_id)
-        if row is None or problem.task_id not in wanted:
+        if row is None:
             continue
-        prompt = row["prompt"]
-        samples = tuple(Sample(prompt + s, count(s)) for s in row["samples"])
         trow = test_rows.get(problem.task_id)
-        test_gens = tuple(TestGeneration.counted(codet_test_lines(s), count)
-                          for s in (trow["samples"] if trow else []))
-        generations[problem.task_id] = ProblemGenerations(
-            samples=samples,
-            tests=test_gens,
-            prompt_tokens=count(prompt),
-            test_prompt_tokens=count(trow["prompt"]) if trow else 0,
+        test_gens = []
+        for sample in (trow["samples"] if trow else []):
+            lines = tuple(codet_test_lines(sample))
+            test_gens.append((lines, tuple(count(line + "\n") for line in lines)))
+        recordings[problem.task_id] = CodetProblem(
+            prompt=row["prompt"], solutions=tuple((s, count(s)) for s in row["samples"]),
+            tests=tuple(test_gens), test_prompt=trow["prompt"] if trow else "")
+    return recordings, tuple(str(p) for p in paths)
+
+
+def read_codet(folder: str | os.PathLike[str], problems: Sequence[Problem],
+               name: str = "CodeGen-Mono-16B") -> ModelGenerations:
+    """CodeGen-Mono-16B from CodeT: 100 solutions and 100 test generations per problem
+    (:func:`load_codet`). No greedy outputs exist. Tokens are counted with the
+    ``codegen-approx`` counter (solutions: the completion only)."""
+    count = token_counter("codegen-approx")
+    recordings, inputs = load_codet(folder, problems)
+    generations: dict[str, ProblemGenerations] = {}
+    for task, rec in recordings.items():
+        generations[task] = ProblemGenerations(
+            samples=tuple(Sample(rec.prompt + text, tokens) for text, tokens in rec.solutions),
+            tests=tuple(TestGeneration(lines[:LINE_POSITIONS], tokens[:LINE_POSITIONS]
+                                       + (0,) * max(0, LINE_POSITIONS - len(tokens)))
+                        for lines, tokens in rec.tests),
+            prompt_tokens=count(rec.prompt),
+            test_prompt_tokens=count(rec.test_prompt) if rec.test_prompt else 0,
         )
     return ModelGenerations(
         name=name, problems=generations, samples_per_loop=10, source=CODET_SOURCE,
         token_counting="codegen-approx (cl100k BPE with CodeGen whitespace-run tokens)",
-        input_files=tuple(str(p) for p in paths),
+        input_files=inputs,
     )
 
 

@@ -6,7 +6,9 @@ are written atomically after every finished job (read-merge-write under a lock),
 measurement resumes where it stopped, concurrent measurements sharing the store keep each
 other's cells, and a later measurement with more models reuses every cell it already has.
 Verdicts depend on the execution settings, so each settings combination has its own
-sub-folder (named by a hash of the settings, which are also written beside it).
+sub-folder (named by a hash of the settings and of :data:`CELL_FORMAT`, which are also
+written beside it). Codes are :class:`~planner.sandbox.grid.Verdict` codes, plus
+:data:`planner.measure.timeouts.SKIPPED` for a cell the sandbox skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ import numpy as np
 
 from ..output import atomic_write
 from ..sandbox.grid import ExecutionError, Verdict
+
+#: What the stored codes mean; part of the folder name, so a store written under other
+#: rules is never read (2: skipped cells are kept as SKIPPED, not as timeouts).
+CELL_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -72,13 +78,14 @@ class CellStore:
     """A folder of per-problem :class:`CellTable` files for one execution setting."""
 
     def __init__(self, root: str | os.PathLike[str], settings: Mapping[str, object]) -> None:
-        digest = hashlib.sha256(json.dumps(dict(settings), sort_keys=True).encode()).hexdigest()
+        settings = {**dict(settings), "cell_format": CELL_FORMAT}
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         self.folder = Path(root) / digest[:16]
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             settings_file = self.folder / "settings.json"
             if not settings_file.exists():
-                settings_file.write_text(json.dumps(dict(settings), sort_keys=True, indent=1))
+                settings_file.write_text(json.dumps(settings, sort_keys=True, indent=1))
         except OSError as exc:
             raise ExecutionError(f"cannot use the cache folder {self.folder}: {exc}") from None
 
@@ -135,9 +142,9 @@ def verdict_transitions(old: CellStore, new: CellStore, check_keys: Mapping[str,
                         ) -> dict[str, np.ndarray]:
     """How the verdicts of the cells measured in both stores moved from ``old`` to ``new``
     (e.g. two execution settings): for the problems of ``check_keys`` (task id -> key of
-    its ground-truth test), ``{"check": counts, "lines": counts}``, each a [6, 6] array of
-    cell counts indexed by verdict code (row: old, column: new)."""
-    out = {kind: np.zeros((6, 6), dtype=np.int64) for kind in ("check", "lines")}
+    its ground-truth test), ``{"check": counts, "lines": counts}``, each a [7, 7] array of
+    cell counts indexed by stored code (row: old, column: new)."""
+    out = {kind: np.zeros((7, 7), dtype=np.int64) for kind in ("check", "lines")}
     for task, check_key in check_keys.items():
         a, b = old.load(task), new.load(task)
         new_rows, new_cols = set(b.solution_keys), set(b.test_keys)
@@ -155,16 +162,21 @@ def verdict_transitions(old: CellStore, new: CellStore, check_keys: Mapping[str,
 
 
 def _unknown_blocks(codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Cover the unknown cells of ``codes`` with at most two rectangles (row idx, col idx):
-    rows never measured × every column, then the other rows with gaps × their gap columns."""
-    unknown = codes == Verdict.UNKNOWN
-    if not unknown.any():
+    """Cover the unknown cells of ``codes`` with at most two rectangles (:func:`blocks`)."""
+    return blocks(codes == Verdict.UNKNOWN)
+
+
+def blocks(wanted: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cover the True cells of ``wanted`` [rows, cols] with at most two rectangles (row
+    idx, col idx, both ascending): rows wanted whole × every column, then the other rows
+    with wanted cells × the columns those have."""
+    if not wanted.any():
         return []
-    blocks = []
-    fresh_rows = unknown.all(axis=1) if codes.shape[1] else np.ones(codes.shape[0], bool)
-    if fresh_rows.any():
-        blocks.append((np.flatnonzero(fresh_rows), np.arange(codes.shape[1])))
-    rest = unknown & ~fresh_rows[:, None]
+    out = []
+    whole = wanted.all(axis=1) if wanted.shape[1] else np.ones(wanted.shape[0], bool)
+    if whole.any():
+        out.append((np.flatnonzero(whole), np.arange(wanted.shape[1])))
+    rest = wanted & ~whole[:, None]
     if rest.any():
-        blocks.append((np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))))
-    return blocks
+        out.append((np.flatnonzero(rest.any(axis=1)), np.flatnonzero(rest.any(axis=0))))
+    return out
