@@ -63,6 +63,11 @@ _EXPORTS: dict[str, str] = {
     "read_records": "planner.records",
     "validate_record": "planner.records",
     "ProblemRecord": "planner.records",
+    "read_collected": "planner.records",
+    "CollectedRecord": "planner.records",
+    # collecting generations (the function itself: planner.collect.collect)
+    "CollectOptions": "planner.collect",
+    "Want": "planner.collect",
     # runtime
     "run_spec": "planner.runtime.api",
     "load_endpoints": "planner.runtime.endpoints",

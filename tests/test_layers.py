@@ -38,7 +38,7 @@ LAYERS: dict[str, int] = {
 }
 #: Parts beside the planning stack: they may use the floor and the data layer (and each
 #: other), and nothing of the estimator, search or planning imports them.
-BESIDE = {"sandbox", "measure", "runtime", "serve"}
+BESIDE = {"sandbox", "measure", "runtime", "serve", "collect"}
 BESIDE_MAY_USE = 1
 #: Modules allowed to import upwards, with the reason.
 COMPAT_SHIMS = {

@@ -43,8 +43,8 @@ def _root(
     """Plan, check and run model cascades for LLM code generation under a budget."""
 
 # Command modules: each defines its commands on `app` (import order = help order).
-COMMAND_MODULES = ("profile_cmd", "plan_cmd", "evaluate_cmd", "replay_cmd", "measure_cmd",
-                   "run_cmd", "serve_cmd", "sandbox_cmd")
+COMMAND_MODULES = ("profile_cmd", "plan_cmd", "evaluate_cmd", "replay_cmd", "collect_cmd",
+                   "measure_cmd", "run_cmd", "serve_cmd", "sandbox_cmd")
 
 
 def _register_commands() -> None:

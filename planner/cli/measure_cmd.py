@@ -28,12 +28,21 @@ def measure(
     api_models: Annotated[str, typer.Option(
         help="Models to read from --api-runs.")] = DEFAULT_API_MODELS,
     records: Annotated[list[Path] | None, typer.Option(
-        help="A records file of `codecascade run` (repeatable).")] = None,
+        help="A generations file of `codecascade collect` or a records file of "
+        "`codecascade run` (repeatable).")] = None,
+    endpoints: Annotated[Path | None, typer.Option(
+        "--endpoints", "-e", help="Endpoints file: prices the collected models (default: "
+        "the prices recorded in the generations file) and must describe each model as it "
+        "was collected.")] = None,
+    allow_mixed: Annotated[bool, typer.Option(
+        "--allow-mixed", help="Use generations of one model from different endpoints or "
+        "sampling settings, or for other prompts, instead of refusing them.")] = False,
     problems: Annotated[str | None, typer.Option(
         help="Problems with ground truth: humaneval, mbpp or a JSON/JSONL file. Default: "
         "HumanEval.json of --wizardcoder, else humaneval.")] = None,
     prices: Annotated[Path | None, typer.Option(
-        help="Price table ($ per 1k tokens). Default: the bundled prices.json.")] = None,
+        help="Price table ($ per 1k tokens) of the models that carry no price of their "
+        "own. Default: the bundled prices.json.")] = None,
     limit: Annotated[int | None, typer.Option(
         min=1, help="Measure only the first N problems.")] = None,
     test_timeout: Annotated[float, typer.Option(
@@ -64,7 +73,7 @@ def measure(
     sources = MeasureSources(
         wizardcoder=wizardcoder, wizardcoder_models=tuple(wizardcoder_models.split(",")),
         codet=codet, api_runs=api_runs, api_models=tuple(api_models.split(",")),
-        records=tuple(records or ()))
+        records=tuple(records or ()), endpoints=endpoints, allow_mixed=allow_mixed)
     execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
                            mode=SandboxMode.STRICT if strict else SandboxMode.FAST, clock=clock)
     result = build_profile(output_path, sources, problems=problems, prices=prices, limit=limit,
@@ -75,5 +84,5 @@ def measure(
         typer.echo(f"skipped {len(lacking)} problems without ground truth: "
                    f"{', '.join(lacking[:10])}{' ...' if len(lacking) > 10 else ''}", err=True)
     typer.echo(format_summary(profile_summary(result.profile)))
-    typer.echo(f"wrote {result.path} ({result.pairs_run} pairs executed now, "
-               f"{result.seconds:.1f} s)")
+    typer.echo(f"wrote {result.path} ({result.pairs_run} pairs executed now in "
+               f"{result.seconds:.1f} s, {result.pairs_reused} reused from {result.cache})")

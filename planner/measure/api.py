@@ -10,7 +10,8 @@ command line only parses options into these arguments and prints the result.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from ..problems import Problem, load_problems, without_ground_truth
 from ..profile import Profile, data_dir, file_sha256, save_profile
 from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
 from .build import MEASURE_CONFIG, measure_profile, model_infos
+from .collected import is_generations_file, read_generations
 from .prices import load_prices
 from .sources import ModelGenerations, SourceError, read_api_runs, read_codet, read_run_records
 from .wizardcoder import SIZES, read_wizardcoder
@@ -35,7 +37,15 @@ CACHE_NAME = ".codecascade-cells"
 class MeasureSources:
     """Where the generations come from; models are read in this order: the WizardCoder
     release (``wizardcoder_models`` sizes), CodeT's CodeGen-16B files, the API runs
-    (``api_models``), then ``codecascade run`` records (their models in file order)."""
+    (``api_models``), then the ``records`` files: ``codecascade collect`` generations
+    files (their models in the collection's order, or ``endpoints``' order) and
+    ``codecascade run`` records (their models in file order), told apart by their format.
+
+    ``endpoints`` (an endpoints file) prices the collected models and must describe each as
+    it was collected; ``allow_mixed`` accepts generations of one model from different
+    endpoints or samplings, or for other prompts, with a warning instead of refusing them
+    (:mod:`planner.measure.collected`).
+    """
 
     wizardcoder: Path | None = None
     wizardcoder_models: tuple[str, ...] = SIZES
@@ -43,9 +53,11 @@ class MeasureSources:
     api_runs: Path | None = None
     api_models: tuple[str, ...] = API_MODELS
     records: tuple[Path, ...] = ()
+    endpoints: Path | None = None
+    allow_mixed: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("wizardcoder", "codet", "api_runs"):
+        for name in ("wizardcoder", "codet", "api_runs", "endpoints"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, Path(value))
@@ -63,8 +75,11 @@ class MeasureSources:
         """The release's own ``HumanEval.json`` with ``wizardcoder``, else ``humaneval``."""
         return str(self.wizardcoder / "HumanEval.json") if self.wizardcoder else "humaneval"
 
-    def read(self, problems: Sequence[Problem]) -> list[ModelGenerations]:
-        """Every model's generations on ``problems`` (not executed)."""
+    def read(self, problems: Sequence[Problem],
+             warn: Callable[[str], None] | None = None) -> list[ModelGenerations]:
+        """Every model's generations on ``problems`` (not executed); ``warn`` receives
+        one-line warnings of the readers."""
+        warn = warn or _warn
         models = []
         if self.wizardcoder:
             models += [read_wizardcoder(self.wizardcoder, size, problems)
@@ -73,20 +88,43 @@ class MeasureSources:
             models.append(read_codet(self.codet, problems))
         if self.api_runs:
             models += [read_api_runs(self.api_runs, name, problems) for name in self.api_models]
-        if self.records:
-            models += read_run_records(self.records, problems)
+        for path in self.records:
+            if not path.is_file():
+                raise SourceError(f"records file not found: {path}")
+        generations = [p for p in self.records if is_generations_file(p)]
+        runs = [p for p in self.records if p not in generations]
+        if generations:
+            collected = read_generations(generations, problems, endpoints=self.endpoints,
+                                         allow_mixed=self.allow_mixed, warn=warn)
+            if collected.incomplete:
+                pairs = collected.incomplete
+                warn(f"{len(pairs)} (model, problem) pairs hold fewer generations than the "
+                     f"model's others (failed requests), e.g. {pairs[0][0]} on {pairs[0][1]}: "
+                     "a model's k and t are capped at its smallest count; collect --resume "
+                     "fills them")
+            models += collected.models
+        elif self.endpoints is not None:
+            raise SourceError("--endpoints prices collected generations, and no --records "
+                              "file holds any")
+        if runs:
+            models += read_run_records(runs, problems)
         return models
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 @dataclass(frozen=True)
 class MeasureResult:
-    """What a measurement did: the profile and where it was written, the cells executed
-    now (the rest came from the cache), and the problems skipped for lack of ground
-    truth."""
+    """What a measurement did: the profile and where it was written, the (solution, test)
+    cells executed now and those reused from the cell cache, and the problems skipped for
+    lack of ground truth."""
 
     profile: Profile
     path: Path
     pairs_run: int
+    pairs_reused: int
     seconds: float
     cache: Path
     without_ground_truth: tuple[str, ...]
@@ -104,17 +142,21 @@ def build_profile(
     cache: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    warn: Callable[[str], None] | None = None,
 ) -> MeasureResult:
     """Measure ``sources`` on ``problems`` into the profile file ``output`` (``.npz``).
 
     ``problems`` is any :func:`planner.problems.load_problems` source (default:
     :meth:`MeasureSources.default_problems`), of which ``limit`` keeps the first N;
     problems without ground truth are skipped and named in the result. ``prices`` is a price
-    table (default: the bundled ``prices.json``) that must price every model.
+    table (default: the bundled ``prices.json``) that must price every model that does not
+    carry its own price (collected generations carry the endpoints file's).
     ``execution`` decides the verdicts (limits, mode, clock) when ``executor`` is not given;
     ``cache`` is the cell cache (default: ``.codecascade-cells`` beside the output), so an
     interrupted build resumes and a build with more models or problems runs only new
-    cells. An existing ``output`` is replaced only with ``overwrite``.
+    cells (the result says how many cells ran and how many were reused). An existing
+    ``output`` is replaced only with ``overwrite``. ``warn`` receives one-line warnings
+    (default: printed to stderr).
 
     Raises a :class:`~planner.errors.CodecascadeError` (one line) for any bad input before
     anything is executed.
@@ -128,7 +170,8 @@ def build_profile(
         raise SourceError(f"--limit must be >= 1, got {limit}")
     price_path = Path(prices) if prices is not None else data_dir() / "prices.json"
     price_table = load_prices(price_path)
-    models = sources.read(all_problems)
+    models = sources.read(all_problems, warn)
+    price_table.update({m.name: m.price for m in models if m.price is not None})
     model_infos(models, price_table)
     cache_dir = Path(cache) if cache is not None else output.parent / CACHE_NAME
     try:
@@ -154,5 +197,6 @@ def build_profile(
     run = profile.provenance["execution"]
     return MeasureResult(profile=profile, path=output,
                          pairs_run=int(run["pairs_executed_this_run"]),
+                         pairs_reused=int(run["pairs_reused_this_run"]),
                          seconds=float(run["seconds_this_run"]), cache=cache_dir,
                          without_ground_truth=tuple(without_ground_truth(chosen)))

@@ -12,13 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .collected import GENERATIONS_FORMAT
 from .jsonl import RecordError
 from .run import RECORD_FORMAT
 
 SCHEMA_PATH = Path(__file__).with_name("records.schema.json")
 
 #: format name -> definition in the schema's ``$defs``
-DEFINITIONS: dict[str, str] = {RECORD_FORMAT: "run_record"}
+DEFINITIONS: dict[str, str] = {RECORD_FORMAT: "run_record",
+                               GENERATIONS_FORMAT: "generations_record"}
 
 
 @lru_cache(maxsize=1)

@@ -1,22 +1,34 @@
 """A loopback OpenAI-compatible server that replays recorded generations.
 
-It answers ``/v1/chat/completions`` and ``/v1/completions`` with the real WizardCoder-Python
-generations of the seed paper's data release (``wizardcoder-python-humaneval/``), so a
-cascade spec can be run end to end, and the runtime tested, without a GPU:
+It answers ``/v1/chat/completions`` and ``/v1/completions`` with real recorded generations
+(:class:`~planner.runtime.replay_data.ReplayData`): WizardCoder-Python 7B/13B/34B from the
+seed paper's data release (``wizardcoder-python-humaneval/``) and, given CodeT's folder,
+CodeGen-Mono-16B, so a cascade spec can be run and generations collected end to end, and
+the runtime tested, without a GPU:
 
-* the model is chosen from the request's ``model`` (the size in it: ``7B``, ``13B``, ``34B``);
+* the model is chosen from the request's ``model`` (the size in it: ``7B``, ``13B``,
+  ``34B``, ``16B``);
 * the problem is the HumanEval problem whose prompt appears in the request;
 * a request is for tests when the request text outside the problem mentions ``assert``;
-* temperature 0 serves the greedy generation (``p0`` files); otherwise the next ``n``
-  recorded samples in order (loop 0 samples 0..9, then loop 1, ...), one cursor per
-  (model, problem, solutions|tests), wrapping after 100;
-* ``usage.completion_tokens`` is the recorded ``num_ids`` of each solution, and for a test
-  generation the tokens of :func:`planner.tokens.split_line_tokens`, the split the profile
-  builder uses (first-2 and first-4 sums are the recorded ``num_ids_2`` / ``num_ids_4``;
-  later lines at the same tokens-per-character rate; tokens of line positions the
-  generation does not have belong to no line). With ``logprobs`` the answer carries
-  synthetic tokens that reproduce exactly these counts per line, so the runtime keeps the
-  tokens a profile charges. ``usage.prompt_tokens`` is len(prompt) / 4.
+* temperature 0 serves the greedy generation (``p0`` files; CodeGen has none, so a greedy
+  request for it gets HTTP 400); otherwise the next ``n`` recorded samples in order (loop 0
+  samples 0..9, then loop 1, ...), one cursor per (model, problem, solutions|tests),
+  wrapping after 100;
+* WizardCoder solutions are whole functions, served as recorded (fenced in chat replies);
+  CodeGen solutions continue the prompt: a completion request that starts with the problem
+  gets the continuation, other requests the whole function. CodeGen test generations are
+  served as the ``assert`` lines the profile builder reads from them, without the first
+  ``assert `` when the request ends with it (a completion-style test prompt);
+* ``usage.completion_tokens`` is what the profile builder charges
+  (:mod:`~planner.runtime.replay_data`): for WizardCoder the recorded ``num_ids`` of each
+  solution, and for a test generation the tokens of :func:`planner.tokens.split_line_tokens`
+  (first-2 and first-4 sums are the recorded ``num_ids_2`` / ``num_ids_4``; later lines at
+  the same tokens-per-character rate; tokens of line positions the generation does not
+  have belong to no line); for CodeGen the ``codegen-approx`` count of each solution and
+  of each test line with its newline. With ``logprobs`` the answer carries synthetic tokens
+  that reproduce exactly these counts per line, so the runtime keeps the tokens a profile
+  charges. ``usage.prompt_tokens`` is len(prompt) / 4 (an approximation: the builder's
+  prompt counts come from other sources).
 
 Faults can be injected for robustness tests and benchmarks: HTTP 429 and 500, slow
 responses, malformed JSON bodies, bodies cut off mid-way, and a fixed delay per response
@@ -37,89 +49,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from ..measure.wizardcoder import SIZES as MODEL_SIZES
-from ..measure.wizardcoder import RecordedSolution, RecordedTests, load_release
-from ..problems import load_problems
 from ..testlines import raw_lines
+from .replay_data import Recorded, ReplayData, synthetic_tokens
 
-
-@dataclass(frozen=True)
-class Recorded:
-    """One recorded generation and its generated-token count per line (solutions: one
-    "line", the whole text), plus the tokens of no line (an end-of-sequence token)."""
-
-    text: str
-    line_tokens: tuple[int, ...]
-    unplaced: int = 0
-
-    @property
-    def tokens(self) -> int:
-        return sum(self.line_tokens) + self.unplaced
-
-
-def synthetic_tokens(segments: list[tuple[str, int]]) -> list[str]:
-    """Tokens whose concatenation is the joined text, ``count`` tokens per segment, each
-    starting inside its segment (empty tokens first when a segment is shorter; an empty
-    final segment's tokens are empty tokens at the very end, inside no line)."""
-    tokens: list[str] = []
-    for text, count in segments:
-        if count <= 0:
-            if tokens:
-                tokens[-1] += text
-            else:
-                tokens.append(text)
-            continue
-        if count >= len(text):
-            tokens.extend([""] * (count - len(text)))
-            tokens.extend(text)
-            continue
-        cuts = [round(i * len(text) / count) for i in range(count + 1)]
-        tokens.extend(text[cuts[i]:cuts[i + 1]] for i in range(count))
-    return tokens
-
-
-class WizardCoderData:
-    """The recorded generations of WizardCoder-Python 7B/13B/34B on HumanEval, read and
-    checked by :func:`planner.measure.wizardcoder.load_release` (the profile builder's
-    reader), with the same per-line test tokens."""
-
-    def __init__(self, root: str | Path, sizes: tuple[str, ...] = MODEL_SIZES):
-        self.root = Path(root)
-        problems = load_problems(self.root / "HumanEval.json")
-        self.prompts = [p.prompt.strip() for p in problems]
-        self.task_ids = [p.task_id for p in problems]
-        self.solutions: dict[str, list[list[Recorded]]] = {}
-        self.tests: dict[str, list[list[Recorded]]] = {}
-        self.greedy_solution: dict[str, list[Recorded]] = {}
-        self.greedy_test: dict[str, list[Recorded]] = {}
-        n = len(problems)
-        empty = Recorded("", (0,))
-        for size in sizes:
-            release = load_release(self.root, size, n)
-            self.solutions[size] = [[_solution(r) for r in release.samples.get(i, ())]
-                                    for i in range(n)]
-            self.tests[size] = [[_tests(r) for r in release.tests.get(i, ())] for i in range(n)]
-            self.greedy_solution[size] = [
-                _solution(release.greedy[i]) if i in release.greedy else empty for i in range(n)]
-            self.greedy_test[size] = [
-                _tests(release.greedy_tests[i]) if i in release.greedy_tests else empty
-                for i in range(n)]
-
-    def find_problem(self, text: str) -> int | None:
-        """Index of the problem whose prompt occurs in ``text`` (the longest match)."""
-        best = None
-        for i, prompt in enumerate(self.prompts):
-            if prompt in text and (best is None or len(prompt) > len(self.prompts[best])):
-                best = i
-        return best
-
-
-def _solution(rec: RecordedSolution) -> Recorded:
-    return Recorded(rec.text, (rec.tokens,))
-
-
-def _tests(rec: RecordedTests) -> Recorded:
-    return Recorded(rec.text, rec.line_tokens.counts, rec.line_tokens.unplaced)
+#: The earlier name of :class:`ReplayData`, which other parts' tests and benchmarks use.
+WizardCoderData = ReplayData
 
 
 @dataclass
@@ -163,7 +97,7 @@ class ServedRequest:
 class ReplayServer:
     """The server; use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    data: WizardCoderData
+    data: ReplayData
     faults: Faults = field(default_factory=Faults)
     host: str = "127.0.0.1"
     port: int = 0
@@ -196,7 +130,7 @@ class ReplayServer:
                 if self.path.rstrip("/").endswith("/models"):
                     body = {"object": "list", "data": [
                         {"id": s, "object": "model", "owned_by": "replay"}
-                        for s in server.data.solutions]}
+                        for s in server.data.keys]}
                     self._send(200, json.dumps(body).encode())
                 else:
                     self._send(404, b'{"error": {"message": "not found"}}')
@@ -271,7 +205,7 @@ class ReplayServer:
             return 429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', fault, 0
         if fault == "server_error":
             return 500, b'{"error": {"message": "internal error"}}', fault, 0
-        size = _model_size(str(body.get("model", "")), tuple(self.data.solutions))
+        size = _model_size(str(body.get("model", "")), self.data.keys)
         if size is None:
             return 404, json.dumps({"error": {"message": f"unknown model {body.get('model')}"}}
                                    ).encode(), None, 0
@@ -289,7 +223,11 @@ class ReplayServer:
         greedy = float(body.get("temperature", 1.0) or 0.0) == 0.0
         if greedy:
             pool = self.data.greedy_test if kind == "tests" else self.data.greedy_solution
-            chosen = [pool[size][number]] * n
+            recorded = pool[size][number]
+            if recorded is None:
+                message = f"no greedy generation recorded for {body.get('model')}"
+                return 400, json.dumps({"error": {"message": message}}).encode(), None, 0
+            chosen = [recorded] * n
             indices = tuple([-1] * n)
         else:
             pool_s = self.data.tests if kind == "tests" else self.data.solutions
@@ -305,10 +243,16 @@ class ReplayServer:
         with self._lock:
             self.served.append(ServedRequest(size, task_id, kind, greedy, indices, fault))
         want_logprobs = bool(body.get("logprobs"))
+        prompt = self.data.prompts[number]
+        completion = not chat and text.lstrip().startswith(prompt)
+        continues = size in self.data.continuations and not completion
+        strip_assert = size in self.data.continuations and text.endswith("assert ")
         choices = []
         completion_tokens = 0
         for i, rec in enumerate(chosen):
-            content, segments = _render(rec, kind, chat)
+            if kind == "solutions" and continues:
+                rec = Recorded(f"{prompt}\n{rec.text}", rec.line_tokens, rec.unplaced)
+            content, segments = _render(rec, kind, chat, strip_assert)
             completion_tokens += rec.tokens
             choice: dict[str, Any] = {"index": i, "finish_reason": "stop"}
             tokens = synthetic_tokens(segments) if want_logprobs else None
@@ -354,17 +298,22 @@ def _model_size(model: str, sizes: tuple[str, ...]) -> str | None:
     return None
 
 
-def _render(rec: Recorded, kind: str, chat: bool) -> tuple[str, list[tuple[str, int]]]:
+def _render(rec: Recorded, kind: str, chat: bool, strip_assert: bool = False
+            ) -> tuple[str, list[tuple[str, int]]]:
     """The response text and its (segment, tokens) split: solutions come fenced in chat
-    style, test lines are returned as recorded."""
+    style, test lines are returned as recorded (``strip_assert``: the first line without
+    the ``assert `` the prompt ended with, its tokens unchanged)."""
     if kind == "tests":
         lines = raw_lines(rec.text)
         final_newline = rec.text.endswith("\n")
         segments = [(line + ("\n" if i < len(lines) - 1 or final_newline else ""),
                      rec.line_tokens[i]) for i, line in enumerate(lines)]
+        if strip_assert and segments:
+            first, tokens = segments[0]
+            segments[0] = (first.removeprefix("assert "), tokens)
         if rec.unplaced:
             segments.append(("", rec.unplaced))
-        return rec.text, segments
+        return "".join(text for text, _ in segments), segments
     content = f"```python\n{rec.text.rstrip()}\n```" if chat else rec.text
     return content, [(content, rec.tokens)]
 
@@ -375,19 +324,22 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(
         prog="python3 -m planner.runtime.replay_server",
-        description="OpenAI-compatible server replaying WizardCoder-Python generations.")
+        description="OpenAI-compatible server replaying recorded generations of "
+                    "WizardCoder-Python (and CodeGen-Mono-16B with --codet).")
     parser.add_argument("--data", type=Path, required=True,
                         help="the wizardcoder-python-humaneval folder")
+    parser.add_argument("--codet", type=Path, default=None,
+                        help="CodeT's folder: also serve CodeGen-Mono-16B (model name ...16B)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per response")
     parser.add_argument("--per-token", type=float, default=0.0, help="seconds per token")
     args = parser.parse_args(argv)
     if not (args.data / "HumanEval.json").is_file():
         parser.error(f"{args.data} is not the wizardcoder-python-humaneval folder")
-    server = ReplayServer(WizardCoderData(args.data),
+    server = ReplayServer(ReplayData(args.data, codet=args.codet),
                           Faults(delay_s=args.delay, delay_per_token_s=args.per_token),
                           port=args.port).start()
-    print(f"serving {', '.join(MODEL_SIZES)} on {server.base_url} (Ctrl-C stops)")
+    print(f"serving {', '.join(server.data.keys)} on {server.base_url} (Ctrl-C stops)")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -48,11 +48,10 @@ from ..records import (
 from ..sandbox.grid import Executor, GridJob, GridResult, run_one
 from ..scoring import accepts, select_solution
 from ..testlines import is_test_line
-from ..tokens import line_tokens
-from .client import EndpointClient, Generation
+from .client import EndpointClient
 from .endpoints import Endpoint, check_covers
-from .extract import extract_code, extract_lines
 from .prompts import solution_prompt, test_prompt
+from .rows import solution_record, test_record
 
 
 @dataclass(frozen=True)
@@ -228,8 +227,8 @@ class CascadeRunner:
         generation_s = time.perf_counter() - started
         self.stats.generation_errors += sum(g.error is not None for g in (*sol_gens, *test_gens))
 
-        solutions = tuple(self._solution(g, problem, ep, greedy) for g in sol_gens)
-        tests = tuple(self._tests(g, ep, greedy) for g in test_gens)
+        solutions = tuple(solution_record(g, problem, ep, greedy) for g in sol_gens)
+        tests = tuple(test_record(g, ep, greedy) for g in test_gens)
         columns = _own_columns(index, tests, opt.l)
         if opt.share_tests:
             for s, prev in enumerate(earlier):
@@ -276,27 +275,6 @@ class CascadeRunner:
             latency_s=time.perf_counter() - started, generation_s=generation_s,
             sandbox_s=execution.seconds, sandbox_level=execution.level,
         )
-
-    def _solution(self, g: Generation, problem: Problem, ep: Endpoint,
-                  greedy: bool) -> SolutionRecord:
-        code = "" if g.error else extract_code(g.text, problem.prompt, problem.entry_point,
-                                               ep.style)
-        return SolutionRecord(
-            text=g.text, code=code, completion_tokens=g.completion_tokens,
-            prompt_tokens=g.prompt_tokens, greedy=greedy, error=g.error,
-            finish_reason=g.finish_reason, tokens_estimated=g.tokens_estimated,
-            attempts=g.attempts)
-
-    def _tests(self, g: Generation, ep: Endpoint, greedy: bool) -> TestRecord:
-        lines = [] if g.error else extract_lines(g.text, ep.style)
-        counts, estimated = line_tokens([(ln.start, ln.end) for ln in lines], len(g.text),
-                                        g.completion_tokens, g.token_starts)
-        return TestRecord(
-            text=g.text, lines=tuple(ln.text for ln in lines), line_tokens=tuple(counts),
-            completion_tokens=g.completion_tokens, prompt_tokens=g.prompt_tokens,
-            greedy=greedy, error=g.error, finish_reason=g.finish_reason,
-            tokens_estimated=g.tokens_estimated or (estimated and bool(lines)),
-            attempts=g.attempts)
 
     async def _execute(self, job: GridJob) -> GridResult:
         assert self._slots is not None

@@ -1,0 +1,195 @@
+"""``collect``: the importable form of ``codecascade collect``.
+
+Checks everything before the first request (every model named is in the endpoints file,
+every API key variable is set, the problems load, the output is new, being resumed with the
+same endpoints and sampling, or overwritten, and no other collection is writing it), works
+out the batches still missing (:mod:`planner.collect.work`), collects them with a progress
+bar showing the generations, running cost and ETA (:mod:`planner.collect.collector`), and
+stops before ``max_cost`` would be passed (:mod:`planner.collect.budget`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..output import check_output
+from ..problems import load_problems
+from ..records import CollectedRecord, CollectedWriter
+from ..runtime.endpoints import Endpoint, EndpointError, load_endpoints
+from ..testlines import LINE_POSITIONS
+from .budget import CostCap, Stop
+from .collector import Collector, CollectStats
+from .identity import endpoint_info
+from .work import (
+    Batch,
+    CollectError,
+    Existing,
+    Want,
+    check_resumable,
+    missing_batches,
+    read_existing,
+)
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """How a collection proceeds: generations wanted per (model, problem) (:class:`Want`),
+    batches in flight, a cap in $ on this command's spending (None: no cap), a progress
+    bar."""
+
+    want: Want = field(default_factory=Want)
+    concurrency: int = 8
+    max_cost: float | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) \
+                or self.concurrency < 1:
+            raise CollectError(f"--concurrency must be an integer >= 1, got "
+                               f"{self.concurrency!r}")
+        if self.max_cost is not None and not (self.max_cost > 0):
+            raise CollectError(f"--max-cost must be a positive number of dollars, got "
+                               f"{self.max_cost!r}")
+
+
+@dataclass(frozen=True)
+class CollectResult:
+    """What a collection did: the models and problems, batches collected now and pairs
+    already complete, what was requested, this run's numbers, the file's recorded cost,
+    and why it stopped early (the cost cap), if it did."""
+
+    models: tuple[str, ...]
+    n_problems: int
+    batches_planned: int
+    complete_before: int
+    generations_planned: int
+    stats: CollectStats
+    file_cost: float
+    stop: Stop | None
+
+
+def select_models(endpoints: dict[str, Endpoint], models: Sequence[str] | None,
+                  source: str) -> tuple[str, ...]:
+    """The models to collect: ``models`` in the order given, default every model of the
+    endpoints file in its order; :class:`EndpointError` names models the file lacks."""
+    if models is None:
+        return tuple(endpoints)
+    chosen = tuple(dict.fromkeys(m.strip() for m in models if m.strip()))
+    if not chosen:
+        raise CollectError("--models names no models")
+    missing = [m for m in chosen if m not in endpoints]
+    if missing:
+        raise EndpointError(f"{source} has no endpoint for {', '.join(map(repr, missing))} "
+                            f"(named in --models); it defines: {', '.join(endpoints)}")
+    return chosen
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) while collecting into it; a
+    file created here and left empty by a failure is removed again."""
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CollectError(f"another collection is writing {path}") from None
+        yield
+    except BaseException:
+        if created and path.exists() and path.stat().st_size == 0:
+            path.unlink()
+        raise
+    finally:
+        os.close(fd)
+
+
+def collect(
+    endpoints_path: str | os.PathLike[str],
+    problems: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    models: Sequence[str] | None = None,
+    options: CollectOptions | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    limit: int | None = None,
+    task_ids: Sequence[str] | None = None,
+    on_record: Callable[[CollectedRecord], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> CollectResult:
+    """Collect ``models``' generations on ``problems`` into the generations file ``output``.
+
+    ``problems`` is any :func:`planner.problems.load_problems` source (``limit`` and
+    ``task_ids`` select); problems need no ground truth to be collected. With ``resume`` an
+    existing file is continued: only generations it lacks are requested (its lines must
+    come from the same endpoints and sampling). Raises a
+    :class:`~planner.errors.CodecascadeError` (one line) for bad input before any request.
+    """
+    options = options or CollectOptions()
+    warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
+    endpoints = load_endpoints(endpoints_path)
+    chosen = select_models(endpoints, models, str(endpoints_path))
+    for model in chosen:
+        endpoints[model].api_key()
+    todo = load_problems(problems, limit=limit, task_ids=task_ids)
+    if check_output(output, what="generations file") is None or (
+            Path(output).exists() and not Path(output).is_file()):
+        raise CollectError(f"the generations file must be a regular file (it is read back "
+                           f"by --resume and measure), not {os.fspath(output)!r}")
+    output = Path(output)
+    if resume and overwrite:
+        raise CollectError("--resume and --overwrite exclude each other")
+    if output.exists() and output.stat().st_size and not (resume or overwrite):
+        raise CollectError(f"{output} exists; pass --resume to continue it or --overwrite to "
+                           "start again")
+    infos = {m: endpoint_info(endpoints[m], LINE_POSITIONS) for m in chosen}
+    with _exclusive(output):
+        existing = read_existing(output, warn) if resume else Existing()
+        check_resumable(existing, infos, todo, output)
+        batches = missing_batches(chosen, todo, options.want, existing)
+        cap = CostCap(options.max_cost) if options.max_cost is not None else None
+        collector = Collector(endpoints, infos, chosen, concurrency=options.concurrency,
+                              cap=cap)
+        planned = sum(b.need.total for b in batches)
+        with CollectedWriter(output, append=resume) as writer:
+            stats = _run_with_progress(collector, batches, writer, planned, options.progress,
+                                       on_record)
+    return CollectResult(
+        models=chosen, n_problems=len(todo), batches_planned=len(batches),
+        complete_before=len(chosen) * len(todo) - len(batches),
+        generations_planned=planned, stats=stats, file_cost=existing.cost + stats.cost,
+        stop=cap.stop if cap is not None else None)
+
+
+def _run_with_progress(collector: Collector, batches: list[Batch], writer: CollectedWriter,
+                       planned: int, progress: bool,
+                       on_record: Callable[[CollectedRecord], None] | None) -> CollectStats:
+    from tqdm import tqdm
+
+    bar = tqdm(total=planned, unit="gen", disable=not progress, dynamic_ncols=True,
+               desc="collecting", smoothing=0.1)
+    totals = {"cost": 0.0, "failed": 0}
+
+    def on_line(record: CollectedRecord) -> None:
+        totals["cost"] += record.cost
+        totals["failed"] += len(record.failures)
+        postfix = {"cost": f"${totals['cost']:.4g}"}
+        if totals["failed"]:
+            postfix["failed"] = str(totals["failed"])
+        bar.set_postfix(postfix, refresh=False)
+        bar.update(len(record.solutions) + len(record.tests))
+        if on_record is not None:
+            on_record(record)
+
+    try:
+        return asyncio.run(collector.run(batches, writer, on_line))
+    finally:
+        bar.close()

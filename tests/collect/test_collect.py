@@ -1,0 +1,280 @@
+"""``codecascade collect`` against the loopback replay server of the real recorded
+generations: what is asked (greedy + samples, ``n`` where supported), the lines written,
+resume after a kill, the cost cap, infrastructure failures, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from collect_helpers import problem_rows, write_endpoints, write_problems
+
+from planner.cli import _register_commands, app, run_command
+from planner.collect import CollectOptions, Want, batch_bound, collect
+from planner.collect.work import CollectError
+from planner.problems import load_problems
+from planner.records import Have, read_collected, validate_record
+from planner.runtime.endpoints import EndpointError, load_endpoints
+from planner.runtime.prompts import solution_prompt, test_prompt
+from planner.runtime.replay_server import Faults
+
+ROOT = Path(__file__).resolve().parents[2]
+PRICES = {"WizardCoder-Python-7B": 1.91, "WizardCoder-Python-13B": 6.65,
+          "CodeGen-Mono-16B": 8.59}
+
+
+def endpoints_for(tmp_path: Path, server, **extra) -> Path:
+    models = {name: {"model": name, "price_per_1m_generated": price}
+              for name, price in PRICES.items()}
+    models["WizardCoder-Python-7B"]["style"] = "instruction"
+    models["CodeGen-Mono-16B"]["style"] = "completion"
+    return write_endpoints(tmp_path / "endpoints.toml", {
+        "defaults": {"base_url": server.base_url, "logprobs": True, "backoff_s": 0.0,
+                     "backoff_max_s": 0.0, **extra}, "models": models})
+
+
+def lines_of(path: Path) -> list:
+    return [r for _, r in read_collected(path)]
+
+
+def cli(*args) -> int:
+    _register_commands()
+    import typer
+
+    return run_command(typer.main.get_command(app), list(args), "codecascade")
+
+
+def test_collect_asks_for_greedy_and_samples_using_n_and_writes_one_line_per_pair(
+        tmp_path, replay_server, replay_data):
+    server = replay_server()
+    eps = endpoints_for(tmp_path, server)
+    out = tmp_path / "g.jsonl"
+    result = collect(eps, "humaneval", out, limit=3,
+                     options=CollectOptions(want=Want(samples=3, tests=2), progress=False))
+    models = tuple(PRICES)
+    assert result.models == models and result.stats.batches == 9
+    for text in out.read_text().splitlines():
+        validate_record(json.loads(text))
+    records = lines_of(out)
+    assert sorted((r.model, r.task_id) for r in records) == sorted(
+        (m, f"HumanEval/{i}") for m in models for i in range(3))
+    for record in records:
+        assert record.models == models
+        number = int(record.task_id.split("/")[1])
+        key = record.model.split("-")[-1]
+        sampled = [s for s in record.solutions if not s.greedy]
+        # The recorded samples, in order, with their recorded token counts.
+        recorded = replay_data.solutions[key][number][:3]
+        assert [s.completion_tokens for s in sampled] == [r.tokens for r in recorded]
+        if key == "16B":
+            # CodeGen has no greedy recording: the server refuses, the rows keep the error,
+            # and they are not counted as generations.
+            assert record.have == Have(0, 0, 3, 2) and len(record.failures) == 2
+            assert all("HTTP 400" in f for f in record.failures)
+        else:
+            assert record.have == Have(1, 1, 3, 2) and not record.failures
+            greedy = next(s for s in record.solutions if s.greedy)
+            assert greedy.completion_tokens == replay_data.greedy_solution[key][number].tokens
+        assert record.cost == pytest.approx(sum(
+            r.completion_tokens for r in (*record.solutions, *record.tests))
+            * PRICES[record.model] / 1e6)
+    # n is used: one request per (model, problem) for the samples and one for the tests.
+    sampled = [s for s in server.served if not s.greedy]
+    assert len(sampled) == 2 * 9
+    assert sorted({s.indices for s in sampled}) == [(0, 1), (0, 1, 2)]
+    assert result.stats.cost == pytest.approx(sum(r.cost for r in records))
+
+
+def test_a_server_that_ignores_n_still_gets_every_sample(tmp_path, replay_server):
+    server = replay_server(honour_n=False)
+    out = tmp_path / "g.jsonl"
+    collect(endpoints_for(tmp_path, server), "humaneval", out, limit=2,
+            models=["WizardCoder-Python-13B"],
+            options=CollectOptions(want=Want(samples=4, tests=3), progress=False))
+    for record in lines_of(out):
+        assert record.have == Have(1, 1, 4, 3) and not record.failures
+
+
+def test_resume_requests_only_what_is_missing_and_never_duplicates(tmp_path, replay_server):
+    server = replay_server(Faults(server_error=0.3, seed=5))
+    eps = endpoints_for(tmp_path, server, max_retries=0)
+    out = tmp_path / "g.jsonl"
+    options = CollectOptions(want=Want(samples=3, tests=2), progress=False, concurrency=4)
+    models = ["WizardCoder-Python-7B", "WizardCoder-Python-13B"]
+    first = collect(eps, "humaneval", out, limit=4, models=models, options=options)
+    assert first.stats.failures > 0 and first.stats.batches == 8
+    kept = out.read_text()
+    missing = sum(len(r.failures) for r in lines_of(out))
+    # A collection killed mid-write leaves a partial line: ignored with a warning, cut off.
+    out.write_text(kept + kept.splitlines()[0][:150])
+    server.faults.server_error = 0.0
+    before = len(server.served)
+    warnings: list[str] = []
+    again = collect(eps, "humaneval", out, limit=4, models=models, options=options,
+                    resume=True, warn=warnings.append)
+    assert warnings == [f"{out}:9: the last line is incomplete (a collection killed "
+                        "mid-write); ignoring it"]
+    assert out.read_text().startswith(kept)
+    asked = server.served[before:]
+    assert sum(len(s.indices) for s in asked) == missing == again.stats.generations
+    assert again.complete_before == 8 - again.stats.batches
+    totals: dict = {}
+    for record in lines_of(out):
+        key = (record.model, record.task_id)
+        totals[key] = totals.get(key, Have()) + record.have
+    assert totals == {(m, f"HumanEval/{i}"): Have(1, 1, 3, 2) for m in models for i in range(4)}
+    # Complete: a third run asks for nothing; more samples asks only for the new ones.
+    third = collect(eps, "humaneval", out, limit=4, models=models, options=options,
+                    resume=True)
+    assert third.batches_planned == 0 and third.stats.requests == 0
+    more = CollectOptions(want=Want(samples=5, tests=2), progress=False)
+    before = len(server.served)
+    collect(eps, "humaneval", out, limit=4, models=models, options=more, resume=True)
+    asked = server.served[before:]
+    assert len(asked) == 8 and all(len(s.indices) == 2 and s.kind == "solutions"
+                                   and not s.greedy for s in asked)
+
+
+@pytest.mark.slow
+def test_a_killed_collection_resumes_without_losing_or_repeating(tmp_path, replay_server):
+    server = replay_server(Faults(delay_s=0.4))
+    eps = endpoints_for(tmp_path, server)
+    out = tmp_path / "g.jsonl"
+    command = [sys.executable, "-m", "planner", "collect", "-e", str(eps), "-p", "humaneval",
+               "-o", str(out), "--limit", "6", "--samples", "2", "--test-generations", "2",
+               "--models", "WizardCoder-Python-7B,WizardCoder-Python-13B", "--concurrency",
+               "2", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if out.exists() and out.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    finished = out.read_text()
+    done = {(r.model, r.task_id) for r in lines_of(out)}
+    assert 3 <= len(done) < 12
+    served_before = len(server.served)
+    code = subprocess.run([*command, "--resume"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert code.returncode == 0, code.stderr
+    assert out.read_text().startswith(finished.rsplit("\n", 1)[0])
+    records = lines_of(out)
+    assert sorted((r.model, r.task_id) for r in records) == sorted(
+        (m, f"HumanEval/{i}") for m in ("WizardCoder-Python-7B", "WizardCoder-Python-13B")
+        for i in range(6))
+    asked = {(s.model, s.task_id) for s in server.served[served_before:]}
+    assert not asked & {(m.split("-")[-1], t) for m, t in done}
+
+
+def test_max_cost_stops_before_the_cap_and_says_so(tmp_path, replay_server, capsys):
+    server = replay_server()
+    eps = endpoints_for(tmp_path, server)
+    endpoint = load_endpoints(eps)["WizardCoder-Python-13B"]
+    problem = load_problems("humaneval", limit=1)[0]
+    want = Want(samples=3, tests=2)
+    bound = batch_bound(endpoint, want.missing(Have()),
+                        solution_prompt(endpoint, problem.prompt, problem.entry_point),
+                        test_prompt(endpoint, problem.prompt, problem.entry_point, 5))
+    assert bound == pytest.approx((4 * 1024 + 3 * 512) * 6.65e-6)
+    out = tmp_path / "g.jsonl"
+    cap = 1.5 * bound
+    code = cli("collect", "-e", str(eps), "-p", "humaneval", "-o", str(out), "--limit", "20",
+               "--models", "WizardCoder-Python-13B", "--samples", "3",
+               "--test-generations", "2", "--max-cost", str(cap), "--no-progress",
+               "--concurrency", "4")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"stopped before --max-cost ${cap:.6g}" in captured.err
+    assert "could cost up to" in captured.err and "not collected:" in captured.out
+    records = lines_of(out)
+    spent = sum(r.cost for r in records)
+    assert 1 <= len(records) < 20 and spent <= cap
+    # Everything but the last batch was admitted while it could not pass the cap.
+    assert spent + bound > cap - max(r.cost for r in records) - 1e-12
+    # The rest, without a cap.
+    assert cli("collect", "-e", str(eps), "-p", "humaneval", "-o", str(out), "--limit", "20",
+               "--models", "WizardCoder-Python-13B", "--samples", "3",
+               "--test-generations", "2", "--no-progress", "--resume") == 0
+    assert len(lines_of(out)) == 20
+    # A cap below one batch's bound: nothing is asked.
+    empty = tmp_path / "none.jsonl"
+    assert cli("collect", "-e", str(eps), "-p", "humaneval", "-o", str(empty), "--limit",
+               "2", "--max-cost", str(bound / 10), "--no-progress") == 0
+    assert "stopped before --max-cost" in capsys.readouterr().err
+    assert empty.read_text() == ""
+
+
+def test_problems_without_tests_are_collected(tmp_path, replay_server):
+    server = replay_server()
+    rows = [{"task_id": p.task_id, "prompt": p.prompt, "entry_point": p.entry_point}
+            for p in load_problems("humaneval", limit=2)]
+    problems = write_problems(tmp_path / "no-tests.jsonl", rows)
+    out = tmp_path / "g.jsonl"
+    result = collect(endpoints_for(tmp_path, server), problems, out,
+                     models=["WizardCoder-Python-13B"],
+                     options=CollectOptions(want=Want(1, 1), progress=False))
+    assert result.stats.batches == 2 and not result.stats.failures
+
+
+def test_bad_input_is_one_line_and_exit_2_without_an_output_file(tmp_path, replay_server,
+                                                                 capsys):
+    server = replay_server()
+    eps = endpoints_for(tmp_path, server)
+    out = tmp_path / "g.jsonl"
+    assert cli("collect", "-e", str(eps), "-p", "humaneval", "-o", str(out),
+               "--models", "WizardCoder-Python-13B,GPT-9", "--no-progress") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "has no endpoint for 'GPT-9' (named in --models)" in err
+    assert not out.exists()
+    base = ["collect", "-e", str(eps), "--limit", "1", "--no-progress"]
+    for args, message in (
+            (["-p", "humaneval", "-o", str(out), "--samples", "-1"], "--samples"),
+            (["-p", "humaneval", "-o", str(out), "--max-cost", "0"],
+             "--max-cost must be a positive number"),
+            (["-p", str(tmp_path / "missing.jsonl"), "-o", str(out)],
+             "problems file not found"),
+            (["-p", "humaneval", "-o", str(tmp_path)], "generations file")):
+        code = cli(*base, *args)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and message in err and err.count("\n") == 0, (args, err)
+        assert not out.exists()
+    # An existing file is continued only when asked, and only with the same sampling.
+    assert cli("collect", "-e", str(eps), "-p", "humaneval", "-o", str(out), "--limit", "1",
+               "--samples", "1", "--test-generations", "1", "--no-progress") == 0
+    assert cli("collect", "-e", str(eps), "-p", "humaneval", "-o", str(out), "--limit", "1",
+               "--no-progress") == 2
+    assert "pass --resume to continue it" in capsys.readouterr().err
+    hotter = endpoints_for(tmp_path, server, temperature=1.0)
+    assert cli("collect", "-e", str(hotter), "-p", "humaneval", "-o", str(out), "--limit",
+               "1", "--no-progress", "--resume") == 2
+    err = capsys.readouterr().err.strip()
+    assert "collected differently (temperature 0.8 vs 1.0" in err and err.count("\n") == 0
+
+
+def test_a_second_collection_into_the_same_file_is_refused(tmp_path, replay_server):
+    import fcntl
+
+    server = replay_server()
+    out = tmp_path / "g.jsonl"
+    with open(out, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(CollectError, match="another collection is writing"):
+            collect(endpoints_for(tmp_path, server), "humaneval", out, limit=1,
+                    options=CollectOptions(progress=False), resume=True)
+
+
+def test_an_endpoints_file_without_the_model_names_it(tmp_path):
+    eps = write_endpoints(tmp_path / "e.toml")
+    problems = write_problems(tmp_path / "p.jsonl", problem_rows())
+    with pytest.raises(EndpointError, match="has no endpoint for 'medium'"):
+        collect(eps, problems, tmp_path / "g.jsonl", models=["small", "medium"])
