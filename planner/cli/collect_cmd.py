@@ -37,6 +37,9 @@ def collect(
     resume: Annotated[bool, typer.Option(
         help="Continue the output: request only the generations it lacks.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Start the output file afresh.")] = False,
+    allow_mixed: Annotated[bool, typer.Option(
+        "--allow-mixed", help="With --resume: add to a file whose models were collected from "
+        "other endpoints or with other sampling settings, instead of refusing.")] = False,
     max_cost: Annotated[float | None, typer.Option(
         help="Stop before this command's spending ($, reported usage × the endpoints' "
         "prices) could pass DOLLARS.", metavar="DOLLARS")] = None,
@@ -54,7 +57,7 @@ def collect(
         result = collect_generations(
             endpoints, problems, output, models=models.split(",") if models else None,
             options=options, resume=resume, overwrite=overwrite, limit=limit,
-            task_ids=task_id)
+            task_ids=task_id, allow_mixed=allow_mixed)
     except KeyboardInterrupt:
         typer.echo(f"interrupted: finished (model, problem) batches are in {output}; run "
                    "again with --resume to collect the rest", err=True)

@@ -122,6 +122,7 @@ def collect(
     overwrite: bool = False,
     limit: int | None = None,
     task_ids: Sequence[str] | None = None,
+    allow_mixed: bool = False,
     on_record: Callable[[CollectedRecord], None] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> CollectResult:
@@ -130,7 +131,7 @@ def collect(
     ``problems`` is any :func:`planner.problems.load_problems` source (``limit`` and
     ``task_ids`` select); problems need no ground truth to be collected. With ``resume`` an
     existing file is continued: only generations it lacks are requested (its lines must
-    come from the same endpoints and sampling). Raises a
+    come from the same endpoints and sampling, unless ``allow_mixed``). Raises a
     :class:`~planner.errors.CodecascadeError` (one line) for bad input before any request.
     """
     options = options or CollectOptions()
@@ -153,7 +154,7 @@ def collect(
     infos = {m: endpoint_info(endpoints[m], LINE_POSITIONS) for m in chosen}
     with _exclusive(output):
         existing = read_existing(output, warn) if resume else Existing()
-        check_resumable(existing, infos, todo, output)
+        check_resumable(existing, infos, todo, output, allow_mixed=allow_mixed, warn=warn)
         batches = missing_batches(chosen, todo, options.want, existing)
         cap = CostCap(options.max_cost) if options.max_cost is not None else None
         collector = Collector(endpoints, infos, chosen, concurrency=options.concurrency,

@@ -110,22 +110,34 @@ def _check_consistent(existing: Existing, record: CollectedRecord, where: str) -
 
 
 def check_resumable(existing: Existing, infos: dict[str, EndpointInfo],
-                    problems: Sequence[Problem], path: Path) -> None:
+                    problems: Sequence[Problem], path: Path, *, allow_mixed: bool = False,
+                    warn: Callable[[str], None] | None = None) -> None:
     """Resuming ``path`` must use the same endpoints and sampling for every model it already
-    holds, and the same prompt for every problem; one line naming the first difference."""
+    holds, and the same prompt for every problem; :class:`CollectError` naming the first
+    difference, or with ``allow_mixed`` a warning per difference."""
+    problems_found = []
     for model, info in infos.items():
         if model in existing.endpoints:
             recorded = existing.endpoints[model]
             if recorded != info:
-                raise CollectError(
+                problems_found.append(
                     f"{path} holds {model!r} collected differently "
                     f"({'; '.join(recorded.differences(info))}, recorded vs the endpoints "
-                    "file): collect into a new file (measure --allow-mixed can join them)")
+                    "file)")
     for problem in problems:
         recorded_prompt = existing.prompts.get(problem.task_id)
         if recorded_prompt is not None and recorded_prompt != prompt_sha256(problem):
-            raise CollectError(f"{path} holds {problem.task_id!r} collected for a different "
-                               "prompt than the problems file gives")
+            problems_found.append(f"{path} holds {problem.task_id!r} collected for a "
+                                  "different prompt than the problems file gives")
+    for message in problems_found:
+        if not allow_mixed:
+            raise CollectError(f"{message}; collect into a new file, or pass --allow-mixed "
+                               "to add to it anyway")
+        (warn or _stderr)(f"{message} (adding to it: --allow-mixed)")
+
+
+def _stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def missing_batches(models: Sequence[str], problems: Sequence[Problem], want: Want,

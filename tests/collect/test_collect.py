@@ -259,6 +259,10 @@ def test_bad_input_is_one_line_and_exit_2_without_an_output_file(tmp_path, repla
                "1", "--no-progress", "--resume") == 2
     err = capsys.readouterr().err.strip()
     assert "collected differently (temperature 0.8 vs 1.0" in err and err.count("\n") == 0
+    assert "--allow-mixed" in err
+    assert cli("collect", "-e", str(hotter), "-p", "humaneval", "-o", str(out), "--limit",
+               "2", "--no-progress", "--resume", "--allow-mixed") == 0
+    assert "adding to it: --allow-mixed" in capsys.readouterr().err
 
 
 def test_a_second_collection_into_the_same_file_is_refused(tmp_path, replay_server):
