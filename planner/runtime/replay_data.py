@@ -11,10 +11,13 @@ charges:
 
 * WizardCoder: a solution's recorded ``num_ids``; a test generation's lines split by
   :func:`planner.tokens.split_line_tokens`. Solutions are whole functions.
-* CodeGen: no greedy outputs exist; a solution is a completion of the prompt (the function
-  body) with its ``codegen-approx`` count; a test generation is the ``assert`` lines the
-  builder reads from it (:func:`planner.measure.sources.codet_test_lines`), each counted
-  with its newline.
+* CodeGen: a solution is a completion of the prompt (the function body) with its
+  ``codegen-approx`` count; a test generation is the ``assert`` lines the builder reads from
+  it (:func:`planner.measure.sources.codet_test_lines`), each counted with its newline. No
+  greedy outputs were recorded: a greedy request gets the first recorded sample, the
+  convention the estimator uses for a source without greedy decoding
+  (:mod:`planner.estimate.outcomes`), so a run and a profile collected from the server
+  agree.
 """
 
 from __future__ import annotations
@@ -72,9 +75,10 @@ class ReplayData:
 
     ``root`` is the ``wizardcoder-python-humaneval`` folder (its ``HumanEval.json`` numbers
     the problems), ``sizes`` the WizardCoder sizes to load, ``codet`` CodeT's folder to
-    also serve CodeGen-Mono-16B (key ``16B``). ``greedy_solution`` / ``greedy_test`` hold
-    None where nothing greedy was recorded; ``continuations`` names the keys whose
-    solutions continue the prompt rather than repeat the whole function.
+    also serve CodeGen-Mono-16B (key ``16B``; its greedy outputs are its first samples).
+    ``greedy_solution`` / ``greedy_test`` hold None where nothing was recorded;
+    ``continuations`` names the keys whose solutions continue the prompt rather than repeat
+    the whole function.
     """
 
     root: Path
@@ -115,8 +119,10 @@ class ReplayData:
             self.tests[CODEGEN_KEY] = [
                 [Recorded("".join(f"{line}\n" for line in lines), tokens)
                  for lines, tokens in (r.tests if r else ())] for r in rows]
-            self.greedy_solution[CODEGEN_KEY] = [None] * n
-            self.greedy_test[CODEGEN_KEY] = [None] * n
+            self.greedy_solution[CODEGEN_KEY] = [s[0] if s else None
+                                                 for s in self.solutions[CODEGEN_KEY]]
+            self.greedy_test[CODEGEN_KEY] = [t[0] if t else None
+                                             for t in self.tests[CODEGEN_KEY]]
             self.continuations.add(CODEGEN_KEY)
 
     @property

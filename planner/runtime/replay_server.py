@@ -10,10 +10,10 @@ the runtime tested, without a GPU:
   ``34B``, ``16B``);
 * the problem is the HumanEval problem whose prompt appears in the request;
 * a request is for tests when the request text outside the problem mentions ``assert``;
-* temperature 0 serves the greedy generation (``p0`` files; CodeGen has none, so a greedy
-  request for it gets HTTP 400); otherwise the next ``n`` recorded samples in order (loop 0
-  samples 0..9, then loop 1, ...), one cursor per (model, problem, solutions|tests),
-  wrapping after 100;
+* temperature 0 serves the greedy generation (``p0`` files; CodeGen has none and serves
+  its first sample; HTTP 400 where nothing was recorded); otherwise the next ``n`` recorded
+  samples in order (loop 0 samples 0..9, then loop 1, ...), one cursor per (model,
+  problem, solutions|tests), wrapping after 100;
 * WizardCoder solutions are whole functions, served as recorded (fenced in chat replies);
   CodeGen solutions continue the prompt: a completion request that starts with the problem
   gets the continuation, other requests the whole function. CodeGen test generations are

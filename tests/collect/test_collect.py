@@ -72,15 +72,9 @@ def test_collect_asks_for_greedy_and_samples_using_n_and_writes_one_line_per_pai
         # The recorded samples, in order, with their recorded token counts.
         recorded = replay_data.solutions[key][number][:3]
         assert [s.completion_tokens for s in sampled] == [r.tokens for r in recorded]
-        if key == "16B":
-            # CodeGen has no greedy recording: the server refuses, the rows keep the error,
-            # and they are not counted as generations.
-            assert record.have == Have(0, 0, 3, 2) and len(record.failures) == 2
-            assert all("HTTP 400" in f for f in record.failures)
-        else:
-            assert record.have == Have(1, 1, 3, 2) and not record.failures
-            greedy = next(s for s in record.solutions if s.greedy)
-            assert greedy.completion_tokens == replay_data.greedy_solution[key][number].tokens
+        assert record.have == Have(1, 1, 3, 2) and not record.failures
+        greedy = next(s for s in record.solutions if s.greedy)
+        assert greedy.completion_tokens == replay_data.greedy_solution[key][number].tokens
         assert record.cost == pytest.approx(sum(
             r.completion_tokens for r in (*record.solutions, *record.tests))
             * PRICES[record.model] / 1e6)
