@@ -1,152 +1,240 @@
-"""Benchmark: the held-out value of cascades, the seed paper's headline measured our way.
+"""Benchmark: how plans chosen on planning problems do on held-out ones, per selection.
 
-For each of the paper's five splits (30 % validation / 70 % test, seeds 3, 7, 9, 13, 15)
-and each grid: the exact cascade front and the best single-model self-testing front are
-built on the validation part; every plan of both fronts is then scored on the test part.
-For every single-model plan s (test accuracy A_s, test cost C_s) the cascade answer is the
-cheapest cascade-front plan whose *test* accuracy is >= A_s; its cost reduction is
-1 - C_cascade / C_s (0 when no cascade plan reaches A_s on test: the single model itself is
-a cascade of one stage, so a planner never has to do worse). Reported: the mean reduction
-over single-model plans, per split and over the five splits, plus the largest one, and how
-many single-model plans no cascade plan matched. Beside it, the same reduction *in sample*
-(both fronts scored on the problems they were chosen on: each validation part, and all
-164 problems with ``split="all"``): the gap between the two is what choosing on 49
-validation problems overfits.
+Runs ``planner.evaluate`` (the same code path as ``codecascade evaluate``) for groups of
+configurations and prints one table per group plus the target check of the recommended
+selection. Every configuration is evaluated twice on the same splits: at the issue's 20
+fixed budgets ($0.0005-$0.06 per problem, log-spaced; the "accuracy @ fixed budgets"
+column) and at 20 budgets log-spaced over each split's planning-part single-model front
+(every other column). Measures (planner/evaluation/summary.py): mean held-out accuracy of
+the cascade plan, gain over the single-model plan chosen the same way (and over the naive
+default-grid single-model plan, the fixed baseline), held-out cost saving at equal or better
+accuracy, the paper's per-single-plan saving, optimism of the stated prediction for new
+problems, and the share of budgets overrun on held-out problems; means over splits.
 
-The paper reports a 26 % average reduction (up to 70 %) on its grid (one shared θ).
+Groups (``--groups``):
 
-A grid named ``GRID+sharing`` also searches test sharing: the exact front is merged with
-the sharing variants of its plans (planner.search.sharing.sharing_front), each scored by
-whole-replicate simulation on the validation part, and a sharing plan that makes the
-merged front is then scored by simulation on the test part (the same draws as the tables).
-The single-model front is the same as without sharing (one stage has nothing to share).
+* ``issue`` — the issue's table: paper grid and default grid with today's selection, and
+  the default grid's ceiling (plans chosen on the held-out part itself).
+* ``selectors`` — every selector and statement on the default grid, paper protocol.
+* ``grids`` — the recommended selection on the paper grid.
+* ``kfold`` — naive and the recommended selection, 5 folds x 2 repeats.
+* ``extra`` — naive and the recommended selection on the seven-model humaneval-extra
+  profile, paper protocol, ``--extra-budgets`` budgets per placement, searched by the
+  integer program (proven optimal; the exact enumeration takes minutes per budget there,
+  and its exact front over ten minutes per split, so selectors take their candidates from
+  one search per budget).
+* ``runtime`` — one timed ``evaluate`` of the recommended selection (default profile, paper
+  protocol, 20 budgets), wall clock and CPU time.
 
-Run: python3 benchmarks/bench_heldout.py [--profile NAME]
-     [--grids paper,default,paper+sharing,default+sharing]
-Writes benchmarks/results/bench_heldout.json.
+Run: python3 benchmarks/bench_heldout.py [--groups issue,selectors,...] [--replicates 64]
+Writes benchmarks/results/bench_heldout.json (summaries; --rows adds every row).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from planner.evaluation import evaluate_many
 from planner.output import atomic_write
-from planner.planning import pareto_front, planning_context, single_model_front
 from planner.report import format_table
-from planner.splits import PAPER_SEEDS
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_heldout.json"
+FIXED = "0.0005:0.06:20"
+SPLIT = 20
+#: The selection recommended as plan's default (docs/selection.md, /work notes).
+RECOMMENDED = "shrinkage:budget_confidence=0.9,prediction=632plus"
+SELECTORS = (
+    "naive", "naive:prediction=nested", "naive:prediction=632plus",
+    "naive:budget_confidence=0.9,prediction=632plus",
+    "one-se", "one-se:multiplier=0.5", "one-se:tune=true",
+    "bootstrap",
+    "shrinkage:keep=0", "shrinkage", "shrinkage:keep=0.5", "shrinkage:tune=true",
+    "shrinkage:prediction=nested", "shrinkage:prediction=corrected",
+    "shrinkage:prediction=632plus",
+    "shrinkage:budget_confidence=0.8,prediction=632plus",
+    RECOMMENDED,
+    "shrinkage:budget_confidence=0.95,prediction=632plus",
+)
+TARGETS = {  # measure: (target, direction)
+    "accuracy_fixed": (0.730, ">="), "gain_pp_vs_naive_single": (2.5, ">="),
+    "saving": (0.30, ">="), "abs_optimism_pp": (1.0, "<="), "overrun_rate": (0.05, "<="),
+}
 
 
-def reductions(cascade: Sequence[tuple[float, float]],
-               single: Sequence[tuple[float, float]]) -> tuple[list[float], int]:
-    """Per single-model plan (accuracy, cost), the cost reduction of the cheapest cascade
-    plan at least as accurate (see the module docstring), all numbers on one part of the
-    problems; and how many had no match."""
-    out, unmatched = [], 0
-    for s_acc, s_cost in single:
-        costs = [c for a, c in cascade if a >= s_acc]
-        if not costs or s_cost <= 0:
-            out.append(0.0)
-            unmatched += 1
+def _measures(fixed, placed, naive_placed) -> dict[str, object]:
+    """The headline numbers of one configuration from its two evaluations."""
+    s, f = placed.summary, fixed.summary
+    out = {
+        "accuracy_fixed": f["heldout_accuracy"].mean,
+        "accuracy_fixed_sd": f["heldout_accuracy"].sd,
+        "single_accuracy_fixed": f["single_heldout_accuracy"].mean,
+        "overrun_rate_fixed": f["overrun_rate"].mean,
+    }
+    for name in ("heldout_accuracy", "single_heldout_accuracy", "gain_pp", "saving",
+                 "paper_saving", "optimism_pp", "in_sample_optimism_pp", "cost_error",
+                 "overrun_rate", "single_overrun_rate"):
+        out[name] = s[name].mean
+        out[f"{name}_sd"] = s[name].sd
+    out["saving_unmatched"] = s.saving_unmatched
+    out["mean_overrun"] = s.mean_overrun
+    out["abs_optimism_pp"] = abs(s["optimism_pp"].mean)
+    if naive_placed is not None:
+        baseline = {(r.split, r.budget): r.single.heldout_accuracy for r in naive_placed.rows}
+        per_split: dict[str, list[float]] = {}
+        for r in placed.rows:
+            per_split.setdefault(r.split, []).append(
+                r.cascade.heldout_accuracy - baseline[(r.split, r.budget)])
+        out["gain_pp_vs_naive_single"] = 100 * float(np.mean([np.mean(v) for v in
+                                                              per_split.values()]))
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+            for k, v in out.items()}
+
+
+def run_group(name: str, selections, *, profile=None, protocol="paper", grid="default",
+              chosen_on="planning", replicates=64, budgets=(FIXED, SPLIT), keep_rows=False,
+              method="exact") -> dict[str, object]:
+    fixed_budgets, placed_budgets = budgets
+    start, cpu = time.perf_counter(), time.process_time()
+    common = dict(protocol=protocol, grid=grid, chosen_on=chosen_on, replicates=replicates,
+                  method=method)
+    wanted = list(dict.fromkeys(["naive", *selections]))
+    fixed = evaluate_many(profile, selections=wanted, budgets=fixed_budgets, **common)
+    placed = evaluate_many(profile, selections=wanted, budgets=placed_budgets, **common)
+    naive = placed[0] if chosen_on == "planning" else None
+    configs = []
+    for selection, f, p in zip(wanted, fixed, placed, strict=True):
+        if selection not in selections:
             continue
-        out.append(max(0.0, 1.0 - min(costs) / s_cost))
-    return out, unmatched
+        entry = {"selection": p.settings["selection"], **_measures(f, p, naive)}
+        if keep_rows:
+            entry["rows_fixed"] = f.to_json()["rows"]
+            entry["rows"] = p.to_json()["rows"]
+        configs.append(entry)
+    return {"group": name, "profile": placed[0].settings["profile"],
+            "profile_sha256": placed[0].settings["profile_sha256"], "protocol": protocol,
+            "splits": placed[0].settings["splits"], "grid": grid, "chosen_on": chosen_on,
+            "method": method,
+            "budgets": {"fixed": fixed[0].settings["budgets"],
+                        "placed": placed[0].settings["budgets"]},
+            "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
+            "configs": configs}
 
 
-def on_test(plans) -> list[tuple[float, float]]:
-    return [(p.heldout_accuracy, p.heldout_cost) for p in plans]
+def print_group(group: dict[str, object]) -> None:
+    def pct(v, scale=100.0):
+        return None if v is None else round(scale * v, 2)
+
+    rows = [[c["selection"], pct(c["accuracy_fixed"]), pct(c["heldout_accuracy"]),
+             pct(c["single_heldout_accuracy"]), pct(c["gain_pp"], 1),
+             pct(c.get("gain_pp_vs_naive_single"), 1), pct(c["saving"]),
+             c["saving_unmatched"], pct(c["paper_saving"]), pct(c["optimism_pp"], 1),
+             pct(c["in_sample_optimism_pp"], 1), pct(c["overrun_rate"]),
+             pct(c["overrun_rate_fixed"])]
+            for c in group["configs"]]
+    print(f"\n== {group['group']}: {group['profile']} · {group['protocol']} protocol · grid "
+          f"{group['grid']} · chosen on {group['chosen_on']} · "
+          f"{group['seconds']:.0f} s wall, {group['cpu_seconds']:.0f} s CPU")
+    print(format_table(["selection", "acc% @fixed", "acc%", "single acc%", "gain pp",
+                        "gain vs naive single", "saving %", "unm", "paper's %",
+                        "optimism pp", "in-sample opt pp", "overrun %", "overrun % @fixed"],
+                       rows))
 
 
-def in_sample(plans) -> list[tuple[float, float]]:
-    """The numbers on the problems the plans were chosen on."""
-    return [(p.accuracy, p.cost) for p in plans]
+def target_check(config: dict[str, object], reference: dict[str, object]) -> list[list]:
+    """Each target of the issue, and "no worse than the paper grid with today's rule"."""
+    out = []
+    for name, (target, way) in TARGETS.items():
+        value = config.get(name)
+        met = value is not None and (value >= target if way == ">=" else value <= target)
+        ref = reference.get(name)
+        not_worse = value is not None and ref is not None and (
+            value >= ref - 1e-12 if way == ">=" else value <= ref + 1e-12)
+        out.append([name, f"{way} {target}", value, met, ref, not_worse])
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default=None, help="profile (default: bundled default)")
-    parser.add_argument("--grids", default="paper,default,paper+sharing,default+sharing")
+    parser.add_argument("--groups", default="issue,selectors,grids,kfold,extra,runtime")
     parser.add_argument("--replicates", type=int, default=64)
+    parser.add_argument("--extra-budgets", type=int, default=8)
+    parser.add_argument("--rows", action="store_true", help="keep every row in the JSON")
     args = parser.parse_args()
-
-    rows, results = [], []
-    for grid in args.grids.split(","):
-        base_grid, _, suffix = grid.partition("+")
-        if suffix not in ("", "sharing"):
-            parser.error(f"unknown grid suffix in {grid!r}: only +sharing is known")
-        share = suffix == "sharing"
-        per_split = []
-        for seed in PAPER_SEEDS:
-            start = time.perf_counter()
-            context = planning_context(args.profile, grid=base_grid,
-                                       split=f"paper-seed{seed}", replicates=args.replicates)
-            cascade = pareto_front(context, share_tests=share)
-            single = single_model_front(context)
-            red, unmatched = reductions(on_test(cascade), on_test(single))
-            fitted, _ = reductions(in_sample(cascade), in_sample(single))
-            seconds = time.perf_counter() - start
-            entry = {
-                "grid": grid, "split": context.split_name,
-                "validation_problems": context.planning.n_problems,
-                "test_problems": context.heldout.n_problems,
-                "cascade_front_plans": len(cascade), "single_front_plans": len(single),
-                "sharing_front_plans": sum(p.simulated for p in cascade),
-                "mean_cost_reduction": float(np.mean(red)),
-                "max_cost_reduction": float(np.max(red)),
-                "unmatched_single_plans": unmatched,
-                "validation_in_sample_mean_cost_reduction": float(np.mean(fitted)),
-                "seconds": seconds,
-            }
-            per_split.append(entry)
-            rows.append([grid, context.split_name, len(cascade),
-                         entry["sharing_front_plans"], len(single),
-                         round(100 * entry["mean_cost_reduction"], 1),
-                         round(100 * entry["max_cost_reduction"], 1), unmatched,
-                         round(100 * entry["validation_in_sample_mean_cost_reduction"], 1),
-                         round(seconds, 1)])
-        mean = float(np.mean([e["mean_cost_reduction"] for e in per_split]))
-        best = float(np.max([e["max_cost_reduction"] for e in per_split]))
-        fitted_mean = float(np.mean([e["validation_in_sample_mean_cost_reduction"]
-                                     for e in per_split]))
-        rows.append([grid, "MEAN of 5", None, None, None, round(100 * mean, 1),
-                     round(100 * best, 1), None, round(100 * fitted_mean, 1), None])
-        start = time.perf_counter()
-        everything = planning_context(args.profile, grid=base_grid, split="all",
-                                      replicates=args.replicates)
-        all_red, _ = reductions(in_sample(pareto_front(everything, share_tests=share)),
-                                in_sample(single_model_front(everything)))
-        all_mean = float(np.mean(all_red))
-        rows.append([grid, "all 164, in-sample", None, None, None, None, None, None,
-                     round(100 * all_mean, 1), round(time.perf_counter() - start, 1)])
-        results.append({"grid": grid, "mean_cost_reduction": mean, "max_cost_reduction": best,
-                        "validation_in_sample_mean_cost_reduction": fitted_mean,
-                        "all_problems_in_sample_mean_cost_reduction": all_mean,
-                        "splits": per_split})
-        context_label = context.profile_label
-    print(format_table(["grid", "split", "cascade plans", "sharing", "single plans",
-                        "mean red. %", "max red. %", "unmatched", "in-sample red. %",
-                        "seconds"], rows))
+    groups = [g.strip() for g in args.groups.split(",") if g.strip()]
+    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    done = {g["group"]: g for g in previous.get("groups", [])}
+    kw = dict(replicates=args.replicates, keep_rows=args.rows)
+    for name in groups:
+        if name == "issue":
+            out = [run_group("issue: paper grid", ["naive"], grid="paper", **kw),
+                   run_group("issue: default grid", ["naive"], **kw),
+                   run_group("issue: default grid, ceiling", ["naive"], chosen_on="heldout",
+                             **kw)]
+            for g in out:
+                done[g["group"]] = g
+                print_group(g)
+            continue
+        if name == "selectors":
+            group = run_group(name, list(SELECTORS), **kw)
+        elif name == "grids":
+            group = run_group(name, ["naive", RECOMMENDED], grid="paper", **kw)
+        elif name == "kfold":
+            group = run_group(name, ["naive", "shrinkage", RECOMMENDED], protocol="kfold", **kw)
+        elif name == "extra":
+            n = args.extra_budgets
+            group = run_group(name, ["naive", RECOMMENDED], profile="humaneval-extra",
+                              budgets=(f"0.0005:0.06:{n}", n), method="ilp", **kw)
+        elif name == "runtime":
+            start, cpu = time.perf_counter(), time.process_time()
+            evaluate_many(None, selections=[RECOMMENDED], budgets=SPLIT,
+                          replicates=args.replicates)
+            group = {"group": name, "selection": RECOMMENDED, "profile": "default",
+                     "protocol": "paper", "budgets": SPLIT,
+                     "seconds": time.perf_counter() - start,
+                     "cpu_seconds": time.process_time() - cpu,
+                     "load_average": os.getloadavg(), "cores": os.cpu_count()}
+            done[name] = group
+            print(f"\n== runtime: evaluate --selection {RECOMMENDED} (default profile, paper "
+                  f"protocol, {SPLIT} budgets): {group['seconds']:.1f} s wall, "
+                  f"{group['cpu_seconds']:.1f} s CPU, load average "
+                  f"{group['load_average'][0]:.1f} on {group['cores']} cores")
+            continue
+        else:
+            parser.error(f"unknown group {name!r}")
+        done[name] = group
+        print_group(group)
+    checks = {}
+    reference = next((c for c in done.get("issue: paper grid", {}).get("configs", [])), None)
+    for key in ("selectors", "kfold", "extra"):
+        group = done.get(key)
+        config = next((c for c in (group or {}).get("configs", [])
+                       if c["selection"] == RECOMMENDED), None)
+        if config is None or reference is None:
+            continue
+        check = target_check(config, reference)
+        checks[key] = [dict(zip(["measure", "target", "value", "met", "paper_grid_today",
+                                 "not_worse"], row, strict=True)) for row in check]
+        print(f"\n== targets of {RECOMMENDED} ({key}; reference: paper grid, today's rule, "
+              "paper protocol)")
+        print(format_table(["measure", "target", "value", "met", "paper grid today",
+                            "not worse"], [[r[0], r[1], None if r[2] is None else
+                                            round(r[2], 4), str(r[3]), None if r[4] is None
+                                            else round(r[4], 4), str(r[5])] for r in check]))
     text = json.dumps({
-        "benchmark": "held-out cost reduction at equal or better accuracy vs the best "
-                     "single-model self-testing front",
-        "profile": context_label,
-        "profile_sha256": context.profile.fingerprint(),
-        "replicates": args.replicates,
-        "paper_reference": {"mean_cost_reduction": 0.26, "max_cost_reduction": 0.70},
-        "machine": platform.platform(),
-        "results": results,
-    }, indent=1) + "\n"
+        "benchmark": "held-out value of plan selection (planner.evaluate)",
+        "recommended": RECOMMENDED, "machine": platform.platform(),
+        "groups": list(done.values()), "targets": checks,
+    }, indent=1, allow_nan=False) + "\n"
     with atomic_write(RESULTS, "w", encoding="utf-8") as fh:
         fh.write(text)
-    print(f"wrote {RESULTS}")
+    print(f"\nwrote {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,13 @@ import numpy as np
 from ..errors import CodecascadeError
 from ..search.objective import Objective
 from ..search.space import SearchSpace
-from .candidates import CandidateSet, PlanFamily, family_candidates
+from .candidates import (
+    FRONT_LIMIT,
+    CandidateSet,
+    CandidateSource,
+    PlanFamily,
+    family_candidates,
+)
 
 
 class SelectionError(CodecascadeError, ValueError):
@@ -42,7 +48,9 @@ class SelectionTask:
     ``planning`` is the planning part's :class:`~planner.search.space.SearchSpace` (its
     tables have one column per planning problem); ``seed`` seeds the search and every
     resampling; ``method`` and ``method_options`` name the search method and its options
-    (planner.search.registry), as a plan request gives them. Expensive derived things
+    (planner.search.registry), as a plan request gives them. ``candidate_source`` says
+    where candidate plans come from (None: the exact front, or searches per objective for
+    a cascade space over ``FRONT_LIMIT`` plans; :mod:`.candidates`). Expensive derived things
     (the candidate plans, inner resampling tasks) are computed once per task and shared by
     every selector run on it.
     """
@@ -52,6 +60,7 @@ class SelectionTask:
     seed: int = 0
     method: str = "exact"
     method_options: Mapping[str, Any] = field(default_factory=dict)
+    candidate_source: CandidateSource | None = None
     _inner: dict[tuple[Any, ...], SelectionTask] = field(default_factory=dict, repr=False)
     _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
@@ -80,9 +89,18 @@ class SelectionTask:
         return self.planning.n_problems
 
     @cached_property
+    def source(self) -> CandidateSource:
+        """Where this task's candidate plans come from (see the class docstring)."""
+        if self.candidate_source is not None:
+            return CandidateSource(self.candidate_source)
+        if self.family is PlanFamily.SINGLE or self.planning.count_plans() <= FRONT_LIMIT:
+            return CandidateSource.FRONT
+        return CandidateSource.SEARCH
+
+    @cached_property
     def candidates(self) -> CandidateSet:
-        """The plans candidate-based selectors choose among (:mod:`.candidates`): the exact
-        Pareto front of the family on the planning problems, with per-problem numbers."""
+        """The exact Pareto front of the family on the planning problems, with per-problem
+        numbers (:mod:`.candidates`)."""
         return family_candidates(self.planning, self.family)
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
@@ -104,7 +122,8 @@ class SelectionTask:
         space = SearchSpace(tuple(t.columns(idx) for t in self.planning.tables),
                             self.planning.shared_theta)
         task = SelectionTask(planning=space, family=self.family, seed=self.seed,
-                             method=self.method, method_options=self.method_options)
+                             method=self.method, method_options=self.method_options,
+                             candidate_source=self.source)
         if key is not None:
             self._inner[key] = task
         return task

@@ -30,12 +30,16 @@ import numpy as np
 from ..search.errors import BudgetTooLowError, SearchError
 from ..search.objective import TOLERANCE, Objective
 from .base import Choice, SelectionError, SelectionTask, Selector
-from .candidates import CandidateSet, PlanFamily
+from .candidates import CandidateSet, CandidateSource, PlanFamily, candidate_set
 from .honest import PredictionMethod, cost_bounds, honest_estimates, nested_outcome
 from .predict import in_sample_estimate
 
 #: The cost rule's confidence must leave room on both sides.
 CONFIDENCE_RANGE = (0.5, 0.999)
+#: Search source: searches per budget until the plan fits under the cost rule, and how
+#: much further below the overshoot the next search's budget goes.
+SEARCH_ROUNDS = 6
+SEARCH_STEP = 0.01
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,7 @@ class CandidateSelector(Selector):
     knob: ClassVar[str | None] = None
     knob_grid: ClassVar[tuple[Any, ...]] = ()
     #: the prediction methods this selector can state
-    predictions: ClassVar[tuple[PredictionMethod, ...]] = (
-        PredictionMethod.IN_SAMPLE, PredictionMethod.NESTED, PredictionMethod.CORRECTED)
+    predictions: ClassVar[tuple[PredictionMethod, ...]] = tuple(PredictionMethod)
     #: whether :meth:`pick` handles a target accuracy (else budgets only)
     supports_target_accuracy: ClassVar[bool] = False
     #: internal: inner runs of a tuned selector use this knob value
@@ -84,9 +87,43 @@ class CandidateSelector(Selector):
         """Index of the chosen candidate among ``feasible`` ones (a non-empty [plans] mask
         of plans that fit the budget under the cost rule), and details to record."""
 
-    def candidates(self, task: SelectionTask) -> CandidateSet:
-        """The plans this selector chooses among (the task's front by default)."""
-        return task.candidates
+    def candidates(self, task: SelectionTask, objectives: Sequence[Objective]
+                   ) -> CandidateSet:
+        """The plans this selector chooses among for ``objectives``: the task's front, or
+        (search source) each budget's best plan that fits under the cost rule."""
+        if task.source is CandidateSource.FRONT:
+            return task.candidates
+        return self.searched(task, task, objectives)
+
+    def searched(self, task: SelectionTask, search_task: SelectionTask,
+                 objectives: Sequence[Objective]) -> CandidateSet:
+        """Candidates from searches of ``search_task`` (the task itself, or the same options
+        with other numbers): for every budget, the method's plan, its budget lowered until
+        the plan fits under the cost rule with ``task``'s true numbers (at most
+        ``SEARCH_ROUNDS`` searches), plus the cheapest plan. Cached per task."""
+        budgets = tuple(sorted({o.budget for o in objectives if o.is_budget}))
+        key = ("searched", id(search_task), self.budget_confidence, budgets)
+        return task.memo(key, lambda: candidate_set(task.planning, [
+            search_task.search(Objective(target_accuracy=0.0)),
+            *(self._fitting(task, search_task, b) for b in budgets)],
+            None if search_task is task else search_task.planning))
+
+    def _fitting(self, task: SelectionTask, search_task: SelectionTask, budget: float
+                 ) -> tuple[tuple[int, int], ...]:
+        target = budget
+        stages = search_task.search(Objective(target_accuracy=0.0))
+        for _ in range(SEARCH_ROUNDS):
+            try:
+                stages = search_task.search(Objective(budget=target))
+            except BudgetTooLowError:
+                break
+            plan = candidate_set(task.planning, [stages])
+            bound = (plan.mean_cost if self.budget_confidence is None
+                     else cost_bounds(plan, self.budget_confidence, task.seed))[0]
+            if bound <= budget + TOLERANCE:
+                break
+            target *= budget / bound * (1.0 - SEARCH_STEP)
+        return stages
 
     def knob_value(self) -> Any:
         return self.tuned if self.tuned is not None else getattr(self, self.knob or "", None)
@@ -123,7 +160,7 @@ class CandidateSelector(Selector):
             value, scores = self._tune(task, objectives)
             selector = replace(self, tuned=value)
             details = {f"tuned_{self.knob}": value, "tuning_scores": scores}
-        candidates = selector.candidates(task)
+        candidates = selector.candidates(task, objectives)
         out = []
         for objective in objectives:
             if not objective.is_budget and not selector.supports_target_accuracy:
@@ -147,8 +184,9 @@ class CandidateSelector(Selector):
         method = PredictionMethod(self.prediction)
         if method is PredictionMethod.IN_SAMPLE:
             return choices
-        estimates = honest_estimates(method, self.in_sample(), task, objectives, choices,
-                                     folds=self.folds, repeats=self.repeats)
+        estimates = honest_estimates(
+            method, self.in_sample(), task, objectives, choices, folds=self.folds,
+            repeats=self.repeats, plans=CandidateSelector.candidates(self, task, objectives))
         return [replace(c, predicted=e) for c, e in zip(choices, estimates, strict=True)]
 
     def _tune(self, task: SelectionTask, objectives: Sequence[Objective]

@@ -1,5 +1,11 @@
 """The plans candidate-based selectors choose among, with their per-problem numbers.
 
+Two sources (:class:`CandidateSource`): the exact front (below), or, for spaces too large
+to enumerate a front in reasonable time (more than ``FRONT_LIMIT`` plans, e.g. the
+seven-model profile, whose default-grid front takes over ten minutes per split), the
+search method's optimum for each objective the selector is asked about (the union is a
+subset of the front: the front's points at those budgets).
+
 A cascade selector chooses, for a budget, among the plans of the exact cost–accuracy
 Pareto front of the planning problems (planner.search.exact.exact_front): every plan off
 the front is beaten by a front plan that is at most as expensive and at least as accurate
@@ -24,6 +30,14 @@ from ..search.exact import exact_front
 from ..search.pareto import ParetoFront
 from ..search.space import SearchSpace
 from ..search.stages import normalise_stages, stages_from_codes
+
+#: Above this many plans, a cascade task takes its candidates from searches, not the front.
+FRONT_LIMIT = 10**10
+
+
+class CandidateSource(StrEnum):
+    FRONT = "front"
+    SEARCH = "search"
 
 
 class PlanFamily(StrEnum):
@@ -111,7 +125,18 @@ def family_candidates(space: SearchSpace, family: PlanFamily,
     else:
         with single_threaded_blas():
             front, _ = exact_front(built)
-    plans = tuple(normalise_stages(built, stages_from_codes(c)) for c in front.codes)
-    acc, cost = per_problem(space, plans)
-    score = None if scored_on is None else per_problem(built, plans)[0].mean(axis=1)
-    return CandidateSet(plans, acc, cost, score)
+    return candidate_set(space, [normalise_stages(built, stages_from_codes(c))
+                                 for c in front.codes], scored_on)
+
+
+def candidate_set(space: SearchSpace, plans, scored_on: SearchSpace | None = None
+                  ) -> CandidateSet:
+    """A :class:`CandidateSet` of the distinct ``plans`` ((model, row) stages), sorted by
+    mean cost on ``space``; ``score`` is their mean accuracy on ``scored_on`` if given."""
+    distinct = tuple(dict.fromkeys(tuple(p) for p in plans))
+    acc, cost = per_problem(space, distinct)
+    order = np.lexsort((-acc.mean(axis=1), cost.mean(axis=1)))
+    distinct = tuple(distinct[i] for i in order)
+    acc, cost = acc[order], cost[order]
+    score = None if scored_on is None else per_problem(scored_on, distinct)[0].mean(axis=1)
+    return CandidateSet(distinct, acc, cost, score)

@@ -14,6 +14,13 @@ inner training part):
 * ``corrected`` — the chosen plan's in-sample mean minus the optimism measured on the
   inner folds (in-fold minus out-of-fold mean of each inner choice), in the spirit of
   Tibshirani & Tibshirani (2009) and Efron's optimism bootstrap.
+* ``632plus`` — Efron & Tibshirani's (1997) .632+ weighting of the optimistic in-sample
+  numbers and the pessimistic out-of-sample ones (here the nested out-of-fold numbers):
+  w = .632 / (1 − .368 R), with the relative overfitting rate
+  R = (in-sample − out-of-fold) / (in-sample − γ) clipped to [0, 1] and the no-information
+  accuracy γ = the mean accuracy of the front plans that fit the budget (a choice made
+  without information); the statement is the mean of (1 − w)·in-sample + w·out-of-fold per
+  problem, for accuracy and cost alike.
 
 Either interval is the percentile bootstrap interval over planning problems of the
 per-problem numbers the point estimate is the mean of, shifted with it.
@@ -33,7 +40,7 @@ from enum import StrEnum
 import numpy as np
 
 from ..cascade import cascade_per_problem
-from ..search.objective import Objective
+from ..search.objective import TOLERANCE, Objective
 from .base import Choice, NewProblemEstimate, SelectionTask, Selector
 from .candidates import CandidateSet
 from .predict import in_sample_estimate, interval_estimate
@@ -46,13 +53,14 @@ NESTED = ("nested cross-validation over the planning problems ({folds}x{repeats}
           "out-of-fold accuracy and cost of the plans chosen without each problem")
 CORRECTED = ("in-sample mean minus the optimism of the choices on inner folds "
              "({folds}x{repeats}, Tibshirani & Tibshirani 2009)")
+PLUS632 = (".632+ weighting (w = {w:.3f}, Efron & Tibshirani 1997) of the in-sample numbers "
+           "and the nested cross-validation ({folds}x{repeats}) out-of-fold numbers")
 
 
 class PredictionMethod(StrEnum):
     IN_SAMPLE = "in-sample"
     NESTED = "nested"
     CORRECTED = "corrected"
-    #: the .632+ bootstrap (only selectors that resample by bootstrap: :mod:`.bootstrap`)
     PLUS632 = "632plus"
 
 
@@ -101,21 +109,50 @@ def nested_outcome(selector: Selector, task: SelectionTask, objectives: Sequence
 
 def honest_estimates(method: PredictionMethod, selector: Selector, task: SelectionTask,
                      objectives: Sequence[Objective], choices: Sequence[Choice], *,
-                     folds: int, repeats: int) -> list[NewProblemEstimate]:
+                     folds: int, repeats: int, plans: CandidateSet) -> list[NewProblemEstimate]:
     """The statement for new problems of each choice by ``method``; ``selector`` must be
-    the in-sample version of the selector that made ``choices``."""
+    the in-sample version of the selector that made ``choices``; ``plans`` are the
+    candidates the no-information accuracy of ``632plus`` averages over."""
     if method is PredictionMethod.IN_SAMPLE:
         return [in_sample_estimate(task, c.stages)[2] for c in choices]
     inner = nested_outcome(selector, task, objectives, folds, repeats)
     out = []
-    for o, choice in enumerate(choices):
+    for o, (objective, choice) in enumerate(zip(objectives, choices, strict=True)):
         if method is PredictionMethod.NESTED:
             out.append(interval_estimate(inner.accuracy[o], inner.cost[o], task.seed,
                                          NESTED.format(folds=folds, repeats=repeats)))
             continue
         a, c = cascade_per_problem([(task.planning.tables[t], r) for t, r in choice.stages])
-        out.append(interval_estimate(a, c, task.seed,
-                                     CORRECTED.format(folds=folds, repeats=repeats),
-                                     shift=(-inner.accuracy_optimism[o],
-                                            -inner.cost_optimism[o])))
+        if method is PredictionMethod.CORRECTED:
+            out.append(interval_estimate(a, c, task.seed,
+                                         CORRECTED.format(folds=folds, repeats=repeats),
+                                         shift=(-inner.accuracy_optimism[o],
+                                                -inner.cost_optimism[o])))
+            continue
+        w = plus632_weight(float(a.mean()), float(inner.accuracy[o].mean()),
+                           no_information_accuracy(plans, objective))
+        out.append(interval_estimate((1 - w) * a + w * inner.accuracy[o],
+                                     (1 - w) * c + w * inner.cost[o], task.seed,
+                                     PLUS632.format(w=w, folds=folds, repeats=repeats)))
     return out
+
+
+def no_information_accuracy(front: CandidateSet, objective: Objective) -> float:
+    """γ of the .632+ rule: the mean accuracy of the candidate plans that fit the objective
+    (a plan picked without information among those that qualify)."""
+    if objective.is_budget:
+        fits = front.mean_cost <= objective.budget + TOLERANCE
+    else:
+        fits = front.mean_accuracy >= objective.target_accuracy - TOLERANCE
+    if not fits.any():
+        fits = front.mean_cost <= front.mean_cost.min() + TOLERANCE
+    return float(front.mean_accuracy[fits].mean())
+
+
+def plus632_weight(apparent: float, out_of_sample: float, gamma: float) -> float:
+    """Weight of the out-of-sample accuracy in the .632+ estimate (Efron & Tibshirani 1997,
+    with accuracies instead of error rates): .632 / (1 − .368 R)."""
+    r = 0.0
+    if apparent - gamma > TOLERANCE and out_of_sample < apparent:
+        r = min(1.0, max(0.0, (apparent - out_of_sample) / (apparent - gamma)))
+    return 0.632 / (1.0 - 0.368 * r)

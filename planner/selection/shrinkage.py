@@ -24,7 +24,8 @@ planning problems (each inner training part shrinks toward its own means).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,7 @@ from ..search.objective import TOLERANCE, Objective
 from ..search.space import SearchSpace
 from .base import SelectionError, SelectionTask
 from .candidate_selector import CandidateSelector
-from .candidates import CandidateSet, family_candidates
+from .candidates import CandidateSet, CandidateSource, family_candidates
 
 
 def shrunk_space(space: SearchSpace, keep: float) -> SearchSpace:
@@ -67,12 +68,17 @@ class Shrinkage(CandidateSelector):
         if not 0.0 <= self.keep <= 1.0:
             raise SelectionError(f"keep must be in [0, 1], got {self.keep}")
 
-    def candidates(self, task: SelectionTask) -> CandidateSet:
+    def candidates(self, task: SelectionTask, objectives: Sequence[Objective]
+                   ) -> CandidateSet:
         keep = float(self.knob_value())
         if keep == 1.0:
-            return task.candidates
-        return task.memo(("shrunk", keep), lambda: family_candidates(
-            task.planning, task.family, scored_on=shrunk_space(task.planning, keep)))
+            return super().candidates(task, objectives)
+        if task.source is CandidateSource.FRONT:
+            return task.memo(("shrunk", keep), lambda: family_candidates(
+                task.planning, task.family, scored_on=shrunk_space(task.planning, keep)))
+        shrunk = task.memo(("shrunk-task", keep), lambda: replace(
+            task, planning=shrunk_space(task.planning, keep), _inner={}, _memo={}))
+        return self.searched(task, shrunk, objectives)
 
     def pick(self, task: SelectionTask, candidates: CandidateSet, objective: Objective,
              feasible: np.ndarray) -> tuple[int, dict[str, Any]]:

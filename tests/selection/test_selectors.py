@@ -3,6 +3,8 @@ construction, their options parse, and the naive one is today's plan."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,8 @@ from planner.profile import ARRAY_SPECS, Profile
 from planner.search.errors import BudgetTooLowError
 from planner.search.objective import Objective
 from planner.selection import PlanFamily, SelectionError, SelectionTask, get_selector
+from planner.selection.candidates import CandidateSource
+from planner.selection.honest import plus632_weight
 from planner.selection.resampling import bootstrap_counts, inner_folds
 from planner.splits import kfold_splits
 from planner.synthetic import synthetic_profile
@@ -26,6 +30,7 @@ SELECTIONS = [
     "shrinkage",
     "shrinkage:keep=0,budget_confidence=0.9,prediction=nested,folds=3",
     "shrinkage:tune=True,folds=3",
+    "shrinkage:prediction=632plus,folds=3",
 ]
 
 
@@ -182,7 +187,7 @@ def test_nested_prediction_is_out_of_fold(profile):
     ("one-se:multiplier=abc", "cannot be 'abc'"),
     ("one-se:multiplier=-1", "multiplier must be >= 0"),
     ("naive:budget_confidence=1.5", "budget_confidence must be in"),
-    ("naive:prediction=632plus", "unknown prediction '632plus'"),
+    ("naive:prediction=psychic", "unknown prediction 'psychic'"),
     ("naive:tune=true", "no knob to tune"),
     ("shrinkage:keep=2", "keep must be in [0, 1]"),
     ("bootstrap:resamples=3", "resamples must be >= 10"),
@@ -223,3 +228,36 @@ def test_resampling_is_seeded_and_partitions():
     assert np.array_equal(counts, bootstrap_counts(23, 7, seed=4))
     with pytest.raises(SelectionError):
         inner_folds(3, 5, 1, seed=0)
+
+
+@pytest.mark.parametrize("selection", ["naive:budget_confidence=0.9", "one-se",
+                                       "shrinkage", "shrinkage:budget_confidence=0.9"])
+def test_search_source_agrees_with_the_front(profile, selection):
+    """Spaces too large for a front take candidates from one search per budget: the plans
+    fit the budget under the cost rule, and today's rule picks the same plan either way."""
+    context = planning_context(profile, grid="default", split="paper-seed3")
+    front_task = SelectionTask.from_context(context)
+    search_task = dataclasses.replace(front_task, candidate_source=CandidateSource.SEARCH)
+    assert search_task.source is CandidateSource.SEARCH
+    budgets = np.geomspace(front_task.candidates.mean_cost.min() * 1.5,
+                           front_task.candidates.mean_cost.max() / 2, 4)
+    objectives = [Objective(budget=float(b)) for b in budgets]
+    selector = get_selector(selection)
+    searched = selector.select(search_task, objectives)
+    for objective, choice in zip(objectives, searched, strict=True):
+        assert choice.planning_cost <= objective.budget + 1e-12
+    naive_front = get_selector("naive:prediction=nested,folds=3").select(front_task,
+                                                                          objectives)
+    naive_search = get_selector("naive:prediction=nested,folds=3").select(search_task,
+                                                                           objectives)
+    assert [c.planning_accuracy for c in naive_front] == pytest.approx(
+        [c.planning_accuracy for c in naive_search])
+    assert [c.predicted.accuracy for c in naive_front] == pytest.approx(
+        [c.predicted.accuracy for c in naive_search])
+
+
+def test_632plus_weight():
+    assert plus632_weight(0.8, 0.8, 0.5) == pytest.approx(0.632)
+    assert plus632_weight(0.8, 0.5, 0.5) == pytest.approx(1.0)
+    assert plus632_weight(0.8, 0.65, 0.5) == pytest.approx(0.632 / (1 - 0.368 * 0.5))
+    assert plus632_weight(0.5, 0.4, 0.6) == pytest.approx(0.632)  # no room: R = 0
