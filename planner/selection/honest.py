@@ -14,9 +14,10 @@ inner training part):
 * ``corrected`` — the chosen plan's in-sample mean minus the optimism measured on the
   inner folds (in-fold minus out-of-fold mean of each inner choice), in the spirit of
   Tibshirani & Tibshirani (2009) and Efron's optimism bootstrap.
-* ``632plus`` — Efron & Tibshirani's (1997) .632+ weighting of the optimistic in-sample
-  numbers and the pessimistic out-of-sample ones (here the nested out-of-fold numbers):
-  w = .632 / (1 − .368 R), with the relative overfitting rate
+* ``632`` and ``632plus`` — Efron's .632 weighting and Efron & Tibshirani's (1997) .632+
+  weighting of the optimistic in-sample numbers and the pessimistic out-of-sample ones
+  (here the nested out-of-fold numbers): w = .632, or w = .632 / (1 − .368 R) with the
+  relative overfitting rate
   R = (in-sample − out-of-fold) / (in-sample − γ) clipped to [0, 1] and the no-information
   accuracy γ = the mean accuracy of the front plans that fit the budget (a choice made
   without information); the statement is the mean of (1 − w)·in-sample + w·out-of-fold per
@@ -53,7 +54,7 @@ NESTED = ("nested cross-validation over the planning problems ({folds}x{repeats}
           "out-of-fold accuracy and cost of the plans chosen without each problem")
 CORRECTED = ("in-sample mean minus the optimism of the choices on inner folds "
              "({folds}x{repeats}, Tibshirani & Tibshirani 2009)")
-PLUS632 = (".632+ weighting (w = {w:.3f}, Efron & Tibshirani 1997) of the in-sample numbers "
+PLUS632 = ("{name} weighting (w = {w:.3f}, Efron & Tibshirani 1997) of the in-sample numbers "
            "and the nested cross-validation ({folds}x{repeats}) out-of-fold numbers")
 
 
@@ -61,6 +62,7 @@ class PredictionMethod(StrEnum):
     IN_SAMPLE = "in-sample"
     NESTED = "nested"
     CORRECTED = "corrected"
+    P632 = "632"
     PLUS632 = "632plus"
 
 
@@ -129,11 +131,15 @@ def honest_estimates(method: PredictionMethod, selector: Selector, task: Selecti
                                          shift=(-inner.accuracy_optimism[o],
                                                 -inner.cost_optimism[o])))
             continue
-        w = plus632_weight(float(a.mean()), float(inner.accuracy[o].mean()),
-                           no_information_accuracy(plans, objective))
+        w = 0.632
+        if method is PredictionMethod.PLUS632:
+            w = plus632_weight(float(a.mean()), float(inner.accuracy[o].mean()),
+                               no_information_accuracy(plans, objective))
+        name = "." + method.value.replace("plus", "+")
         out.append(interval_estimate((1 - w) * a + w * inner.accuracy[o],
                                      (1 - w) * c + w * inner.cost[o], task.seed,
-                                     PLUS632.format(w=w, folds=folds, repeats=repeats)))
+                                     PLUS632.format(name=name, w=w, folds=folds,
+                                                    repeats=repeats)))
     return out
 
 
