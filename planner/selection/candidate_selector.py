@@ -8,8 +8,8 @@ For each budget a :class:`CandidateSelector`
    budget is above the cheapest plan, it falls back to the plan with the lowest bound and
    says so (``Choice.fits`` is False);
 2. picks one of them by its own rule (:meth:`CandidateSelector.pick`);
-3. states a prediction for new problems (``prediction``: in-sample, nested or corrected,
-   :mod:`.honest`, with ``folds`` × ``repeats`` inner cross-validation).
+3. states a prediction for new problems (``prediction``: in-sample, nested, corrected, 632
+   or 632plus, :mod:`.honest`, with ``folds`` × ``repeats`` inner cross-validation).
 
 Options with a knob can have it chosen by inner cross-validation (``tune=True``): each
 value of the knob's grid is run on the inner training parts and scored out of fold; the
