@@ -16,6 +16,7 @@ Groups (``--groups``):
 * ``issue`` — the issue's table: paper grid and default grid with today's selection, and
   the default grid's ceiling (plans chosen on the held-out part itself).
 * ``selectors`` — every selector and statement on the default grid, paper protocol.
+* ``candidates`` — the candidates for ``plan``'s default (``--candidates``, ';'-separated).
 * ``grids`` — the recommended selection on the paper grid.
 * ``kfold`` — naive and the recommended selection, 5 folds x 2 repeats.
 * ``extra`` — naive and the recommended selection on the seven-model humaneval-extra
@@ -60,6 +61,15 @@ SELECTORS = (
     "shrinkage:prediction=632", "shrinkage:prediction=632plus",
     RECOMMENDED,
     "shrinkage:budget_confidence=0.9,prediction=632",
+    "shrinkage:budget_confidence=0.95,prediction=632",
+)
+#: Candidates for plan's default: the cost rule's confidence and the statement's folds.
+CANDIDATES = (
+    "naive",
+    "shrinkage:budget_confidence=0.8,prediction=632",
+    "shrinkage:budget_confidence=0.9,prediction=632",
+    "shrinkage:budget_confidence=0.9,prediction=632,folds=3",
+    "shrinkage:budget_confidence=0.9,prediction=632plus,folds=3",
     "shrinkage:budget_confidence=0.95,prediction=632",
 )
 TARGETS = {  # measure: (target, direction)
@@ -173,6 +183,8 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=64)
     parser.add_argument("--extra-budgets", type=int, default=8)
     parser.add_argument("--rows", action="store_true", help="keep every row in the JSON")
+    parser.add_argument("--candidates", default=";".join(CANDIDATES),
+                        help="';'-separated selections of the candidates group")
     args = parser.parse_args()
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     done: dict[str, dict[str, object]] = {}
@@ -189,6 +201,8 @@ def main() -> None:
             continue
         if name == "selectors":
             group = run_group(name, list(SELECTORS), **kw)
+        elif name == "candidates":
+            group = run_group(name, [c for c in args.candidates.split(";") if c], **kw)
         elif name == "grids":
             group = run_group(name, ["naive", RECOMMENDED], grid="paper", **kw)
         elif name == "kfold":

@@ -186,7 +186,8 @@ class CandidateSelector(Selector):
             return choices
         estimates = honest_estimates(
             method, self.in_sample(), task, objectives, choices, folds=self.folds,
-            repeats=self.repeats, plans=CandidateSelector.candidates(self, task, objectives))
+            repeats=self.repeats,
+            plans=lambda: CandidateSelector.candidates(self, task, objectives))
         return [replace(c, predicted=e) for c, e in zip(choices, estimates, strict=True)]
 
     def _tune(self, task: SelectionTask, objectives: Sequence[Objective]

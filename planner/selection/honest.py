@@ -34,7 +34,7 @@ at most the budget.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -111,10 +111,12 @@ def nested_outcome(selector: Selector, task: SelectionTask, objectives: Sequence
 
 def honest_estimates(method: PredictionMethod, selector: Selector, task: SelectionTask,
                      objectives: Sequence[Objective], choices: Sequence[Choice], *,
-                     folds: int, repeats: int, plans: CandidateSet) -> list[NewProblemEstimate]:
+                     folds: int, repeats: int, plans: Callable[[], CandidateSet]
+                     ) -> list[NewProblemEstimate]:
     """The statement for new problems of each choice by ``method``; ``selector`` must be
-    the in-sample version of the selector that made ``choices``; ``plans`` are the
-    candidates the no-information accuracy of ``632plus`` averages over."""
+    the in-sample version of the selector that made ``choices``; ``plans()`` gives the
+    candidates the no-information accuracy of ``632plus`` averages over (computed only
+    for ``632plus``)."""
     if method is PredictionMethod.IN_SAMPLE:
         return [in_sample_estimate(task, c.stages)[2] for c in choices]
     inner = nested_outcome(selector, task, objectives, folds, repeats)
@@ -134,7 +136,7 @@ def honest_estimates(method: PredictionMethod, selector: Selector, task: Selecti
         w = 0.632
         if method is PredictionMethod.PLUS632:
             w = plus632_weight(float(a.mean()), float(inner.accuracy[o].mean()),
-                               no_information_accuracy(plans, objective))
+                               no_information_accuracy(plans(), objective))
         name = "." + method.value.replace("plus", "+")
         out.append(interval_estimate((1 - w) * a + w * inner.accuracy[o],
                                      (1 - w) * c + w * inner.cost[o], task.seed,
