@@ -73,17 +73,17 @@ class Collector:
         as soon as its batch is complete."""
         started = time.perf_counter()
         self._clients = {m: EndpointClient(self.endpoints[m]) for m in self.models}
-        queue: asyncio.Queue[Batch] = asyncio.Queue()
-        for batch in batches:
-            queue.put_nowait(batch)
+        queue: asyncio.Queue[tuple[int, Batch]] = asyncio.Queue()
+        for position, batch in enumerate(batches):
+            queue.put_nowait((position, batch))
 
         async def worker() -> None:
             while True:
                 try:
-                    batch = queue.get_nowait()
+                    position, batch = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                record = await self._admitted(batch)
+                record = await self._admitted(position, batch)
                 if record is None:
                     return
                 writer.write(record)
@@ -111,8 +111,9 @@ class Collector:
             self.stats.wall_s = time.perf_counter() - started
         return self.stats
 
-    async def _admitted(self, batch: Batch) -> CollectedRecord | None:
-        """The batch's record, or None when the cost cap stops the collection first."""
+    async def _admitted(self, position: int, batch: Batch) -> CollectedRecord | None:
+        """The batch's record, or None when the cost cap stops the collection first
+        (``position``: the batch's place in the collection's order)."""
         if self.cap is None:
             return await self.collect_batch(batch)
         ep = self.endpoints[batch.model]
@@ -120,7 +121,7 @@ class Collector:
                             solution_prompt(ep, batch.problem.prompt, batch.problem.entry_point),
                             test_prompt(ep, batch.problem.prompt, batch.problem.entry_point,
                                         self.infos[batch.model].test_lines))
-        if not await self.cap.admit(batch.model, batch.problem.task_id, bound):
+        if not await self.cap.admit(position, batch.model, batch.problem.task_id, bound):
             return None
         cost = 0.0
         try:

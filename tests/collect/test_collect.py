@@ -276,3 +276,42 @@ def test_an_endpoints_file_without_the_model_names_it(tmp_path):
     problems = write_problems(tmp_path / "p.jsonl", problem_rows())
     with pytest.raises(EndpointError, match="has no endpoint for 'medium'"):
         collect(eps, problems, tmp_path / "g.jsonl", models=["small", "medium"])
+
+
+def test_max_cost_collects_every_batch_before_the_one_that_cannot_fit(tmp_path, replay_server,
+                                                                       capsys):
+    # Cheap 7B batches come first in the order; a 13B batch alone could pass the cap, and
+    # the three 7B batches' bounds cannot be in flight together (the third waits for the
+    # first two to settle, while a worker already holds the 13B batch). Every 7B batch is
+    # collected, no 13B batch is started, and the stop message states what was spent in
+    # all.
+    server = replay_server()
+    eps = endpoints_for(tmp_path, server)
+    endpoints = load_endpoints(eps)
+    want = Want(samples=3, tests=2)
+    problems = load_problems("humaneval", limit=3)
+
+    def bound(model, problem):
+        ep = endpoints[model]
+        return batch_bound(ep, want.missing(Have()),
+                           solution_prompt(ep, problem.prompt, problem.entry_point),
+                           test_prompt(ep, problem.prompt, problem.entry_point, 5))
+
+    cheap = [bound("WizardCoder-Python-7B", p) for p in problems]
+    dear = bound("WizardCoder-Python-13B", problems[0])
+    cap = 2.5 * max(cheap)
+    assert sum(cheap) > cap and cap < dear
+    out = tmp_path / "g.jsonl"
+    code = cli("collect", "-e", str(eps), "-p", "humaneval", "-o", str(out), "--limit", "3",
+               "--models", "WizardCoder-Python-7B,WizardCoder-Python-13B", "--samples", "3",
+               "--test-generations", "2", "--max-cost", str(cap), "--no-progress",
+               "--concurrency", "8")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    records = lines_of(out)
+    assert sorted((r.model, r.task_id) for r in records) == [
+        ("WizardCoder-Python-7B", p.task_id) for p in problems]
+    spent = sum(r.cost for r in records)
+    assert (f"spent ${spent:.6g}, and the next batch (WizardCoder-Python-13B, HumanEval/0) "
+            f"could cost up to ${dear:.6g}") in captured.err
+    assert "not collected: 3 batches" in captured.out
