@@ -24,6 +24,7 @@ Every untrusted text here (the tests included) is only ever executed by ``planne
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -45,6 +46,7 @@ BENCHMARKS = {"humaneval": "humaneval", "human-eval": "humaneval", "mbpp": "mbpp
 
 _IMPORT_LINE = re.compile(r"(import|from)\s+[A-Za-z_][\w.]*")
 _NAME = re.compile(r"[A-Za-z_]\w*")
+_LEADING = re.compile(r"[ \t]*")
 
 
 class ProblemError(CodecascadeError, ValueError):
@@ -101,10 +103,59 @@ class Problem:
 
     @property
     def reference_program(self) -> str | None:
-        """The canonical solution as a whole program (prompt + body), or None."""
+        """The canonical solution as a whole program (prompt + body), or None.
+
+        A body indented unlike the prompt's function body does not parse after it (243 of
+        MBPP-sanitized's 427 bodies in CodeT's conversion are indented by 2 spaces or tabs
+        under a 4-space docstring): such a body is re-indented to the prompt's indentation,
+        keeping its own relative indentation, when that makes the program parse. The
+        program is only parsed here, never run."""
         if self.canonical_solution is None:
             return None
-        return self.prompt + self.canonical_solution
+        program = self.prompt + self.canonical_solution
+        if _parses(program):
+            return program
+        fixed = self.prompt + _reindent(self.canonical_solution, _body_indent(self.prompt))
+        return fixed if _parses(fixed) else program
+
+
+def _parses(program: str) -> bool:
+    try:
+        ast.parse(program)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _leading_width(text: str) -> int:
+    return len(_LEADING.match(text).group().expandtabs(8))
+
+
+def _body_indent(prompt: str) -> int:
+    """Columns of the function body the prompt ends in: its last non-blank line's
+    indentation, one level (4) deeper when that line opens a block (``def f():``)."""
+    last = next((text for text in reversed(prompt.splitlines()) if text.strip()), "")
+    return _leading_width(last) + (4 if last.rstrip().endswith(":") else 0)
+
+
+def _reindent(body: str, indent: int) -> str:
+    """``body`` with its least-indented code lines at ``indent`` columns (tabs expanded to
+    8), every other line keeping its indentation relative to them (comment lines, which
+    may sit anywhere, at least at ``indent``); blank lines emptied."""
+    rows = body.splitlines(keepends=True)
+    widths = [_leading_width(row) for row in rows if row.strip()
+              and not row.lstrip().startswith("#")]
+    if not widths:
+        return body
+    least = min(widths)
+    out = []
+    for row in rows:
+        if not row.strip():
+            out.append("\n" if row.endswith("\n") else "")
+            continue
+        lead = _LEADING.match(row).group()
+        out.append(" " * max(indent, indent + _leading_width(row) - least) + row[len(lead):])
+    return "".join(out)
 
 
 def load_problems(source: str | os.PathLike[str], *, limit: int | None = None,

@@ -3,6 +3,7 @@ problems with and without ground truth, and one-line errors naming the file and 
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -119,3 +120,36 @@ def test_unknown_sources_tasks_and_limits_are_one_line_errors(tmp_path):
     (tmp_path / "l.json").write_text("[1,")
     with pytest.raises(ProblemError, match=r"l\.json: not JSON"):
         load_problems(tmp_path / "l.json")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("  x = 1\n  if x:\n      return x\n", "    x = 1\n    if x:\n        return x\n"),
+    ("\tx = 1\n\n\tif x:\n\t\treturn x\n", "    x = 1\n\n    if x:\n            return x\n"),
+    ("# a note\n return 1\n", "    # a note\n    return 1\n"),
+])
+def test_a_body_indented_unlike_the_prompt_is_reindented(body, expected):
+    prompt = "def f():\n    '''Doc.'''\n"
+    problem = Problem("T/0", prompt, "f", canonical_solution=body)
+    assert problem.reference_program == prompt + expected
+    ast.parse(problem.reference_program)
+
+
+def test_bodies_that_parse_are_kept_as_they_are():
+    for problem in load_problems("humaneval"):
+        assert problem.reference_program == problem.prompt + problem.canonical_solution
+    broken = Problem("T/1", "def f():\n", "f", canonical_solution="  return (\n")
+    assert broken.reference_program == "def f():\n  return (\n"
+
+
+def test_mbpp_reference_programs_parse(shared_data):
+    problems = load_problems(shared_data / "codet" / "mbpp_sanitized_for_code_generation.jsonl")
+    failing = []
+    for problem in problems:
+        try:
+            ast.parse(problem.reference_program)
+        except SyntaxError:
+            failing.append(problem.task_id)
+    # Before re-indenting 243 failed; these six are broken beyond indentation (helper
+    # functions at the top level after the body, a body starting at column 0).
+    assert failing == ["MbppEval/18", "MbppEval/70", "MbppEval/164", "MbppEval/223",
+                       "MbppEval/580", "MbppEval/630"]
