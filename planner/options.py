@@ -30,6 +30,12 @@ SCORING_RULES: tuple[ScoringRule, ...] = tuple(ScoringRule)
 #: the seed paper's code compares with (0.3 * 10 == 3.0, unlike 0.30000000000000004 * 10).
 THETA_STEPS: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
 
+#: Line positions of a test generation the method measures: models are asked for test
+#: lines, and profiles record the first five positions of each generation, so a stage keeps
+#: at most this many (l <= 5). A spec with a larger l is invalid for ``run`` and ``replay``
+#: alike (the spec schema bounds it too).
+MAX_TEST_LINES = 5
+
 #: How option tables draw a stage's samples (see :class:`SamplingMethod`).
 SAMPLINGS: tuple[SamplingMethod, ...] = tuple(SamplingMethod)
 
@@ -54,6 +60,10 @@ class StageOption:
     def __post_init__(self) -> None:
         if self.k < 0 or self.t < 0 or self.l < 0:
             raise PlanError(f"k, t and l must be >= 0, got k={self.k} t={self.t} l={self.l}")
+        if self.l > MAX_TEST_LINES:
+            raise PlanError(f"l (lines kept per test generation) must be at most "
+                            f"{MAX_TEST_LINES}, the line positions the method measures; "
+                            f"got l={self.l}")
         object.__setattr__(self, "rule", parse(ScoringRule, self.rule, "scoring rule", PlanError))
         if not 0.0 <= self.theta <= 1.0:
             raise PlanError(f"theta must be in [0, 1], got {self.theta}")
@@ -184,8 +194,8 @@ class Grid:
             raise PlanError(f"grid {self.name!r}: sampled k must be >= 2, got {self.ks}")
         if self.ts is not None and any(t < 1 for t in self.ts):
             raise PlanError(f"grid {self.name!r}: t must be >= 1, got {self.ts}")
-        if any(line < 1 for line in (*self.ls, *self.greedy_ls)):
-            raise PlanError(f"grid {self.name!r}: l must be >= 1")
+        if any(not 1 <= line <= MAX_TEST_LINES for line in (*self.ls, *self.greedy_ls)):
+            raise PlanError(f"grid {self.name!r}: l must be in 1..{MAX_TEST_LINES}")
         if not self.thetas or any(not 0.0 <= th <= 1.0 for th in self.thetas):
             raise PlanError(f"grid {self.name!r}: every θ must be in [0, 1]")
         if not (self.ks or self.greedy or self.greedy_tests):

@@ -24,16 +24,19 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import fields, progress
 from .errors import CodecascadeError
 from .estimate import cascade_arrays, estimate_plan, problem_index, stage_outcomes
 from .intervals import INTERVAL_KIND, bootstrap_ci
 from .options import CascadePlan, PlanError, Stage, StageOption
 from .profile import Profile, ProfileError, load_profile
+from .units import PRICE_UNIT, TABLE_COST_UNIT, per_1k_problems, per_million, per_token
+from .vocabulary import SamplingMethod, SplitPart, parse
 
 #: The paper's per-model choices: (k, l), k = -1 meaning skip.
 PAPER_CHOICES: tuple[tuple[int, int], ...] = (
@@ -90,8 +93,8 @@ class ReplayRow:
             "plan": self.plan.label(),
             "accuracy_pct": 100.0 * self.accuracy,
             "accuracy_ci_pct": [100.0 * x for x in self.accuracy_ci],
-            "cost_per_1000": 1000.0 * self.cost,
-            "cost_ci_per_1000": [1000.0 * x for x in self.cost_ci],
+            "cost_per_1k_problems": per_1k_problems(self.cost),
+            "cost_per_1k_problems_ci": [per_1k_problems(x) for x in self.cost_ci],
         }
 
 
@@ -101,19 +104,20 @@ class SelfCheck:
 
     label: str
     published_accuracy_pct: float
-    published_cost_per_1000: float
+    published_cost_per_1k_problems: float
     accuracy_pct: float
-    cost_per_1000: float
+    cost_per_1k_problems: float
 
     def to_json(self) -> dict[str, object]:
         return {
             "label": self.label,
             "published_accuracy_pct": self.published_accuracy_pct,
-            "published_cost_per_1000": self.published_cost_per_1000,
+            "published_cost_per_1k_problems": self.published_cost_per_1k_problems,
             "accuracy_pct": self.accuracy_pct,
-            "cost_per_1000": self.cost_per_1000,
+            "cost_per_1k_problems": self.cost_per_1k_problems,
             "accuracy_diff_pp": self.accuracy_pct - self.published_accuracy_pct,
-            "cost_diff_pct": 100.0 * (self.cost_per_1000 / self.published_cost_per_1000 - 1.0),
+            "cost_diff_pct": 100.0 * (self.cost_per_1k_problems
+                                      / self.published_cost_per_1k_problems - 1.0),
         }
 
 
@@ -142,7 +146,7 @@ class PaperReplay:
             "n_problems": self.n_problems,
             "interval": INTERVAL_KIND,
             "confidence": self.confidence,
-            "units": {"accuracy": "% of problems", "cost": "$ per 1,000 questions"},
+            "units": {"accuracy": "% of problems", "cost": TABLE_COST_UNIT},
             "configurations": [r.to_json() for r in self.rows],
             "self_check": [c.to_json() for c in self.self_checks],
         }
@@ -181,17 +185,18 @@ def paper_replay(
     seed: int = 0,
 ) -> PaperReplay:
     """Re-run the paper's evaluation on ``profile`` (models in profile order)."""
-    if not 0.0 <= theta <= 1.0:
-        raise ReplayError(f"theta must be in [0, 1], got {theta}")
+    theta = fields.fraction(theta, "theta")
+    confidence = fields.fraction(confidence, "confidence", open_interval=True)
     idx = problem_index(profile, problems)
     models = profile.model_names
     choice_opts = [(k, line) for k, line in PAPER_CHOICES if k >= 0]
     per_model = []
-    for m in range(profile.n_models):
-        opts = [_option(k, line, theta) for k, line in choice_opts]
-        out = stage_outcomes(profile, m, opts, idx, sampling="paper_loops",
-                             keep_replicates=True)
-        per_model.append(out)
+    with progress.task("paper replay", total=profile.n_models, unit="model") as step:
+        for m in range(profile.n_models):
+            opts = [_option(k, line, theta) for k, line in choice_opts]
+            per_model.append(stage_outcomes(profile, m, opts, idx, sampling="paper_loops",
+                                            keep_replicates=True))
+            step.advance()
     n_loops = {o.replicate_accept.shape[2] for o in per_model}
     if len(n_loops) != 1:
         raise ReplayError(f"the models have different numbers of loops: {sorted(n_loops)}")
@@ -250,7 +255,7 @@ def _self_checks(replay: PaperReplay) -> tuple[SelfCheck, ...]:
         choices[sizes[size]] = (k, line)
         row = replay.row(choices)
         label = f"{size} " + ("greedy" if k == 0 else f"k={k} l={line} alone")
-        checks.append(SelfCheck(label, acc, cost, 100 * row.accuracy, 1000 * row.cost))
+        checks.append(SelfCheck(label, acc, cost, 100 * row.accuracy, per_1k_problems(row.cost)))
     order = [sizes["7B"], sizes["13B"], sizes["34B"]]
     if replay.theta == 1.0 and order == sorted(order):
         for published, acc, cost in PUBLISHED_CASCADES_THETA_1:
@@ -261,53 +266,94 @@ def _self_checks(replay: PaperReplay) -> tuple[SelfCheck, ...]:
             label = " -> ".join(f"{s}[k={k} l={line}]" if k > 0 else f"{s}[greedy]"
                                 for s, (k, line) in zip(("7B", "13B", "34B"), published,
                                                         strict=True) if k >= 0)
-            checks.append(SelfCheck(label, acc, cost, 100 * row.accuracy, 1000 * row.cost))
+            checks.append(SelfCheck(label, acc, cost, 100 * row.accuracy,
+                                    per_1k_problems(row.cost)))
     return tuple(checks)
 
 
 def replay_spec(spec_path: str | os.PathLike[str], profile_name: str | None = None,
                 part: str = "test", replicates: int = 64, seed: int | None = None,
-                confidence: float = 0.95) -> dict[str, object]:
+                confidence: float = 0.95, prices: Mapping[str, float] | None = None
+                ) -> dict[str, object]:
     """Score a cascade spec on recorded generations: predicted vs replayed, as JSON-ready dict.
 
     The profile is the spec's own unless ``profile_name`` names another; ``part`` is the
-    spec split's ``validation`` or ``test`` problems, or ``all``. The Monte Carlo seed
+    spec split's ``validation`` or ``test`` problems, or ``all``. Prices are the ones the
+    spec was planned with (its ``provenance``, overrides included) unless ``prices``
+    ($ per million generated tokens by model) override them. The Monte Carlo seed
     defaults to the spec's estimator seed, so replaying the planning part reproduces the
     prediction; another seed gives independent draws.
-    """
-    from .spec import load_spec
-    from .splits import SPLIT_PARTS, split_by_name
 
-    if part not in SPLIT_PARTS:
-        raise ReplayError(f"--split must be one of {', '.join(SPLIT_PARTS)}, got {part!r}")
+    Notes say when the profile is not the one the spec was planned on, when the spec's
+    stages were edited after planning (its predictions are then for another plan), and
+    what prices were used. Raises a one-line error for a bad value (FieldError naming it),
+    a spec the profile cannot serve (a model it lacks, k, t or l beyond its recordings),
+    an unreadable spec or profile.
+    """
+    from .estimate import Sampling, unsupported
+    from .spec import load_spec
+    from .splits import split_by_name
+
+    the_part = parse(SplitPart, part, "part", ReplayError)
+    confidence = fields.fraction(confidence, "confidence", open_interval=True)
     cascade = load_spec(spec_path)
     prov = cascade.provenance
+    sampling = Sampling(SamplingMethod.PAPER_LOOPS if prov.grid == "paper"
+                        else SamplingMethod.RANDOM, replicates,
+                        int(prov.seeds.get("estimator", 0)) if seed is None else seed)
+    prices = {str(k): fields.number(v, "prices") for k, v in (prices or {}).items()}
     if profile_name is None:
         try:
-            prof = load_profile(prov.profile)
+            loaded = load_profile(prov.profile)
         except ProfileError:
             raise ReplayError(f"the spec's profile {prov.profile!r} is not found; "
-                                   "name one with --profile") from None
+                              "name one with --profile") from None
     else:
-        prof = load_profile(profile_name)
+        loaded = load_profile(profile_name)
+    for i, stage in enumerate(cascade.stages):
+        m = loaded.model_index(stage.model)
+        reason = unsupported(loaded, m, stage.option, sampling.method)
+        if reason is not None:
+            raise ReplayError(f"the profile cannot replay stage {i + 1} ({stage.model}): "
+                              f"{reason}")
+    for name in prices:
+        loaded.model_index(name)
+    sampling.check_memory(loaded)
     notes = []
-    if prof.fingerprint() != prov.profile_sha256:
+    planned = {name: per_token(v) for name, v in prov.prices_per_1m.items()
+               if name in loaded.model_names}
+    repriced = loaded.with_prices(planned)
+    sha = (repriced if prov.format_version == 1 else loaded).fingerprint()
+    if sha != prov.profile_sha256:
         notes.append("the profile differs from the one the spec was planned on")
-    split = split_by_name(prov.split, prof.n_problems) if part != "all" else None
-    problems = split.part(part) if split is not None else None
-    mc_seed = seed if seed is not None else int(prov.seeds.get("estimator", 0))
-    sampling = "paper_loops" if prov.grid == "paper" else "random"
-    est = estimate_plan(prof, cascade.plan, problems, replicates=replicates, seed=mc_seed,
-                        sampling=sampling, confidence=confidence)
-    predicted = {"validation": cascade.planning, "test": cascade.heldout}.get(part)
-    if part == "all" and cascade.planning.split == "all":
+    if cascade.edited:
+        notes.append("the spec's stages were edited after planning (k, t, l, θ, a model or "
+                     "the order changed): its predictions are for the plan as planned, not "
+                     "for these stages")
+    elif not cascade.plan_sha256:
+        notes.append("a format 1 spec records no digest of its stages, so an edit cannot be "
+                     "detected")
+    profile = repriced.with_prices({name: per_token(v) for name, v in prices.items()})
+    used = {m.name: per_million(m.price_generated) for m in profile.models
+            if m.name in cascade.models}
+    if prices:
+        notes.append("prices overridden (--price): " + ", ".join(
+            f"{name} ${v:g}" for name, v in prices.items()) + f" ({PRICE_UNIT})")
+    split = split_by_name(prov.split, profile.n_problems) if the_part != "all" else None
+    problems = split.part(the_part) if split is not None else None
+    est = estimate_plan(profile, cascade.plan, problems, sampling=sampling,
+                        confidence=confidence)
+    predicted = {"validation": cascade.planning, "test": cascade.heldout}.get(the_part)
+    if the_part == "all" and cascade.planning.split == "all":
         predicted = cascade.planning
     return {
         "spec": str(spec_path),
         "plan": cascade.plan.label(),
         "split": prov.split,
-        "part": part,
+        "part": str(the_part),
+        "prices_per_1m_generated": used,
         "predicted": None if predicted is None else predicted.to_json(),
+        "prediction_matches_stages": not cascade.edited,
         "replayed": est.to_json(),
         "notes": notes,
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import CodecascadeError
 from .output import OutputError, atomic_write
+from .units import TABLE_COST_UNIT, per_1k_problems
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -52,11 +53,6 @@ def _cell(value: object) -> str:
 def pct(value: float | None) -> float | None:
     """A fraction as a percentage rounded for tables."""
     return None if value is None else round(100.0 * value, 2)
-
-
-def per_1k(cost: float | None) -> float | None:
-    """$ per problem as $ per 1,000 problems (the paper's unit)."""
-    return None if cost is None else round(1000.0 * cost, 4)
 
 
 #: File formats a plot may be written in, by extension.
@@ -122,31 +118,33 @@ def frontier_plot(
         def front(points, label, color, z):
             if points:
                 xs, ys = zip(*sorted(points), strict=True)
-                ax.plot([1000 * x for x in xs], [100 * y for y in ys], "-", color=color,
+                ax.plot([per_1k_problems(x) for x in xs], [100 * y for y in ys], "-", color=color,
                         label=label, drawstyle="steps-post", marker=".", markersize=4,
                         zorder=z)
 
         def scatter(points, label, color, marker):
             if points:
                 xs, ys = zip(*points, strict=True)
-                ax.scatter([1000 * x for x in xs], [100 * y for y in ys], s=14, marker=marker,
-                           facecolors="none", edgecolors=color, alpha=0.7, label=label)
+                ax.scatter([per_1k_problems(x) for x in xs], [100 * y for y in ys], s=14,
+                           marker=marker, facecolors="none", edgecolors=color, alpha=0.7,
+                           label=label)
 
         front(single, "best single model (planning part)", "tab:orange", 2)
         front(cascade, "cascade front (planning part)", "tab:blue", 3)
         scatter(single_heldout, "same single-model plans, held-out part", "tab:orange", "s")
         scatter(cascade_heldout, "same cascade plans, held-out part", "tab:blue", "o")
         if budget is not None:
-            ax.axvline(1000 * budget, color="tab:gray", linestyle="--", linewidth=1,
-                       label=f"budget ${1000 * budget:g} per 1,000 problems", zorder=1)
+            ax.axvline(per_1k_problems(budget), color="tab:gray", linestyle="--", linewidth=1,
+                       label=f"budget ${per_1k_problems(budget):g} per 1,000 problems "
+                       f"(${budget:g} per problem)", zorder=1)
         if chosen is not None:
-            ax.plot([1000 * chosen[0]], [100 * chosen[1]], marker="*", markersize=16,
+            ax.plot([per_1k_problems(chosen[0])], [100 * chosen[1]], marker="*", markersize=16,
                     color="tab:red", linestyle="none", label="chosen plan", zorder=4)
             if chosen_label:
-                ax.annotate(chosen_label, (1000 * chosen[0], 100 * chosen[1]),
+                ax.annotate(chosen_label, (per_1k_problems(chosen[0]), 100 * chosen[1]),
                             xytext=(-8, 10), textcoords="offset points", ha="right",
                             fontsize=7, color="tab:red")
-        log_cost_axis(ax, "expected cost, $ per 1,000 problems (log scale)")
+        log_cost_axis(ax, f"expected cost, {TABLE_COST_UNIT} (log scale)")
         ax.set_ylabel("expected accuracy, %")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)

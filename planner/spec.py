@@ -2,18 +2,23 @@
 
 A :class:`CascadeSpec` holds the ordered stages (model + stage option), what was asked
 (a budget in $ per problem, or a target accuracy), what the estimator predicts for the plan
-on the planning split and on the held-out split (means with bootstrap intervals), how the
-search went (method, solver status, optimality gap, time) and where it came from (profile
-fingerprint, prices, seeds, split, grid, version). ``spec.schema.json`` beside this module
-is the JSON Schema; :func:`load_spec` validates a file against it and against the plan
-rules of :mod:`planner.options`, so a consumer (``codecascade run`` / ``replay``) can trust
-what it gets. :func:`save_spec` writes atomically.
+on the planning split and on the held-out split (means with bootstrap intervals, and the
+digest of the stages they are for), how the search went (method, solver status,
+optimality gap, time) and where it came from (profile fingerprint, prices in $ per million
+tokens, seeds, split, grid, version). ``spec.schema.json`` beside this module is the JSON
+Schema of format 2 (every cost and price field named with its unit, planner.units);
+format 1 specs are still read (``spec-v1.schema.json``) and converted. :func:`load_spec`
+validates a file against its schema and against the plan rules of :mod:`planner.options`,
+so a consumer (``codecascade run`` / ``replay``) can trust what it gets, and both agree on
+what a valid spec is. :func:`save_spec` writes atomically (format 2).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -22,10 +27,14 @@ from typing import Any
 from .errors import CodecascadeError
 from .options import CascadePlan, PlanError, Stage, StageOption
 from .output import atomic_write
+from .units import per_million
 from .vocabulary import ObjectiveKind, SolverStatus, choices
 
-SPEC_FORMAT_VERSION = 1
-SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
+SPEC_FORMAT_VERSION = 2
+#: The JSON Schema of each format this version reads (it writes the newest).
+SCHEMA_PATHS = {1: Path(__file__).with_name("spec-v1.schema.json"),
+                2: Path(__file__).with_name("spec.schema.json")}
+SCHEMA_PATH = SCHEMA_PATHS[SPEC_FORMAT_VERSION]
 
 
 class SpecError(CodecascadeError, ValueError):
@@ -52,23 +61,25 @@ class Prediction:
     cost_mc_se: float | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """Format 2: costs named with their unit (``cost_per_problem``)."""
         out: dict[str, Any] = {
             "split": self.split,
             "n_problems": self.n_problems,
             "accuracy": self.accuracy,
             "accuracy_ci": list(self.accuracy_ci),
-            "cost": self.cost,
-            "cost_ci": list(self.cost_ci),
+            "cost_per_problem": self.cost,
+            "cost_per_problem_ci": list(self.cost_ci),
             "confidence": self.confidence,
         }
         if self.accuracy_mc_se is not None:
             out["accuracy_mc_se"] = self.accuracy_mc_se
         if self.cost_mc_se is not None:
-            out["cost_mc_se"] = self.cost_mc_se
+            out["cost_per_problem_mc_se"] = self.cost_mc_se
         return out
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Prediction:
+        """From format 2 JSON (:func:`upgrade_spec_json` converts format 1)."""
         def optional(name: str) -> float | None:
             return None if obj.get(name) is None else float(obj[name])
 
@@ -77,11 +88,12 @@ class Prediction:
             n_problems=int(obj["n_problems"]),
             accuracy=float(obj["accuracy"]),
             accuracy_ci=(float(obj["accuracy_ci"][0]), float(obj["accuracy_ci"][1])),
-            cost=float(obj["cost"]),
-            cost_ci=(float(obj["cost_ci"][0]), float(obj["cost_ci"][1])),
+            cost=float(obj["cost_per_problem"]),
+            cost_ci=(float(obj["cost_per_problem_ci"][0]),
+                     float(obj["cost_per_problem_ci"][1])),
             confidence=float(obj.get("confidence", 0.95)),
             accuracy_mc_se=optional("accuracy_mc_se"),
-            cost_mc_se=optional("cost_mc_se"),
+            cost_mc_se=optional("cost_per_problem_mc_se"),
         )
 
 
@@ -131,23 +143,32 @@ class SolverInfo:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a plan came from, enough to reproduce it."""
+    """Where a plan came from, enough to reproduce it.
+
+    ``profile_sha256`` is the fingerprint of the profile as loaded (format 1: after the
+    price overrides); ``prices_per_1m`` the generated-token price of every profile model
+    the plan was made with, overrides included, and ``prompt_prices_per_1m`` the
+    prompt-token prices, both in $ per million tokens (planner.units).
+    """
 
     profile: str
     profile_sha256: str
-    prices: dict[str, float]
+    prices_per_1m: dict[str, float]
     grid: str
     split: str
     seeds: dict[str, int]
     version: str
     created: str
     extra: dict[str, Any] = field(default_factory=dict)
+    prompt_prices_per_1m: dict[str, float] = field(default_factory=dict)
+    #: the format the spec was read from (1: its fingerprint includes price overrides)
+    format_version: int = SPEC_FORMAT_VERSION
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "profile": self.profile,
             "profile_sha256": self.profile_sha256,
-            "prices": dict(self.prices),
+            "prices_per_1m_generated": dict(self.prices_per_1m),
             "grid": self.grid,
             "split": self.split,
             "seeds": dict(self.seeds),
@@ -155,25 +176,47 @@ class Provenance:
             "created": self.created,
             "extra": dict(self.extra),
         }
+        if self.prompt_prices_per_1m:
+            out["prices_per_1m_prompt"] = dict(self.prompt_prices_per_1m)
+        return out
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Provenance:
+    def from_json(cls, obj: dict[str, Any], format_version: int = SPEC_FORMAT_VERSION
+                  ) -> Provenance:
+        """From format 2 JSON (:func:`upgrade_spec_json` converts format 1)."""
+        def prices(name: str) -> dict[str, float]:
+            return {str(k): float(v) for k, v in obj.get(name, {}).items()}
+
         return cls(
             profile=str(obj["profile"]),
             profile_sha256=str(obj["profile_sha256"]),
-            prices={str(k): float(v) for k, v in obj["prices"].items()},
+            prices_per_1m=prices("prices_per_1m_generated"),
             grid=str(obj["grid"]),
             split=str(obj["split"]),
             seeds={str(k): int(v) for k, v in obj["seeds"].items()},
             version=str(obj["version"]),
             created=str(obj["created"]),
             extra=dict(obj.get("extra", {})),
+            prompt_prices_per_1m=prices("prices_per_1m_prompt"),
+            format_version=format_version,
         )
+
+
+def plan_digest(stages: Sequence[Stage]) -> str:
+    """sha256 of the stages (model and every option field, in order): what a spec's
+    predictions are for, so an edited spec can be told from the planned one."""
+    canonical = [{"model": s.model, **s.option.to_json()} for s in stages]
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
 class CascadeSpec:
-    """A planned cascade with its predictions and provenance (see the module docstring)."""
+    """A planned cascade with its predictions and provenance (see the module docstring).
+
+    ``budget`` is in $ per problem. ``plan_sha256`` is the :func:`plan_digest` of the
+    stages the predictions were made for: by default the stages' own; "" when unknown (a
+    format 1 spec does not record it). :attr:`edited` says whether the stages still match.
+    """
 
     stages: tuple[Stage, ...]
     objective: ObjectiveKind
@@ -183,8 +226,11 @@ class CascadeSpec:
     heldout: Prediction | None
     solver: SolverInfo
     provenance: Provenance
+    plan_sha256: str | None = None
 
     def __post_init__(self) -> None:
+        if self.plan_sha256 is None:
+            object.__setattr__(self, "plan_sha256", plan_digest(self.stages))
         try:
             object.__setattr__(self, "objective", ObjectiveKind(self.objective))
         except ValueError:
@@ -203,7 +249,16 @@ class CascadeSpec:
     def models(self) -> tuple[str, ...]:
         return tuple(s.model for s in self.stages)
 
+    @property
+    def edited(self) -> bool:
+        """True when the stages are no longer the ones the predictions were made for (k,
+        t, l, θ, a rule, a model or the order changed after planning); False when they
+        are, or when the spec does not record it (format 1)."""
+        return bool(self.plan_sha256) and self.plan_sha256 != plan_digest(self.stages)
+
     def to_json(self) -> dict[str, Any]:
+        """Format 2 JSON (costs in $ per problem, prices in $ per million tokens, each
+        field named with its unit)."""
         return {
             "format_version": SPEC_FORMAT_VERSION,
             "kind": "codecascade.cascade_spec",
@@ -212,9 +267,10 @@ class CascadeSpec:
                 for s in self.stages
             ],
             "objective": self.objective,
-            "budget": self.budget,
+            "budget_per_problem": self.budget,
             "target_accuracy": self.target_accuracy,
             "predicted": {
+                "plan_sha256": self.plan_sha256 or plan_digest(self.stages),
                 "planning": self.planning.to_json(),
                 "heldout": None if self.heldout is None else self.heldout.to_json(),
             },
@@ -230,41 +286,82 @@ class CascadeSpec:
 
     @classmethod
     def from_json(cls, obj: Any) -> CascadeSpec:
-        """Build a spec from parsed JSON; SpecError (one line) if it breaks the schema."""
+        """Build a spec from parsed JSON of any readable format; SpecError (one line) if it
+        breaks its format's schema."""
         validate_spec_json(obj)
+        version = int(obj["format_version"])
+        if version < SPEC_FORMAT_VERSION:
+            obj = upgrade_spec_json(obj)
         try:
             stages = tuple(
                 Stage(model=str(s["model"]), option=StageOption.from_json(s))
                 for s in obj["stages"]
             )
             heldout = obj["predicted"]["heldout"]
+            budget = obj["budget_per_problem"]
             return cls(
                 stages=stages,
                 objective=str(obj["objective"]),
-                budget=None if obj["budget"] is None else float(obj["budget"]),
+                budget=None if budget is None else float(budget),
                 target_accuracy=(
                     None if obj["target_accuracy"] is None else float(obj["target_accuracy"])
                 ),
                 planning=Prediction.from_json(obj["predicted"]["planning"]),
                 heldout=None if heldout is None else Prediction.from_json(heldout),
                 solver=SolverInfo.from_json(obj["search"]),
-                provenance=Provenance.from_json(obj["provenance"]),
+                provenance=Provenance.from_json(obj["provenance"], version),
+                plan_sha256=obj["predicted"].get("plan_sha256", ""),
             )
         except PlanError as exc:
             raise SpecError(f"invalid stage: {exc}") from None
 
 
+def upgrade_spec_json(obj: dict[str, Any]) -> dict[str, Any]:
+    """A valid format 1 spec as format 2 JSON: cost fields renamed with their unit, prices
+    from $ per token to $ per million tokens (``provenance.extra.prompt_prices`` becomes
+    ``provenance.prices_per_1m_prompt``). Format 1 records no plan digest."""
+    def prediction(p: dict[str, Any] | None) -> dict[str, Any] | None:
+        if p is None:
+            return None
+        out = {k: v for k, v in p.items() if k not in ("cost", "cost_ci", "cost_mc_se")}
+        out["cost_per_problem"] = p["cost"]
+        out["cost_per_problem_ci"] = p["cost_ci"]
+        if "cost_mc_se" in p:
+            out["cost_per_problem_mc_se"] = p["cost_mc_se"]
+        return out
+
+    prov = dict(obj["provenance"])
+    extra = dict(prov.get("extra", {}))
+    prov["prices_per_1m_generated"] = {k: per_million(v)
+                                       for k, v in prov.pop("prices").items()}
+    prompt = extra.pop("prompt_prices", None)
+    if isinstance(prompt, dict):
+        prov["prices_per_1m_prompt"] = {k: per_million(float(v)) for k, v in prompt.items()}
+    prov["extra"] = extra
+    out = {k: v for k, v in obj.items() if k != "budget"}
+    out.update(format_version=SPEC_FORMAT_VERSION, budget_per_problem=obj["budget"],
+               provenance=prov,
+               predicted={"planning": prediction(obj["predicted"]["planning"]),
+                          "heldout": prediction(obj["predicted"]["heldout"])})
+    return out
+
+
 @cache
-def spec_schema() -> dict[str, Any]:
-    """The committed JSON Schema of a cascade spec."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def spec_schema(version: int = SPEC_FORMAT_VERSION) -> dict[str, Any]:
+    """The committed JSON Schema of a cascade spec of format ``version``."""
+    return json.loads(SCHEMA_PATHS[version].read_text(encoding="utf-8"))
 
 
 def validate_spec_json(obj: Any) -> None:
-    """Validate parsed JSON against the schema; SpecError naming the first violation."""
+    """Validate parsed JSON against its format's schema; SpecError naming the first
+    violation (or the format, when it is not one this version reads)."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(spec_schema())
+    version = obj.get("format_version") if isinstance(obj, dict) else None
+    if version not in SCHEMA_PATHS or isinstance(version, bool):
+        known = ", ".join(str(v) for v in SCHEMA_PATHS)
+        raise SpecError(f"spec format_version must be one of {known}, got {version!r}")
+    validator = jsonschema.Draft202012Validator(spec_schema(version))
     error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"

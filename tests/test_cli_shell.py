@@ -51,10 +51,27 @@ def test_exit_status_project_error_and_internal_error(capsys):
 
 
 def test_usage_errors_are_one_line_naming_the_help(capsys):
-    for argv in (["plan", "--bogus"], ["nosuch"], ["plan", "--seed", "x"], ["frontier", "extra"]):
+    for argv in (["plan", "--bogus"], ["nosuch"], ["frontier", "extra"], ["plan", "--seed"]):
         code, err = _status(argv, capsys)
         assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, (argv, err)
         assert "--help" in err and "Usage:" not in err
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    # the CLI library's parse errors and the domain's range errors read alike
+    (["plan", "--seed", "x"], "error: --seed must be a whole number, got 'x'"),
+    (["plan", "--seed", "-1", "--budget", "0.01"],
+     "error: --seed must be a whole number >= 0, got -1"),
+    (["plan", "--budget", "abc"], "error: --budget must be a number, got 'abc'"),
+    (["plan", "--budget", "-1"], "error: --budget must be a number >= 0, got -1.0"),
+    (["plan", "--method", "simplex"],
+     "error: --method must be one of exact, ilp, heuristic, optuna, got 'simplex'"),
+    (["serve", "x.json", "-e", "e.toml", "--port", "70000"],
+     "error: --port must be a number <= 65535, got '70000'"),
+])
+def test_value_errors_share_one_phrasing(argv, line, capsys):
+    code, err = _status(argv, capsys)
+    assert code == 2 and err == line + "\n"
 
 
 def test_version(capsys):

@@ -18,8 +18,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "planner"
 #: Each part of planner/ (a top-level module or subpackage) and its layer. A part may
 #: import parts of its own layer and of lower layers, never of a higher one.
 LAYERS: dict[str, int] = {
-    # the floor: errors, closed vocabularies, safe output, intervals, the version
-    "(root)": 0, "errors": 0, "vocabulary": 0, "output": 0, "intervals": 0,
+    # the floor: errors, checked fields, units, progress, closed vocabularies, safe output,
+    # intervals, the version
+    "(root)": 0, "errors": 0, "fields": 0, "units": 0, "progress": 0, "vocabulary": 0,
+    "output": 0, "intervals": 0,
     # data and their rules
     "profile": 1, "options": 1, "scoring": 1, "splits": 1, "spec": 1, "synthetic": 1,
     # the shared floor of measure and runtime: problems, record formats, tokens, test lines

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ import typer
 
 from .. import __version__
 from ..errors import CodecascadeError
+from .usage import usage_line
 
 app = typer.Typer(
     name="codecascade",
@@ -25,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: at 80 columns the boxed layout truncated option names
+    rich_markup_mode=None,
 )
 
 
@@ -56,20 +60,15 @@ def _register_commands() -> None:
             import_module(f"{__name__}.{name}")
 
 
-def _usage_line(exc: typer.TyperException, prog_name: str) -> str:
-    """A usage error as one line: the message, then where to look for help."""
-    message = " ".join(str(exc.format_message()).split()).rstrip(".")  # type: ignore[attr-defined]
-    ctx = getattr(exc, "ctx", None)
-    command = ctx.command_path if ctx is not None else prog_name
-    return f"error: {message} (see '{command} --help')"
-
-
 def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
     """Run a Typer command and turn every failure into one line and an exit status.
 
     Usage errors and project errors (:class:`~planner.errors.CodecascadeError`) exit with 2,
     Ctrl-C with 130, anything unexpected with 1 (``CODECASCADE_DEBUG=1`` re-raises it).
+    Outputs are written atomically at the end, so an interrupted command has written
+    nothing; a command that keeps partial work (``run``, ``measure``) says so itself.
     """
+    start = time.monotonic()
     try:
         # Without standalone mode a `typer.Exit` returns its code instead of raising.
         status = command.main(args=list(argv) if argv is not None else None,
@@ -80,10 +79,11 @@ def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int
         print("aborted", file=sys.stderr)
         return 130
     except typer.TyperException as exc:
-        print(_usage_line(exc, prog_name), file=sys.stderr)
+        print(usage_line(exc, prog_name), file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"\ninterrupted after {time.monotonic() - start:.0f} s: nothing written",
+              file=sys.stderr)
         return 130
     except CodecascadeError as exc:
         print(f"error: {exc}", file=sys.stderr)

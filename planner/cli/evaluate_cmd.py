@@ -8,43 +8,43 @@ from typing import Annotated
 
 import typer
 
-from ..errors import CodecascadeError
 from ..vocabulary import GridName, IlpSolver, MethodName
 from . import app
-from .plan_cmd import (
+from .options import (
     GridOpt,
     IlpSolverOpt,
     ModelsOpt,
+    NoProgressOpt,
     OverwriteOpt,
     PriceOpt,
     ProfileOpt,
     ReplicatesOpt,
     SeedOpt,
     TimeLimitOpt,
-    _ilp_options,
-    _option_names,
-    _request,
+    option_names,
 )
-
-
-class EvaluateUsageError(CodecascadeError, ValueError):
-    """``evaluate`` was called with a bad value; one line."""
+from .plan_cmd import method_options, request_of
+from .running import long_work
 
 
 @app.command()
 def evaluate(
     protocol: Annotated[str, typer.Option(
-        help="paper (the seed paper's five 30 %/70 % splits) or kfold (repeated k-fold "
-             "over all problems).")] = "paper",
-    folds: Annotated[int, typer.Option(help="kfold: number of folds (>= 2).")] = 5,
-    repeats: Annotated[int, typer.Option(help="kfold: reshuffled repeats (>= 1).")] = 2,
+        metavar="NAME", help="paper (the seed paper's five 30 %/70 % splits) or kfold "
+        "(repeated k-fold over all problems).")] = "paper",
+    folds: Annotated[int, typer.Option(metavar="N", help="kfold: number of folds (>= 2).")
+                     ] = 5,
+    repeats: Annotated[int, typer.Option(metavar="N", help="kfold: reshuffled repeats "
+                                         "(>= 1).")] = 2,
     budgets: Annotated[str, typer.Option(
-        help="A count per split, log-spaced over the split's planning-part single-model "
-             "front (20), a list of $ per problem (0.001,0.01), or LOW:HIGH:N log-spaced.")
+        metavar="BUDGETS", help="A count per split, log-spaced over the split's "
+        "planning-part single-model front (20), a list of $ per problem (0.001,0.01), or "
+        "LOW:HIGH:N log-spaced.")
     ] = "20",
     selection: Annotated[str, typer.Option(
-        help="How the plan is chosen on the planning part: NAME[:KEY=VALUE,...] with NAME "
-             "naive (today's plan), one-se, bootstrap or shrinkage (docs/selection.md).")
+        metavar="NAME[:K=V,...]", help="How the plan is chosen on the planning part: NAME "
+        "naive (today's plan), one-se, bootstrap or shrinkage, with options "
+        "(docs/selection.md).")
     ] = "naive",
     profile: ProfileOpt = None,
     grid: GridOpt = GridName.DEFAULT,
@@ -58,11 +58,12 @@ def evaluate(
     time_limit: TimeLimitOpt = None,
     ilp_solver: IlpSolverOpt = IlpSolver.AUTO,
     plot: Annotated[str | None, typer.Option(
-        help="Also draw held-out accuracy against budget into this file (.png, .svg or "
-             ".pdf).")] = None,
+        metavar="FILE", help="Also draw held-out accuracy against budget into this file "
+        "(.png, .svg or .pdf).")] = None,
     overwrite: OverwriteOpt = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help='Print {"rows": [...], "summary": {...}} instead of tables.')] = False,
+    no_progress: NoProgressOpt = False,
 ) -> None:
     """How plans chosen on some problems do on problems never seen: per budget and split,
     the cascade plan and the best single-model plan are chosen on the planning part (as
@@ -74,20 +75,17 @@ def evaluate(
     from ..report import PLOT_FORMATS
     from ..selection import get_selector
 
-    if folds < 2:
-        raise EvaluateUsageError(f"--folds must be >= 2, got {folds}")
-    if repeats < 1:
-        raise EvaluateUsageError(f"--repeats must be >= 1, got {repeats}")
     if plot is not None:
         check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
     selector = get_selector(selection)
     the_budgets = parse_budgets(budgets)
-    with _option_names():
-        request = _request(profile, grid, "paper-seed3", seed, replicates, models, price,
-                           False, method=method,
-                           method_options=_ilp_options(time_limit, ilp_solver))
-        result = run_evaluation(request, selection=selector, protocol=protocol,
-                                budgets=the_budgets, folds=folds, repeats=repeats)
+    with option_names():
+        request = request_of(profile, grid, "paper-seed3", seed, replicates, models, price,
+                             False, method=method,
+                             method_options=method_options([method], time_limit, ilp_solver))
+        with long_work(no_progress):
+            result = run_evaluation(request, selection=selector, protocol=protocol,
+                                    budgets=the_budgets, folds=folds, repeats=repeats)
     s = result.settings
     if plot is not None:
         evaluation_plot(plot, result, title=f"{s['profile']} · grid {s['grid']} · "

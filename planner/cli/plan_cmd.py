@@ -6,79 +6,54 @@ API (:func:`~planner.planning.plan`, :func:`~planner.planning.frontier`,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import CodecascadeError, FieldError
+from ..units import TABLE_COST_COLUMN, per_1k_problems
 from ..vocabulary import GridName, IlpSolver, MethodName
 from . import app
+from .options import (
+    GridOpt,
+    IlpSolverOpt,
+    JsonOpt,
+    ModelsOpt,
+    NoProgressOpt,
+    OverwriteOpt,
+    PlotOpt,
+    PriceOpt,
+    ProfileOpt,
+    ReplicatesOpt,
+    SeedOpt,
+    ShareTestsOpt,
+    SplitOpt,
+    TimeLimitOpt,
+    option_names,
+)
+from .running import long_work
+
+BudgetOpt = Annotated[float | None, typer.Option(
+    metavar="DOLLARS", help="Expected cost limit, $ per problem (e.g. 0.01).")]
+TargetOpt = Annotated[float | None, typer.Option(
+    "--target-accuracy", metavar="FRACTION", help="Instead of a budget: the cheapest plan "
+    "reaching this expected accuracy (a fraction, e.g. 0.8).")]
 
 
-class PlanUsageError(CodecascadeError, ValueError):
-    """A planning command was called with a bad value; one line."""
+def method_options(methods: list[MethodName], time_limit: float | None,
+                   solver: IlpSolver) -> dict[MethodName, dict[str, Any]]:
+    """The options the command line gives each of ``methods``: the time limit (when
+    given) and the integer program's solver."""
+    options: dict[MethodName, dict[str, Any]] = {}
+    for method in methods:
+        given: dict[str, Any] = {} if time_limit is None else {"time_limit": time_limit}
+        if method == MethodName.ILP:
+            given["solver"] = solver
+        options[method] = given
+    return options
 
 
-#: How these commands spell the fields of a request and of the methods' options.
-OPTION_NAMES = {
-    "profile": "--profile", "budget": "--budget", "target_accuracy": "--target-accuracy",
-    "method": "--method", "grid": "--grid", "split": "--split", "seed": "--seed",
-    "replicates": "--replicates", "models": "--models", "prices": "--price",
-    "share_tests": "--share-tests", "time_limit": "--time-limit", "solver": "--ilp-solver",
-}
-
-
-@contextmanager
-def _option_names(names: Mapping[str, str] = OPTION_NAMES) -> Iterator[None]:
-    """Re-spell a request's field errors with the command line's option names."""
-    try:
-        yield
-    except FieldError as exc:
-        raise PlanUsageError(exc.named(names)) from None
-
-
-ProfileOpt = Annotated[str | None, typer.Option(
-    "--profile", help="Profile file or bundled name (default: the bundled default profile).")]
-GridOpt = Annotated[GridName, typer.Option(
-    help="Option grid: default (per-stage θ, t independent of k), paper (the seed paper's: "
-         "one θ for all stages, t = k, l in {2, 4}) or generalised (all scoring rules).")]
-SplitOpt = Annotated[str, typer.Option(
-    help="Plan on the validation part of this split and predict on its test part: "
-         "paper-seed<S> (30 % / 70 %), kfold<K>-seed<S>-fold<I>, or all (no held-out part).")]
-SeedOpt = Annotated[int, typer.Option(min=0, help="Seed of the estimator, search and "
-                                                  "bootstrap.")]
-ReplicatesOpt = Annotated[int, typer.Option(
-    min=1, help="Monte Carlo replicates of the estimator (bounded by the memory they need).")]
-ModelsOpt = Annotated[str | None, typer.Option(
-    "--models", help="Comma-separated models to use (default: all, in profile order).")]
-PriceOpt = Annotated[list[str] | None, typer.Option(
-    "--price", help="Override a price: MODEL=DOLLARS_PER_1K_GENERATED_TOKENS (repeatable).")]
-TimeLimitOpt = Annotated[float | None, typer.Option(
-    "--time-limit", help="Integer program: seconds (> 0) before returning its best plan "
-    "and gap.")]
-IlpSolverOpt = Annotated[IlpSolver, typer.Option(
-    "--ilp-solver", help="Integer program's solver: auto (HiGHS, installed with the "
-    "package), highs, or cbc (PuLP's bundled CBC).")]
-OverwriteOpt = Annotated[bool, typer.Option(
-    "--overwrite", help="Replace an existing output file.")]
-ShareTestsOpt = Annotated[bool, typer.Option(
-    "--share-tests", help="Also search test sharing (a later stage runs its solutions on "
-    "the earlier stages' test lines): the exact plans are refined by simulation, and a "
-    "sharing plan's numbers come from simulation with their Monte Carlo SE.")]
-
-
-def _ilp_options(time_limit: float | None, solver: IlpSolver) -> dict[str, dict[str, Any]]:
-    """The integer program's options as the command line gives them."""
-    options: dict[str, Any] = {"solver": solver}
-    if time_limit is not None:
-        options["time_limit"] = time_limit
-    return {MethodName.ILP: options}
-
-
-def _request(profile, grid, split, seed, replicates, models, price, share_tests, **fields):
-    """The request of a planning command (call inside :func:`_option_names`)."""
+def request_of(profile, grid, split, seed, replicates, models, price, share_tests, **fields):
+    """The request of a planning command (call inside :func:`option_names`)."""
     from ..planning import PlanRequest, parse_prices
 
     return PlanRequest(profile=profile, grid=grid, split=split, seed=seed,
@@ -86,13 +61,17 @@ def _request(profile, grid, split, seed, replicates, models, price, share_tests,
                        share_tests=share_tests, **fields)
 
 
+def _search_note(spec) -> str:
+    """How the search ended, for the line on stderr."""
+    search = spec.solver
+    gap = "" if search.gap is None else f", gap {100 * search.gap:.2g} %"
+    return f"{search.method}: {search.status}{gap}, {search.seconds:.1f} s"
+
+
 @app.command()
 def plan(
-    budget: Annotated[float | None, typer.Option(
-        min=0.0, help="Expected cost limit, $ per problem (e.g. 0.01).")] = None,
-    target_accuracy: Annotated[float | None, typer.Option(
-        "--target-accuracy", min=0.0, max=1.0, help="Instead of a budget: the cheapest plan "
-        "reaching this expected accuracy (fraction, e.g. 0.8).")] = None,
+    budget: BudgetOpt = None,
+    target_accuracy: TargetOpt = None,
     method: Annotated[MethodName, typer.Option(
         help="Search method: exact (optimal, default), ilp (integer program), heuristic "
              "(milliseconds) or optuna (TPE baseline).")] = MethodName.EXACT,
@@ -107,28 +86,45 @@ def plan(
     ilp_solver: IlpSolverOpt = IlpSolver.AUTO,
     share_tests: ShareTestsOpt = False,
     output: Annotated[str | None, typer.Option(
-        "-o", "--output", help="Write the spec to this file (atomically; - for stdout).")
-    ] = None,
+        "-o", "--output", metavar="FILE",
+        help="Write the spec to this file (atomically; - for stdout).")] = None,
     overwrite: OverwriteOpt = False,
+    no_progress: NoProgressOpt = False,
 ) -> None:
     """Find the most accurate cascade whose expected cost fits the budget, and print its
-    JSON cascade spec (stages, predictions with intervals, search status, provenance)."""
+    JSON cascade spec (stages, predictions with intervals, search status, provenance).
+    Ctrl-C during the search ends it with its best plan so far."""
     from ..output import check_output
     from ..planning import plan as plan_of
     from ..spec import save_spec
 
     if output is not None:
         check_output(output, overwrite=overwrite, what="spec")
-    with _option_names():
-        request = _request(profile, grid, split, seed, replicates, models, price, share_tests,
-                           budget=budget, target_accuracy=target_accuracy, method=method,
-                           method_options=_ilp_options(time_limit, ilp_solver))
-        spec = plan_of(request)
+    with option_names():
+        request = request_of(profile, grid, split, seed, replicates, models, price,
+                             share_tests, budget=budget, target_accuracy=target_accuracy,
+                             method=method,
+                             method_options=method_options([method], time_limit, ilp_solver))
+        with long_work(no_progress, stop_searches=True) as stop:
+            spec = plan_of(request)
+    stopped = stop is not None and stop.is_set()
+    if stopped:
+        typer.echo(f"interrupted: the best plan so far ({_search_note(spec)})", err=True)
     if output is not None:
         save_spec(spec, output)
         typer.echo(f"wrote {output}: {spec.plan.label()}", err=True)
     else:
         typer.echo(spec.dumps(), nl=False)
+
+
+def _cost_columns(prefix: str = "") -> list[str]:
+    return [f"{prefix}acc %", f"{prefix}{TABLE_COST_COLUMN}"]
+
+
+def _per_1k(cost: float | None) -> float | None:
+    """A cost per problem as $ per 1,000 problems, rounded for a table."""
+    value = per_1k_problems(cost)
+    return None if value is None else round(value, 4)
 
 
 @app.command()
@@ -141,33 +137,44 @@ def frontier(
     models: ModelsOpt = None,
     price: PriceOpt = None,
     budget: Annotated[float | None, typer.Option(
-        min=0.0, help="Mark the plan chosen for this budget ($ per problem).")] = None,
-    plot: Annotated[str | None, typer.Option(
-        help="Also draw the fronts into this file (.png, .svg or .pdf).")] = None,
+        metavar="DOLLARS", help="Mark the plan chosen for this budget, $ per problem.")
+    ] = None,
+    plot: PlotOpt = None,
     overwrite: OverwriteOpt = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
-                       ] = False,
+    as_json: JsonOpt = False,
     share_tests: ShareTestsOpt = False,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", metavar="SECONDS",
+        help="Seconds (> 0) the enumeration may take after the option tables; at the limit "
+        "(or on Ctrl-C) the front of the plans enumerated so far is shown, marked partial.")
+    ] = None,
+    no_progress: NoProgressOpt = False,
 ) -> None:
     """The exact cost–accuracy Pareto front of all cascades (planning part, with each
-    plan's held-out accuracy and cost), the best single-model front beside it, and a PNG."""
+    plan's held-out accuracy and cost), the best single-model front beside it, and
+    optionally a plot."""
     from ..output import check_output
     from ..planning import frontier as frontier_of
-    from ..report import PLOT_FORMATS, format_table, frontier_plot, pct, per_1k
+    from ..report import PLOT_FORMATS, format_table, frontier_plot, pct
 
-    with _option_names():
-        request = _request(profile, grid, split, seed, replicates, models, price, share_tests,
-                           budget=budget)
+    with option_names():
+        request = request_of(profile, grid, split, seed, replicates, models, price,
+                             share_tests, budget=budget, method_options=method_options(
+                                 [MethodName.EXACT], time_limit, IlpSolver.AUTO))
     if plot is not None:
         check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
-    with _option_names():
+    with option_names(), long_work(no_progress, stop_searches=True):
         fronts = frontier_of(request)
     context, front, single, chosen = (fronts.context, fronts.cascade, fronts.single,
                                       fronts.chosen)
     chosen_budget = request.budget
+    partial = "" if fronts.complete else " · partial: stopped before every plan was seen"
     title = (f"{context.profile_label} · grid {context.grid.name}"
              f"{' + test sharing' if share_tests else ''} · planned on "
-             f"{context.split_name} ({context.planning.n_problems} problems)")
+             f"{context.split_name} ({context.planning.n_problems} problems){partial}")
+    if not fronts.complete:
+        typer.echo("frontier: stopped early; the cascade front is that of the plans "
+                   "enumerated so far", err=True)
     if plot is not None:
         frontier_plot(
             plot, [(p.cost, p.accuracy) for p in front], [(p.cost, p.accuracy) for p in single],
@@ -182,41 +189,38 @@ def frontier(
     if as_json:
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,
-            "share_tests": share_tests,
-            "split": context.split_name, "budget": chosen_budget,
+            "share_tests": share_tests, "complete": fronts.complete,
+            "split": context.split_name, "budget_per_problem": chosen_budget,
             "chosen": None if chosen is None else chosen.to_json(),
             "cascade_front": [p.to_json() for p in front],
             "single_model_front": [p.to_json() for p in single],
             "plot": None if plot is None else str(plot),
         }, indent=1))
         return
-    headers = ["", "acc %", "$/1k", "held-out acc %", "held-out $/1k", "plan"]
+    headers = ["", *_cost_columns(), *_cost_columns("held-out "), "plan"]
     marked = None if chosen is None else chosen.label
-    rows = [["*" if p.label == marked else "", pct(p.accuracy), per_1k(p.cost),
-             pct(p.heldout_accuracy), per_1k(p.heldout_cost), p.label] for p in front]
+
+    def row(p, mark: str) -> list:
+        return [mark, pct(p.accuracy), _per_1k(p.cost), pct(p.heldout_accuracy),
+                _per_1k(p.heldout_cost), p.label]
+
     typer.echo(f"cascade front: {len(front)} plans ({title})")
-    typer.echo(format_table(headers, rows))
+    typer.echo(format_table(headers, [row(p, "*" if p.label == marked else "")
+                                      for p in front]))
     typer.echo("")
     typer.echo(f"best single-model front: {len(single)} plans")
-    typer.echo(format_table(headers, [["", pct(p.accuracy), per_1k(p.cost),
-                                       pct(p.heldout_accuracy), per_1k(p.heldout_cost),
-                                       p.label] for p in single]))
+    typer.echo(format_table(headers, [row(p, "") for p in single]))
     if plot is not None:
         typer.echo(f"\nplot written to {plot}")
 
 
-
-
 @app.command()
 def compare(
-    budget: Annotated[float | None, typer.Option(
-        min=0.0, help="Expected cost limit, $ per problem.")] = None,
-    target_accuracy: Annotated[float | None, typer.Option(
-        "--target-accuracy", min=0.0, max=1.0, help="Instead of a budget: accuracy to reach "
-        "at least cost.")] = None,
+    budget: BudgetOpt = None,
+    target_accuracy: TargetOpt = None,
     methods: Annotated[str, typer.Option(
-        help="Comma-separated methods to compare (exact, ilp, heuristic, optuna).")
-    ] = "exact,ilp,heuristic,optuna",
+        metavar="A,B,...", help="Comma-separated methods to compare (exact, ilp, heuristic, "
+        "optuna).")] = "exact,ilp,heuristic,optuna",
     profile: ProfileOpt = None,
     grid: GridOpt = GridName.DEFAULT,
     split: SplitOpt = "paper-seed3",
@@ -224,49 +228,52 @@ def compare(
     replicates: ReplicatesOpt = 64,
     models: ModelsOpt = None,
     price: PriceOpt = None,
-    time_limit: TimeLimitOpt = 60.0,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", metavar="SECONDS",
+        help="Seconds (> 0) each method may take; at the limit it returns its best plan so "
+        "far and its gap (default: 60 for the integer program, none for the others).")
+    ] = None,
     ilp_solver: IlpSolverOpt = IlpSolver.AUTO,
     share_tests: ShareTestsOpt = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")
-                       ] = False,
+    as_json: JsonOpt = False,
+    no_progress: NoProgressOpt = False,
 ) -> None:
     """One table of every method's plan, accuracy, cost, gap to the exact optimum and time
     (the same planning problems for all; held-out numbers beside). With --share-tests each
     plan is first refined by test sharing, as `plan --share-tests` does."""
+    from ..fields import names as field_names
     from ..planning import compare_methods, planning_context
-    from ..report import format_table, pct, per_1k
+    from ..report import format_table, pct
     from ..search import method_entry
 
-    names = [m.strip() for m in methods.split(",") if m.strip()]
-    if not names:
-        raise PlanUsageError("--methods names no method")
-    with _option_names({**OPTION_NAMES, "method": "--methods"}):
-        request = _request(profile, grid, split, seed, replicates, models, price, share_tests,
-                           budget=budget, target_accuracy=target_accuracy,
-                           method_options=_ilp_options(time_limit, ilp_solver))
+    with option_names({"method": "--methods", "names": "--methods"}):
+        names = field_names(methods, "names", what="method")
+        chosen = [method_entry(name).name for name in names or ()]
+        request = request_of(profile, grid, split, seed, replicates, models, price,
+                             share_tests, budget=budget, target_accuracy=target_accuracy,
+                             method_options=method_options(chosen, time_limit, ilp_solver))
         objective = request.require_objective()
-        for name in names:
-            method_entry(name)
-        context = planning_context(request)
-        rows = compare_methods(context, objective, names)
+        with long_work(no_progress):
+            context = planning_context(request)
+            rows = compare_methods(context, objective, chosen)
     if as_json:
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,
-            "split": context.split_name, "budget": objective.budget,
+            "split": context.split_name, "budget_per_problem": objective.budget,
             "target_accuracy": objective.target_accuracy, "share_tests": share_tests,
             "methods": [r.to_json() for r in rows]}, indent=1))
         return
     gap_name = "gap pp" if objective.is_budget else "gap cost %"
-    headers = ["method", "acc %", "$/1k", gap_name, "held-out acc %", "held-out $/1k",
-               "status", "seconds", "plan"]
+    headers = ["method", *_cost_columns(), gap_name, *_cost_columns("held-out "), "status",
+               "seconds", "plan"]
     table = []
     for r in rows:
         if r.result is None:
             table.append([r.method, None, None, None, None, None, "failed", None, r.error])
             continue
-        table.append([r.method, pct(r.accuracy), per_1k(r.cost),
+        table.append([r.method, pct(r.accuracy), _per_1k(r.cost),
                       None if r.gap_pp is None else round(r.gap_pp, 3),
-                      pct(r.heldout_accuracy), per_1k(r.heldout_cost), r.status,
+                      pct(r.heldout_accuracy), _per_1k(r.heldout_cost), r.status,
                       None if r.seconds is None else round(r.seconds, 3), r.label])
     what = (f"budget ${objective.budget:g} per problem" if objective.is_budget
             else f"target accuracy {objective.target_accuracy:g}")
@@ -274,3 +281,4 @@ def compare(
                f"({context.planning.n_problems} problems), grid {context.grid.name}"
                f"{' + test sharing' if share_tests else ''}")
     typer.echo(format_table(headers, table))
+

@@ -10,8 +10,11 @@ from typing import Annotated
 import typer
 
 from ..errors import CodecascadeError
+from ..units import COST_COLUMN, TABLE_COST_COLUMN, per_1k_problems
 from ..vocabulary import SplitPart
 from . import app
+from .options import NoProgressOpt, PriceOpt, ProfileOpt, option_names
+from .running import long_work
 
 
 class ReplayUsageError(CodecascadeError, ValueError):
@@ -21,39 +24,44 @@ class ReplayUsageError(CodecascadeError, ValueError):
 @app.command()
 def replay(
     spec: Annotated[Path | None, typer.Argument(
-        help="Cascade spec (JSON) from `codecascade plan`; omit with --paper.")] = None,
+        metavar="[SPEC]", help="Cascade spec (JSON) from `codecascade plan`; omit with "
+        "--paper.")] = None,
     paper: Annotated[bool, typer.Option(
         "--paper", help="Replay the seed paper's grid and protocol on the profile.")] = False,
     theta: Annotated[float, typer.Option(
-        help="--paper: the θ shared by all stages.")] = 1.0,
-    profile: Annotated[str | None, typer.Option(
-        "--profile", help="Profile file or bundled name (default: the spec's, else the "
-        "bundled default).")] = None,
+        metavar="FRACTION", help="--paper: the θ shared by all stages, in [0, 1].")] = 1.0,
+    profile: ProfileOpt = None,
     split: Annotated[SplitPart, typer.Option(
         help="Spec replay: score on the spec split's validation or test problems, or all.")
     ] = SplitPart.TEST,
     replicates: Annotated[int, typer.Option(
-        min=1, help="Monte Carlo replicates for sampled stages.")] = 64,
+        metavar="N", help="Monte Carlo replicates (>= 1) for sampled stages.")] = 64,
     seed: Annotated[int | None, typer.Option(
-        help="Monte Carlo seed (default: the spec's estimator seed, else 0).")] = None,
-    confidence: Annotated[float, typer.Option(help="Interval confidence level.")] = 0.95,
+        metavar="N", help="Monte Carlo seed, >= 0 (default: the spec's estimator seed, "
+        "else 0).")] = None,
+    price: PriceOpt = None,
+    confidence: Annotated[float, typer.Option(
+        metavar="FRACTION", help="Interval confidence level, in (0, 1).")] = 0.95,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    no_progress: NoProgressOpt = False,
 ) -> None:
     """Predicted vs replayed accuracy and cost of a spec on held-out problems (with
-    percentile-bootstrap intervals over problems), or with --paper every valid
-    configuration of the paper's grid on all problems, plus its published self-checks."""
+    percentile-bootstrap intervals over problems, at the prices the spec was planned
+    with), or with --paper every valid configuration of the paper's grid on all problems,
+    plus its published self-checks. The profile is the spec's unless --profile names
+    another."""
+    from ..planning import parse_prices
     from ..profile import load_profile
 
-    if not 0.0 < confidence < 1.0:
-        raise ReplayUsageError(f"--confidence must be in (0, 1), got {confidence}")
     if paper:
         if spec is not None:
             raise ReplayUsageError("give either a SPEC or --paper, not both")
-        if not 0.0 <= theta <= 1.0:
-            raise ReplayUsageError(f"--theta must be in [0, 1], got {theta}")
+        if price:
+            raise ReplayUsageError("--price applies to a spec replay, not to --paper")
         from ..replay import paper_replay
 
-        result = paper_replay(load_profile(profile), theta, confidence=confidence)
+        with option_names(), long_work(no_progress):
+            result = paper_replay(load_profile(profile), theta, confidence=confidence)
         if as_json:
             typer.echo(json.dumps(result.to_json(), indent=1))
         else:
@@ -63,7 +71,9 @@ def replay(
         raise ReplayUsageError("give a SPEC file to replay, or --paper")
     from ..replay import replay_spec
 
-    out = replay_spec(spec, profile, split, replicates, seed, confidence)
+    with option_names(), long_work(no_progress):
+        out = replay_spec(spec, profile, split, replicates, seed, confidence,
+                          prices=parse_prices(price or []))
     if as_json:
         typer.echo(json.dumps(out, indent=1))
     else:
@@ -82,41 +92,46 @@ def format_spec_replay(out: dict) -> str:
     rows = []
     pred = out["predicted"]
     if pred is not None:
-        rows.append(("predicted", pred["accuracy"], pred["accuracy_ci"], pred["cost"],
-                     pred["cost_ci"]))
-    rows.append(("replayed", rep["accuracy"], rep["accuracy_ci"], rep["cost"],
-                 rep["cost_ci"]))
-    lines.append(f"{'':10} {'accuracy':>8} {'interval':>15}   {'$/problem':>10} {'interval':>23}")
+        name = "predicted" if out["prediction_matches_stages"] else "predicted!"
+        rows.append((name, pred["accuracy"], pred["accuracy_ci"], pred["cost_per_problem"],
+                     pred["cost_per_problem_ci"]))
+    rows.append(("replayed", rep["accuracy"], rep["accuracy_ci"], rep["cost_per_problem"],
+                 rep["cost_per_problem_ci"]))
+    lines.append(f"{'':10} {'accuracy':>8} {'interval':>15}   {COST_COLUMN:>10} "
+                 f"{'interval':>23}")
     for name, acc, acc_ci, cost, cost_ci in rows:
         lines.append(f"{name:10} {_pct(acc):>8} [{_pct(acc_ci[0])}, {_pct(acc_ci[1])}]"
                      f"   {cost:>10.6f} [{cost_ci[0]:.6f}, {cost_ci[1]:.6f}]")
     lines.append(f"intervals: {rep['interval']}, {100 * rep['confidence']:g}%; "
                  f"estimate: {rep['method']}; Monte Carlo SE {100 * rep['accuracy_mc_se']:.2f} "
-                 f"pp accuracy, ${rep['cost_mc_se']:.2g} cost ({rep['replicates']} replicates)")
+                 f"pp accuracy, ${rep['cost_per_problem_mc_se']:.2g} per problem cost "
+                 f"({rep['replicates']} replicates)")
     lines += [f"note: {n}" for n in out["notes"]]
     return "\n".join(lines)
 
 
 def format_paper(result) -> str:
-    """Every configuration (k/l per model, accuracy %, $ per 1,000 questions) and the
+    """Every configuration (k/l per model, accuracy %, $ per 1,000 problems) and the
     self-check table."""
     head = "  ".join(f"{m:>14}" for m in _short_names(result.models))
     lines = [f"paper replay at θ = {result.theta:g} on {result.n_problems} problems; "
              f"intervals: percentile bootstrap over problems, {100 * result.confidence:g}%",
-             f"{head}  {'accuracy':>8} {'interval':>15}  {'$/1000 q':>9} {'interval':>17}"]
+             f"{head}  {'accuracy':>8} {'interval':>15}  {TABLE_COST_COLUMN:>13} "
+             f"{'interval':>17}"]
     for row in result.rows:
         cells = "  ".join(f"{_choice(k, line):>14}" for k, line in row.choices)
         lines.append(f"{cells}  {_pct(row.accuracy):>8} [{_pct(row.accuracy_ci[0])}, "
-                     f"{_pct(row.accuracy_ci[1])}]  {1000 * row.cost:>9.3f} "
-                     f"[{1000 * row.cost_ci[0]:.3f}, {1000 * row.cost_ci[1]:.3f}]")
+                     f"{_pct(row.accuracy_ci[1])}]  {per_1k_problems(row.cost):>13.3f} "
+                     f"[{per_1k_problems(row.cost_ci[0]):.3f}, "
+                     f"{per_1k_problems(row.cost_ci[1]):.3f}]")
     if result.self_checks:
         lines.append("")
         lines.append(f"{'self-check (published vs ours)':44} {'acc pub':>7} {'ours':>6} "
-                     f"{'$ pub':>8} {'ours':>8}")
+                     f"{'$/1k pub':>8} {'ours':>8}")
         for c in result.self_checks:
             lines.append(f"{c.label:44} {c.published_accuracy_pct:>7.1f} "
-                         f"{c.accuracy_pct:>6.1f} {c.published_cost_per_1000:>8.3f} "
-                         f"{c.cost_per_1000:>8.3f}")
+                         f"{c.accuracy_pct:>6.1f} {c.published_cost_per_1k_problems:>8.3f} "
+                         f"{c.cost_per_1k_problems:>8.3f}")
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import typer
 from . import app
 
 sandbox_app = typer.Typer(help="Inspect and check the sandbox that runs model-written code.",
-                          no_args_is_help=True)
+                          no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(sandbox_app, name="sandbox")
 
 _PYTHON_HELP = ("Interpreter the sandbox runs (default: $CODECASCADE_SANDBOX_PYTHON, else "

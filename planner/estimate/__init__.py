@@ -29,7 +29,7 @@ from .outcomes import StageOutcomes, stage_outcomes
 from .plans import PlanEstimate, estimate_plan
 from .sampling import DEFAULT_REPLICATES, EstimateError, Sampling, problem_index
 from .simulate import PlanSimulator, Simulation, simulate_plan
-from .tables import feasible_options, option_tables
+from .tables import feasible_options, option_tables, unsupported
 
 __all__ = [
     "CACHE_ENTRIES",
@@ -51,4 +51,5 @@ __all__ = [
     "problem_index",
     "simulate_plan",
     "stage_outcomes",
+    "unsupported",
 ]

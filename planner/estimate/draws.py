@@ -94,6 +94,7 @@ def draw_subsets(
             p = int(problems[short[0]])
             raise EstimateError(f"model {name!r} has only {int(have[short[0]])} recorded {what} "
                                 f"on problem {profile.problems[p]!r}; the option needs {need}")
+    sampling.check_memory(profile)
     rng = _model_rng(sampling.seed, name)
     keys_s = rng.random((profile.n_problems, sampling.replicates, valid_s.shape[1]))
     keys_t = rng.random((profile.n_problems, sampling.replicates, valid_t.shape[1]))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import progress
 from ..options import StageOption
 from ..profile import Profile
 from ..scoring import accepts
@@ -219,9 +220,10 @@ def sampled_outcomes(
     accepted_count = accepts(values[:, None, None], values[None, :, None], theta_arr).sum(axis=2)
     n_bins = len(thetas) + 1
     prices = Prices.of(profile, model)
-    chunk = max(1, BATCH // n_r)
-    for start in range(0, n_p, chunk):
-        rows = slice(start, min(start + chunk, n_p))
+
+    def _sampled_chunk(rows: slice) -> None:
+        """The outcomes of the problems in ``rows`` (in place)."""
+        nonlocal se2_c
         n_rows = rows.stop - rows.start
         g = gather(profile, model, draws, rows, ls[-1])
         inst = pass_instances(profile, g.problem, g.solution, g.line)
@@ -262,6 +264,11 @@ def sampled_outcomes(
                 rep[0][:, rows] = acc_o.reshape(n_o, n_rows, n_r)
                 rep[1][:, rows] = ok3[combo_of]
                 rep[2][:, rows] = rc3[combo_of]
+    chunk = max(1, BATCH // n_r)
+    with progress.task(profile.models[model].name, total=n_p, unit="problem") as step:
+        for start in range(0, n_p, chunk):
+            _sampled_chunk(slice(start, min(start + chunk, n_p)))
+            step.advance(min(chunk, n_p - start))
     out = (a_ct[theta_of, combo_of], g_ct[theta_of, combo_of], h_c[combo_of],
            cost_c[combo_of], se2_c[combo_of])
     return n_r, out + (rep if rep is not None else ())

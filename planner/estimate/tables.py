@@ -8,10 +8,12 @@ grid's options a model's recordings can support.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..cascade import OptionTable
 from ..errors import CodecascadeError
 from ..options import Grid, StageOption
@@ -22,25 +24,60 @@ from .outcomes import stage_outcomes
 from .sampling import DEFAULT_REPLICATES, EstimateError, Sampling, problem_index
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """What a model's recordings give every problem: samples and test generations (within
+    one loop for the paper's loop subsets), line positions, greedy test lines."""
+
+    samples: int
+    test_generations: int
+    line_positions: int
+    greedy_tests: bool
+
+    @classmethod
+    def of(cls, profile: Profile, model: int, sampling: SamplingMethod) -> _Recorded:
+        if sampling is SamplingMethod.PAPER_LOOPS:
+            k_cap = t_cap = profile.models[model].samples_per_loop
+        else:
+            k_cap = int(profile.n_samples[model].min())
+            t_cap = int(profile.n_test_generations[model].min())
+        return cls(k_cap, t_cap, int(profile.test_line.shape[3]),
+                   bool((profile.greedy_test_line[model] >= 0).any()))
+
+    def lacks(self, option: StageOption) -> str | None:
+        if option.k == 0:
+            return None
+        if option.l > self.line_positions:
+            return (f"l={option.l} but the profile records {self.line_positions} line "
+                    "positions per test generation")
+        if option.k == 1:
+            return None if self.greedy_tests else "k=1 but the profile has no greedy tests"
+        if option.k > self.samples:
+            return f"k={option.k} but the profile records {self.samples} samples"
+        if option.t > self.test_generations:
+            return (f"t={option.t} but the profile records {self.test_generations} test "
+                    "generations")
+        return None
+
+
+def unsupported(profile: Profile, model: int, option: StageOption,
+                sampling: SamplingMethod = SamplingMethod.RANDOM) -> str | None:
+    """Why ``model``'s recordings cannot serve ``option`` on every problem (k or t beyond
+    the recorded samples or test generations, l beyond the recorded line positions, k = 1
+    without greedy test lines), or None when they can."""
+    return _Recorded.of(profile, model, sampling).lacks(option)
+
+
 def feasible_options(profile: Profile, model: int, grid: Grid) -> tuple[StageOption, ...]:
-    """The grid's options that ``model``'s recordings can support on every problem: k and
-    t within the recorded samples and test generations (within one loop for the paper's
-    loop subsets), and k = 1 only if the model has greedy test lines. EstimateError if
-    nothing is left."""
+    """The grid's options that ``model``'s recordings can support on every problem
+    (:func:`unsupported`). EstimateError if nothing is left."""
     info = profile.models[model]
-    if grid.sampling is SamplingMethod.PAPER_LOOPS:
-        k_cap = t_cap = info.samples_per_loop
-    else:
-        k_cap = int(profile.n_samples[model].min())
-        t_cap = int(profile.n_test_generations[model].min())
-    has_greedy_tests = bool((profile.greedy_test_line[model] >= 0).any())
-    options = tuple(
-        o for o in grid.options_for(info.name)
-        if o.k == 0 or (o.k == 1 and has_greedy_tests) or (2 <= o.k <= k_cap and o.t <= t_cap)
-    )
+    recorded = _Recorded.of(profile, model, grid.sampling)
+    options = tuple(o for o in grid.options_for(info.name) if recorded.lacks(o) is None)
     if not options:
         raise EstimateError(f"model {info.name!r} supports no option of grid {grid.name!r} "
-                            f"({k_cap} samples and {t_cap} test generations recorded)")
+                            f"({recorded.samples} samples and {recorded.test_generations} "
+                            "test generations recorded)")
     return options
 
 
@@ -71,14 +108,16 @@ def option_tables(
         if cached is not None:
             return cached
     tables = []
-    for m, info in enumerate(profile.models):
-        options = feasible_options(profile, m, grid)
-        out = stage_outcomes(profile, m, options, idx, sampling=sampling)
-        tables.append(OptionTable(
-            model=info.name, options=options, accept=out.accept,
-            accept_correct=out.accept_correct, correct=out.correct, cost=out.cost,
-            problems=names, accuracy_se=out.accuracy_se,
-        ))
+    with progress.task("option tables", total=profile.n_models, unit="model") as step:
+        for m, info in enumerate(profile.models):
+            options = feasible_options(profile, m, grid)
+            out = stage_outcomes(profile, m, options, idx, sampling=sampling)
+            tables.append(OptionTable(
+                model=info.name, options=options, accept=out.accept,
+                accept_correct=out.accept_correct, correct=out.correct, cost=out.cost,
+                problems=names, accuracy_se=out.accuracy_se,
+            ))
+            step.advance()
     if cache:
         disk_cache.store(path, tables)
     return tables

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import progress
 from ..errors import CodecascadeError
 from ..planning import PlanRequest
 from ..profile import Profile, load_profile
@@ -150,15 +151,18 @@ def evaluate_many(
     start = time.perf_counter()
     rows: list[list[EvaluationRow]] = [[] for _ in selectors]
     fronts: dict[str, tuple[SingleFrontPoint, ...]] = {}
-    for split in splits:
-        part = _prepare(request, split.name, the_budgets, chosen_on)
-        fronts[split.name] = part.front
-        objectives = [Objective(budget=float(b)) for b in part.budgets]
-        for k, selector in enumerate(selectors):
-            cascade = selector.select(part.cascade, objectives)
-            single = selector.select(part.single, objectives)
-            rows[k] += [EvaluationRow(split.name, float(b), _outcome(part, c), _outcome(part, s))
-                        for b, c, s in zip(part.budgets, cascade, single, strict=True)]
+    with progress.task("evaluate", total=len(splits), unit="split") as step:
+        for split in splits:
+            part = _prepare(request, split.name, the_budgets, chosen_on)
+            fronts[split.name] = part.front
+            objectives = [Objective(budget=float(b)) for b in part.budgets]
+            for k, selector in enumerate(selectors):
+                cascade = selector.select(part.cascade, objectives)
+                single = selector.select(part.single, objectives)
+                rows[k] += [EvaluationRow(split.name, float(b), _outcome(part, c),
+                                          _outcome(part, s))
+                            for b, c, s in zip(part.budgets, cascade, single, strict=True)]
+            step.advance()
     seconds = time.perf_counter() - start
     context = part.context
     kfold = Protocol(protocol) is Protocol.KFOLD

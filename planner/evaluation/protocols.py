@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from .. import fields
 from ..errors import CodecascadeError
 from ..splits import Split, kfold_splits, paper_splits
 
@@ -27,14 +28,15 @@ class Protocol(StrEnum):
 def protocol_splits(protocol: Protocol | str, n_problems: int, *, folds: int = 5,
                     repeats: int = 2, seed: int = 0) -> list[Split]:
     """The splits of ``protocol`` for ``n_problems`` problems (see the module docstring);
-    CodecascadeError (one line) for an unknown protocol or impossible fold counts."""
+    CodecascadeError (one line) for an unknown protocol or impossible fold counts
+    (FieldError naming ``folds`` or ``repeats``)."""
     try:
         protocol = Protocol(protocol)
     except ValueError:
         known = ", ".join(p.value for p in Protocol)
         raise CodecascadeError(f"unknown protocol {protocol!r}; known: {known}") from None
+    folds = fields.whole(folds, "folds", least=2)
+    repeats = fields.whole(repeats, "repeats", least=1)
     if protocol is Protocol.PAPER:
         return paper_splits(n_problems)
-    if repeats < 1:
-        raise CodecascadeError(f"repeats must be >= 1, got {repeats}")
     return [s for r in range(repeats) for s in kfold_splits(n_problems, folds, seed + r)]

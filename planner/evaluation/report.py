@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..report import format_table, log_cost_axis, save_figure
+from ..units import TABLE_COST_COLUMN, TABLE_COST_UNIT, per_1k_problems
 from .evaluate import Evaluation
 
 #: Rows of the summary table: measure, label, unit scale.
@@ -46,13 +47,13 @@ def _by_budget(evaluation: Evaluation) -> list[list[object]]:
 
         budget = float(np.exp(np.mean([np.log(r.budget) for r in rows])))
         table.append([
-            i + 1, round(1000 * budget, 4),
+            i + 1, round(per_1k_problems(budget), 4),
             round(100 * mean(r.cascade.heldout_accuracy for r in rows), 2),
             round(100 * mean(r.single.heldout_accuracy for r in rows), 2),
             round(100 * mean(r.cascade.heldout_accuracy - r.single.heldout_accuracy
                              for r in rows), 2),
-            round(1000 * mean(r.cascade.heldout_cost for r in rows), 4),
-            round(1000 * mean(r.single.heldout_cost for r in rows), 4),
+            round(per_1k_problems(mean(r.cascade.heldout_cost for r in rows)), 4),
+            round(per_1k_problems(mean(r.single.heldout_cost for r in rows)), 4),
             round(100 * mean(r.cascade.predicted_accuracy for r in rows), 2),
             round(100 * mean(r.cascade.predicted_accuracy - r.cascade.heldout_accuracy
                              for r in rows), 2),
@@ -62,8 +63,9 @@ def _by_budget(evaluation: Evaluation) -> list[list[object]]:
 
 
 def budget_table(evaluation: Evaluation) -> str:
-    headers = ["#", "budget $/1k", "cascade acc %", "single acc %", "gain pp",
-               "cascade $/1k", "single $/1k", "predicted %", "optimism pp", "overrun"]
+    headers = ["#", f"budget {TABLE_COST_COLUMN}", "cascade acc %", "single acc %",
+               "gain pp", f"cascade {TABLE_COST_COLUMN}", f"single {TABLE_COST_COLUMN}",
+               "predicted %", "optimism pp", "overrun"]
     return format_table(headers, _by_budget(evaluation))
 
 
@@ -101,7 +103,7 @@ def evaluation_plot(path: str | os.PathLike[str], evaluation: Evaluation,
     fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
     try:
         for rows in by_split.values():
-            b = [1000 * r.budget for r in rows]
+            b = [per_1k_problems(r.budget) for r in rows]
             ax.plot(b, [100 * r.cascade.heldout_accuracy for r in rows], color="tab:blue",
                     alpha=0.25, linewidth=0.8)
             ax.plot(b, [100 * r.single.heldout_accuracy for r in rows], color="tab:orange",
@@ -114,7 +116,7 @@ def evaluation_plot(path: str | os.PathLike[str], evaluation: Evaluation,
                 label="single-model plan, mean over splits")
         ax.plot(xs, [row[7] for row in table], ":", color="tab:blue",
                 label="cascade plan, predicted for new problems")
-        log_cost_axis(ax, "budget, $ per 1,000 problems (log scale)")
+        log_cost_axis(ax, f"budget, {TABLE_COST_UNIT} (log scale)")
         ax.set_ylabel("held-out accuracy, %")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)

@@ -312,9 +312,7 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
                 "samples_per_loop": m.samples_per_loop,
                 "input_files": _relative_sha256(m.input_files),
                 **m.details,
-                "price": {"generated_per_1k": prices[m.name].generated_per_1k,
-                          "prompt_per_1k": prices[m.name].prompt_per_1k,
-                          "source": prices[m.name].source, "date": prices[m.name].date},
+                "price": prices[m.name].to_json(),
             } for m in models
         },
     }

@@ -1,8 +1,15 @@
-"""Price tables: $ per 1,000 generated and prompt tokens per model, with source and date.
+"""Price tables: $ per million generated and prompt tokens per model, with source and date.
 
-A price table is JSON: ``{"models": {name: {"generated_per_1k": float, "prompt_per_1k":
-float, "source": str, "date": str}}}``. Profiles store $ per token, so the loader divides
-by 1,000. The bundled table is ``planner/data/prices.json``.
+A price table is JSON::
+
+    {"currency": "USD", "unit": "$ per million tokens",
+     "models": {name: {"price_per_1m_generated": float, "price_per_1m_prompt": float,
+                       "source": str, "date": str}}}
+
+in the unit providers publish (planner.units), with the field names the endpoints file
+uses. A table in the earlier unit (``generated_per_1k`` / ``prompt_per_1k``, $ per 1,000
+tokens) is still read and converted. Profiles store $ per token (planner.units converts).
+The bundled table is ``planner/data/prices.json``.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CodecascadeError
+from ..units import per_million, per_token, per_token_from_per_1k
 
 
 class PriceError(CodecascadeError):
@@ -22,24 +30,43 @@ class PriceError(CodecascadeError):
 
 @dataclass(frozen=True)
 class ModelPrice:
-    """A model's list price in $ per 1,000 tokens, with where and when it was read."""
+    """A model's list price in $ per million tokens, with where and when it was read."""
 
-    generated_per_1k: float
-    prompt_per_1k: float
+    per_1m_generated: float
+    per_1m_prompt: float
     source: str
     date: str
 
     @property
     def generated_per_token(self) -> float:
-        return self.generated_per_1k / 1000.0
+        return per_token(self.per_1m_generated)
 
     @property
     def prompt_per_token(self) -> float:
-        return self.prompt_per_1k / 1000.0
+        return per_token(self.per_1m_prompt)
+
+    def to_json(self) -> dict[str, object]:
+        return {"price_per_1m_generated": self.per_1m_generated,
+                "price_per_1m_prompt": self.per_1m_prompt, "source": self.source,
+                "date": self.date}
+
+
+#: Field names per unit: ($ per million tokens, $ per 1,000 tokens), generated and prompt.
+_FIELDS = {"per_1m": ("price_per_1m_generated", "price_per_1m_prompt"),
+           "per_1k": ("generated_per_1k", "prompt_per_1k")}
+
+
+def _price(file: Path, name: str, entry: dict, key: str, required: bool) -> float:
+    value = entry.get(key, None if required else 0.0)
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or value < 0):
+        raise PriceError(f"{file}: {name!r} needs a non-negative number {key}, got {value!r}")
+    return float(value)
 
 
 def load_prices(path: str | os.PathLike[str]) -> dict[str, ModelPrice]:
-    """Read and validate a price table."""
+    """Read and validate a price table ($ per million tokens; $ per 1,000 tokens in the
+    earlier field names is converted)."""
     file = Path(path)
     try:
         obj = json.loads(file.read_text(encoding="utf-8"))
@@ -54,17 +81,15 @@ def load_prices(path: str | os.PathLike[str]) -> dict[str, ModelPrice]:
     for name, entry in models.items():
         if not isinstance(entry, dict):
             raise PriceError(f"{file}: entry of {name!r} must be an object")
-        values = {}
-        for key in ("generated_per_1k", "prompt_per_1k"):
-            value = entry.get(key, 0.0 if key == "prompt_per_1k" else None)
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not math.isfinite(value) or value < 0):
-                raise PriceError(f"{file}: {name!r} needs a non-negative number {key}, "
-                                 f"got {value!r}")
-            values[key] = float(value)
+        unit = "per_1k" if _FIELDS["per_1k"][0] in entry else "per_1m"
+        generated_key, prompt_key = _FIELDS[unit]
+        generated = _price(file, name, entry, generated_key, True)
+        prompt = _price(file, name, entry, prompt_key, False)
+        if unit == "per_1k":
+            generated = per_million(per_token_from_per_1k(generated))
+            prompt = per_million(per_token_from_per_1k(prompt))
         source, date = entry.get("source"), entry.get("date")
         if not isinstance(source, str) or not source or not isinstance(date, str) or not date:
             raise PriceError(f"{file}: {name!r} needs a 'source' and a 'date'")
-        prices[name] = ModelPrice(values["generated_per_1k"], values["prompt_per_1k"],
-                                  source, date)
+        prices[name] = ModelPrice(generated, prompt, source, date)
     return prices

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..profile import Profile
+from ..units import PRICE_UNIT, per_million
 
 
 def _mean(values: np.ndarray, where: np.ndarray) -> float | None:
@@ -57,8 +58,8 @@ def profile_summary(profile: Profile) -> dict[str, Any]:
         gen_tokens = profile.test_line_tokens[m].sum(axis=2)
         models.append({
             "name": info.name,
-            "price_generated_per_1k": info.price_generated * 1000,
-            "price_prompt_per_1k": info.price_prompt * 1000,
+            "price_per_1m_generated": per_million(info.price_generated),
+            "price_per_1m_prompt": per_million(info.price_prompt),
             "problems": int(covered.sum()),
             "samples_per_problem": _mean(n_samples.astype(float), covered),
             "samples_total": int(n_samples.sum()),
@@ -98,13 +99,13 @@ def _pct(value: float | None) -> str:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """A fixed-width table of :func:`profile_summary` for the terminal."""
-    header = (f"{'model':<26} {'$/1k gen':>9} {'probs':>5} {'samples':>7} {'greedy':>7} "
+    header = (f"{'model':<26} {'$/M gen':>9} {'probs':>5} {'samples':>7} {'greedy':>7} "
               f"{'sampled':>7} {'tests':>5} {'lines':>6} {'valid':>6} {'tok/sol':>7} "
               f"{'tok/test':>8}")
     rows = [header, "-" * len(header)]
     for m in summary["models"]:
         rows.append(
-            f"{m['name'][:26]:<26} {m['price_generated_per_1k']:>9.5f} {m['problems']:>5} "
+            f"{m['name'][:26]:<26} {m['price_per_1m_generated']:>9.4g} {m['problems']:>5} "
             f"{_fmt(m['samples_per_problem'], '.0f'):>7} "
             f"{_pct(m['greedy_pass_at_1']):>7} {_pct(m['sampled_pass_at_1']):>7} "
             f"{_fmt(m['test_generations_per_problem'], '.0f'):>5} "
@@ -119,6 +120,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"{summary['problems']} problems; per problem {summary['pooled_solutions_per_problem']:.0f}"
         f" distinct solutions and {summary['pooled_assert_lines_per_problem']:.0f} distinct "
         f"assert lines (all models pooled)",
+        f"$/M gen = price of a million generated tokens ({PRICE_UNIT}); "
         "greedy/sampled = pass@1 re-executed against the ground truth; tests = test "
         "generations, lines = assert lines per problem (first 5 line positions), valid = "
         "share of those lines that hold for the reference solution",

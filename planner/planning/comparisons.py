@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from .. import progress
+from ..search.deadline import Deadline
 from ..search.errors import SearchError
 from ..search.objective import Objective
 from ..search.registry import method_entry
@@ -14,6 +16,9 @@ from ..vocabulary import MethodName, SolverStatus
 from .context import PlanningContext
 from .refinement import refine_result
 from .searches import run_search
+
+#: The unit of a comparison's gap to the exact optimum, for a budget (True) or a target.
+GAP_UNITS = {True: "percentage points of accuracy", False: "% of the optimum's cost"}
 
 
 @dataclass(frozen=True)
@@ -34,14 +39,18 @@ class Comparison:
     cost: float | None = None
     status: SolverStatus | None = None
     seconds: float | None = None
+    #: what ``gap_pp`` counts: percentage points of accuracy (a budget) or % of the exact
+    #: optimum's cost (a target accuracy)
+    gap_unit: str = ""
 
     def to_json(self) -> dict[str, object]:
         r = self.result
         return {
             "method": self.method, "plan": self.label,
-            "accuracy": self.accuracy, "cost": self.cost,
-            "gap_to_exact_pp": self.gap_pp,
-            "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost,
+            "accuracy": self.accuracy, "cost_per_problem": self.cost,
+            "gap_to_exact": self.gap_pp, "gap_unit": self.gap_unit,
+            "heldout_accuracy": self.heldout_accuracy,
+            "heldout_cost_per_problem": self.heldout_cost,
             "status": self.status,
             "solver_gap": None if r is None else r.gap,
             "seconds": self.seconds,
@@ -61,7 +70,9 @@ def _compared(context: PlanningContext, name: str, result: SearchResult,
     if context.heldout is not None:
         h_acc, h_cost = score_stages(context.heldout, result.stages)
     if context.request.share_tests:
-        shared = refine_result(context, result, objective)
+        limit = context.request.time_limit(name)
+        left = None if limit is None else max(0.0, limit - result.seconds)
+        shared = refine_result(context, result, objective, Deadline.after(left))
         seconds += shared.seconds
         best = shared.refinement.best
         if shared.refinement.improved:
@@ -83,15 +94,18 @@ def compare_methods(context: PlanningContext, objective: Objective,
     refined plans. A method that fails gets its error in its row; unknown names raise."""
     names = [method_entry(m).name for m in methods]
     rows: dict[MethodName, Comparison] = {}
-    for name in dict.fromkeys([MethodName.EXACT, *names]):
-        try:
-            result = run_search(context, objective, name)
-        except SearchError as exc:
-            if name == MethodName.EXACT:
-                raise
-            rows[name] = Comparison(name, None, "", None, None, None, str(exc))
-            continue
-        rows[name] = _compared(context, name, result, objective)
+    todo = list(dict.fromkeys([MethodName.EXACT, *names]))
+    with progress.task("compare", total=len(todo), unit="method") as step:
+        for name in todo:
+            try:
+                result = run_search(context, objective, name)
+            except SearchError as exc:
+                if name == MethodName.EXACT:
+                    raise
+                rows[name] = Comparison(name, None, "", None, None, None, str(exc))
+            else:
+                rows[name] = _compared(context, name, result, objective)
+            step.advance()
     exact = rows[MethodName.EXACT]
     assert exact.accuracy is not None and exact.cost is not None
     out = []
@@ -103,6 +117,6 @@ def compare_methods(context: PlanningContext, objective: Objective,
                 gap = 100.0 * (exact.accuracy - row.accuracy)
             else:
                 gap = 100.0 * (row.cost - exact.cost) / exact.cost if exact.cost else 0.0
-            row = replace(row, gap_pp=gap)
+            row = replace(row, gap_pp=gap, gap_unit=GAP_UNITS[objective.is_budget])
         out.append(row)
     return out

@@ -20,6 +20,7 @@ from ..profile import Profile, ProfileError, load_profile
 from ..search.errors import SearchError
 from ..search.space import SearchSpace
 from ..spec import Prediction
+from ..units import per_token
 from ..vocabulary import SplitPart
 from .predictions import exact_prediction, simulated_prediction
 from .request import PlanRequest, as_request
@@ -44,6 +45,8 @@ class PlanningContext:
     heldout_problems: np.ndarray | None
     seed: int
     replicates: int
+    #: fingerprint of the profile as loaded, before the request's price overrides
+    profile_sha256: str = ""
 
     @property
     def planning_part(self) -> SplitPart:
@@ -109,8 +112,10 @@ def planning_context(request: PlanRequest | Profile | str | os.PathLike[str] | N
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
     request.check_profile(profile)
+    loaded_sha256 = profile.fingerprint()
     if request.prices:
-        profile = profile.with_prices(dict(request.prices))
+        profile = profile.with_prices({name: per_token(price)
+                                       for name, price in request.prices.items()})
     grid = request.grid_spec()
     chosen = list(range(profile.n_models))
     if request.models:
@@ -131,7 +136,7 @@ def planning_context(request: PlanRequest | Profile | str | os.PathLike[str] | N
         request=request, profile=profile, profile_label=request.profile_label, grid=grid,
         split_name=the_split.name, split_seed=the_split.seed, planning=planning,
         heldout=heldout, planning_problems=planning_idx, heldout_problems=heldout_idx,
-        seed=request.seed, replicates=request.replicates,
+        seed=request.seed, replicates=request.replicates, profile_sha256=loaded_sha256,
     )
 
 

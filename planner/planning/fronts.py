@@ -7,6 +7,7 @@ same plan's numbers on the held-out part when the split has one.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,11 +18,13 @@ import numpy as np
 from ..options import CascadePlan
 from ..profile import Profile
 from ..search.blas import single_threaded_blas
+from ..search.deadline import Deadline
 from ..search.exact import exact_front
 from ..search.objective import Objective
 from ..search.pareto import ParetoFront
 from ..search.sharing import sharing_front, simulate_point
 from ..search.stages import normalise_stages, score_stages, stages_from_codes
+from ..search.stopping import listening
 from ..vocabulary import MethodName
 from .context import PlanningContext, planning_context
 from .refinement import refine_result
@@ -45,8 +48,9 @@ class FrontPoint:
     plan: CascadePlan | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"plan": self.label, "accuracy": self.accuracy, "cost": self.cost,
-                "heldout_accuracy": self.heldout_accuracy, "heldout_cost": self.heldout_cost,
+        return {"plan": self.label, "accuracy": self.accuracy,
+                "cost_per_problem": self.cost, "heldout_accuracy": self.heldout_accuracy,
+                "heldout_cost_per_problem": self.heldout_cost,
                 "estimator": "simulation" if self.simulated else "exact"}
 
 
@@ -74,24 +78,31 @@ def simulated_point(context: PlanningContext, plan: CascadePlan) -> FrontPoint:
                       None if heldout is None else heldout.cost, simulated=True, plan=plan)
 
 
-def pareto_front(context: PlanningContext, *,
-                 share_tests: bool | None = None) -> list[FrontPoint]:
+def pareto_front(context: PlanningContext, *, share_tests: bool | None = None,
+                 deadline: Deadline | None = None) -> list[FrontPoint]:
     """The exact cost–accuracy front of all cascades on the planning part, cheapest first.
     With ``share_tests`` (default: the request's), merged with the sharing variants of its
     plans (simulated, held-out numbers simulated on the held-out part too):
-    planner.search.sharing.sharing_front."""
+    planner.search.sharing.sharing_front. At ``deadline`` the enumeration stops: the front
+    of the plans seen by then (:func:`frontier` says so)."""
+    return _cascade_front(context, share_tests, deadline)[0]
+
+
+def _cascade_front(context: PlanningContext, share_tests: bool | None,
+                   deadline: Deadline | None) -> tuple[list[FrontPoint], bool]:
+    """:func:`pareto_front` and whether it is complete (no deadline cut it short)."""
     if share_tests is None:
         share_tests = context.request.share_tests
     with single_threaded_blas():
-        front, _ = exact_front(context.planning)
+        front, _ = exact_front(context.planning, deadline)
     points = front_points(context, [normalise_stages(context.planning, stages_from_codes(c))
                                     for c in front.codes])
     if not share_tests:
-        return points
-    with single_threaded_blas():
-        merged, _ = sharing_front(context.simulator(),
-                                  [(p.plan, p.accuracy, p.cost) for p in points],
-                                  context.grid)
+        return points, front.complete
+    with single_threaded_blas(), listening():
+        merged, _, complete = sharing_front(context.simulator(),
+                                            [(p.plan, p.accuracy, p.cost) for p in points],
+                                            context.grid, deadline)
     exact = {p.plan: p for p in points}
     heldout = context.simulator(heldout=True) if context.heldout is not None else None
     out = []
@@ -105,7 +116,7 @@ def pareto_front(context: PlanningContext, *,
             h_acc, h_cost = h.accuracy, h.cost
         out.append(FrontPoint((), m.plan.label(), m.accuracy, m.cost, h_acc, h_cost,
                               simulated=True, plan=m.plan))
-    return out
+    return out, front.complete and complete
 
 
 def single_model_front(context: PlanningContext) -> list[FrontPoint]:
@@ -124,14 +135,17 @@ def single_model_front(context: PlanningContext) -> list[FrontPoint]:
     return front_points(context, [stages_from_codes(c) for c in front.codes])
 
 
-def chosen_point(context: PlanningContext, objective: Objective) -> FrontPoint:
+def chosen_point(context: PlanningContext, objective: Objective,
+                 deadline: Deadline | None = None) -> FrontPoint:
     """The exact method's plan for ``objective`` as a front point; with the request's
     ``share_tests``, refined by test sharing as ``plan`` refines it (a sharing plan is then
-    predicted by simulation)."""
-    result = run_search(context, objective, MethodName.EXACT)
+    predicted by simulation). At ``deadline``: the best plan found by then."""
+    left = math.inf if deadline is None else deadline.remaining()
+    options = {} if math.isinf(left) else {"time_limit": max(1e-3, left)}
+    result = run_search(context, objective, MethodName.EXACT, **options)
     chosen = front_points(context, [result.stages])[0]
     if context.request.share_tests:
-        best = refine_result(context, result, objective).refinement.best
+        best = refine_result(context, result, objective, deadline).refinement.best
         if best.plan != chosen.plan:
             chosen = simulated_point(context, best.plan)
     return chosen
@@ -146,15 +160,33 @@ class Frontier:
     cascade: list[FrontPoint]
     single: list[FrontPoint]
     chosen: FrontPoint | None
+    #: False when the time limit (or Ctrl-C) cut the enumeration short: ``cascade`` is
+    #: then the front of the plans enumerated so far
+    complete: bool = True
 
 
 def frontier(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
              **fields: Any) -> Frontier:
     """The fronts of a request (see :class:`Frontier`); ``request`` as for
-    :func:`~planner.planning.plans.plan`."""
+    :func:`~planner.planning.plans.plan`. The exact method's time limit (the request's
+    ``method_options``) bounds the whole computation after the option tables."""
     request = as_request(request, **fields)
     context = planning_context(request)
-    cascade = pareto_front(context)
+    deadline = Deadline.after(request.time_limit(MethodName.EXACT))
+    cascade, complete = _cascade_front(context, None, deadline)
     single = single_model_front(context)
-    chosen = None if request.objective is None else chosen_point(context, request.objective)
-    return Frontier(context, cascade, single, chosen)
+    chosen = None
+    if request.objective is not None:
+        chosen = (chosen_point(context, request.objective, deadline) if complete
+                  else _best_on(cascade, request.objective))
+    return Frontier(context, cascade, single, chosen, complete)
+
+
+def _best_on(points: Sequence[FrontPoint], objective: Objective) -> FrontPoint | None:
+    """The point of a (partial) front that ``objective`` chooses, None if none meets it."""
+    best = None
+    for p in points:
+        if objective.feasible(p.accuracy, p.cost) and (
+                best is None or objective.better(p.accuracy, p.cost, best.accuracy, best.cost)):
+            best = p
+    return best

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from ..spec import Provenance
+from ..units import per_million
 from .context import PlanningContext
 
 #: How the spec's predictions were made, by estimator.
@@ -24,8 +25,9 @@ def provenance(context: PlanningContext, prediction: str,
     profile = context.profile
     return Provenance(
         profile=context.profile_label,
-        profile_sha256=profile.fingerprint(),
-        prices={m.name: m.price_generated for m in profile.models},
+        profile_sha256=context.profile_sha256 or profile.fingerprint(),
+        prices_per_1m={m.name: per_million(m.price_generated) for m in profile.models},
+        prompt_prices_per_1m={m.name: per_million(m.price_prompt) for m in profile.models},
         grid=context.grid.name,
         split=context.split_name,
         seeds={"split": int(context.split_seed), "estimator": int(context.seed),
@@ -36,7 +38,6 @@ def provenance(context: PlanningContext, prediction: str,
             "grid": context.grid.to_json(),
             "models": list(context.planning.tables[i].model
                            for i in range(context.planning.n_models)),
-            "prompt_prices": {m.name: m.price_prompt for m in profile.models},
             "replicates": context.replicates,
             "estimator_version": ESTIMATOR_VERSION,
             "prediction": prediction,

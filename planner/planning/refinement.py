@@ -14,11 +14,13 @@ import numpy as np
 
 from ..options import CascadePlan
 from ..search.blas import single_threaded_blas
+from ..search.deadline import Deadline
 from ..search.exact import exact_front
 from ..search.objective import Objective
 from ..search.result import SearchResult
 from ..search.sharing import Refinement, refine_with_sharing
 from ..search.stages import normalise_stages, stages_from_codes
+from ..search.stopping import listening
 from ..vocabulary import MethodName
 from .context import PlanningContext
 
@@ -36,23 +38,26 @@ class SharedResult:
     seconds: float
 
 
-def refine_result(context: PlanningContext, result: SearchResult,
-                  objective: Objective) -> SharedResult:
+def refine_result(context: PlanningContext, result: SearchResult, objective: Objective,
+                  deadline: Deadline | None = None) -> SharedResult:
     """Refine a search result with test sharing (planner.search.sharing) on the planning
     part. For the exact method, the plans nearest to it on the exact front are refined too
     (SHARING_NEIGHBOURS on each side); other methods avoid that front, so only their plan
-    is refined."""
+    is refined. At ``deadline`` (default: none, or Ctrl-C on the command line) it stops
+    with the best plan so far (``refinement.stopped``)."""
     start = time.perf_counter()
+    if deadline is None:
+        deadline = Deadline.after(None)
     plan = context.stages_plan(result.stages)
     bases: list[CascadePlan] = []
-    with single_threaded_blas():
-        if result.method == MethodName.EXACT:
-            front, _ = exact_front(context.planning)
+    with single_threaded_blas(), listening():
+        if result.method == MethodName.EXACT and not deadline.expired():
+            front, _ = exact_front(context.planning, deadline)
             at = int(np.searchsorted(front.cost, result.cost))
             lo, hi = max(0, at - SHARING_NEIGHBOURS), at + SHARING_NEIGHBOURS + 1
             bases = [context.stages_plan(normalise_stages(context.planning,
                                                           stages_from_codes(codes)))
                      for codes in front.codes[lo:hi]]
         refinement = refine_with_sharing(context.simulator(), plan, objective, context.grid,
-                                         bases)
+                                         bases, deadline)
     return SharedResult(result, refinement, time.perf_counter() - start)

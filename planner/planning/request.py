@@ -12,18 +12,20 @@ the profile (model names, the split's size, the memory the replicates need) is c
 
 from __future__ import annotations
 
-import operator
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .. import fields
 from ..errors import FieldError
+from ..estimate.sampling import Sampling
 from ..options import Grid
 from ..profile import DEFAULT_PROFILE_NAME, Profile
 from ..search.objective import Objective
 from ..search.registry import method_entry
+from ..units import PRICE_UNIT
 from ..vocabulary import GridName, MethodName, choices
 
 #: The method ``plan`` uses unless told otherwise: exact enumeration with pruning is both
@@ -33,57 +35,16 @@ DEFAULT_GRID = GridName.DEFAULT
 #: The first of the paper's five validation/test splits.
 DEFAULT_SPLIT = "paper-seed3"
 DEFAULT_REPLICATES = 64
-#: Bytes the estimator holds per Monte Carlo replicate for each problem and each recorded
-#: sample or test generation of a model: a float64 random key and an int64 rank per item
-#: when it draws subsets (planner.estimate.draw_subsets). On the default profile (164
-#: problems, 100 samples + 100 test generations per model) that predicts 0.50 MiB per
-#: replicate; the option tables' peak memory grows by 0.51 MiB per replicate.
-DRAW_BYTES = 16
-
-
-def _whole(value: Any, name: str, least: int) -> int:
-    """``value`` as an int >= ``least``; FieldError naming ``name`` otherwise."""
-    try:
-        number = None if isinstance(value, bool) else operator.index(value)
-    except TypeError:
-        number = None
-    if number is None or number < least:
-        raise FieldError(f"{{{name}}} must be a whole number >= {least}", name, got=value)
-    return number
-
-
-def _models(models: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    """Model names from ``"A,B"`` or a sequence; None means every model. An empty choice
-    is an error, not "all"."""
-    if models is None:
-        return None
-    names = models.split(",") if isinstance(models, str) else list(models)
-    if not all(isinstance(n, str) for n in names):
-        raise FieldError("{models} must be model names", "models", got=models)
-    names = [n.strip() for n in names if n.strip()]
-    if not names:
-        raise FieldError("{models} names no model (leave it out to plan with every model)",
-                         "models", got=models)
-    return tuple(dict.fromkeys(names))
-
-
 def _prices(prices: Mapping[str, float] | None) -> Mapping[str, float]:
-    """Generated-token prices ($ per token) by model name, each a finite number >= 0."""
+    """Generated-token prices ($ per million tokens) by model name, each a finite number
+    >= 0."""
     if prices is None:
         return MappingProxyType({})
     if not isinstance(prices, Mapping):
-        raise FieldError("{prices} must map model names to $ per token", "prices", got=prices)
-    out = {}
-    for name, price in prices.items():
-        try:
-            value = float(price)
-        except (TypeError, ValueError):
-            value = float("nan")
-        if isinstance(price, bool) or not 0.0 <= value < float("inf"):
-            raise FieldError(f"{{prices}} of {name!r} must be a number >= 0 ($ per token)",
-                             "prices", got=price)
-        out[str(name)] = value
-    return MappingProxyType(out)
+        raise FieldError(f"{{prices}} must map model names to {PRICE_UNIT}", "prices",
+                         got=prices)
+    return MappingProxyType({str(name): fields.number(price, "prices")
+                             for name, price in prices.items()})
 
 
 def _method_options(options: Mapping[str, Mapping[str, Any]] | None
@@ -121,7 +82,8 @@ class PlanRequest:
     - ``seed`` (>= 0) of the estimator, search and bootstrap; ``replicates`` (>= 1) of the
       estimator's Monte Carlo draws.
     - ``models``: the models to plan with (names, or ``"A,B"``); None for all, in profile
-      order. ``prices``: generated-token prices overriding the profile's, $ per token.
+      order. ``prices``: generated-token prices overriding the profile's, $ per million
+      tokens (planner.units), e.g. ``{"gpt-4": 60.0}``.
     - ``share_tests``: also search test sharing (planner.search.sharing).
 
     Raises :class:`~planner.errors.FieldError` (one line, naming the field) for any bad
@@ -164,9 +126,9 @@ class PlanRequest:
                                  got=self.grid) from None
         if not isinstance(self.split, str) or not self.split:
             raise FieldError("{split} must be a split name", "split", got=self.split)
-        put("seed", _whole(self.seed, "seed", 0))
-        put("replicates", _whole(self.replicates, "replicates", 1))
-        put("models", _models(self.models))
+        put("seed", fields.whole(self.seed, "seed", least=0))
+        put("replicates", fields.whole(self.replicates, "replicates", least=1))
+        put("models", fields.names(self.models, "models"))
         put("prices", _prices(self.prices))
         if not isinstance(self.share_tests, bool):
             raise FieldError("{share_tests} must be True or False", "share_tests",
@@ -190,6 +152,12 @@ class PlanRequest:
         """The options given for ``method`` (the registry supplies the rest)."""
         return dict(self.method_options.get(method_entry(method).name, {}))
 
+    def time_limit(self, method: MethodName | str | None = None) -> float | None:
+        """The time limit of ``method`` (default: the request's): the one given, else the
+        method's default (None: no limit), seconds."""
+        entry = method_entry(self.method if method is None else method)
+        return entry.check(self.options_for(entry.name)).get("time_limit")
+
     def grid_spec(self) -> Grid:
         """The option grid itself."""
         from ..options import grid_by_name
@@ -202,16 +170,7 @@ class PlanRequest:
         (FieldError naming the replicates, the memory they need and what fits)."""
         for name in (*(self.models or ()), *self.prices):
             profile.model_index(name)
-        per_replicate = DRAW_BYTES * profile.n_problems * (
-            profile.sample_solution.shape[2] + profile.test_line.shape[2])
-        memory = _physical_memory()
-        if memory is not None and per_replicate * self.replicates > memory:
-            gib = 2.0 ** 30
-            raise FieldError(
-                f"{{replicates}} = {self.replicates} would need about "
-                f"{per_replicate * self.replicates / gib:,.0f} GiB for the estimator's "
-                f"draws on this profile; this machine has {memory / gib:,.0f} GiB (at most "
-                f"{memory // per_replicate:,} replicates fit)", "replicates")
+        Sampling(self.grid_spec().sampling, self.replicates, self.seed).check_memory(profile)
 
 
 def as_request(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
@@ -225,10 +184,3 @@ def as_request(request: PlanRequest | Profile | str | os.PathLike[str] | None = 
         return request
     return PlanRequest(profile=request, **fields)
 
-
-def _physical_memory() -> int | None:
-    """Bytes of physical memory, or None where the system does not say."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None

@@ -37,6 +37,7 @@ def spec_from_result(context: PlanningContext, result: SearchResult, objective: 
             "refined_by": "simulating sharing variants on the planning part "
                           "(planner.search.sharing)",
             "improved": ref.improved,
+            "stopped_early": ref.stopped,
             "variants_evaluated": ref.variants_evaluated,
             "base_plan": ref.base.plan.label(),
             "base_status": result.status,

@@ -6,6 +6,9 @@ small enough to take well under a second, which raises :class:`OutOfTime`; the m
 that set the deadline catches it and returns its best plan so far. A search method that
 can stop early this way implements :class:`Anytime`, so a method that calls it (the
 integer program's warm start) can hand on its own deadline.
+
+A deadline also passes when the :class:`~planner.search.stopping.StopRequest` in force
+when it was made is set (Ctrl-C on the command line: planner.search.stopping).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .stopping import StopRequest, current_request
 
 if TYPE_CHECKING:
     from .method import SearchMethod
@@ -28,10 +33,12 @@ class OutOfTime(Exception):
 
 @dataclass(frozen=True)
 class Deadline:
-    """``at`` seconds on ``clock``; :data:`math.inf` for no deadline."""
+    """``at`` seconds on ``clock``; :data:`math.inf` for no deadline. It has also passed
+    once ``stop`` (by default the :class:`StopRequest` in force when it is made) is set."""
 
     at: float
     clock: Clock = field(default=time.perf_counter, compare=False)
+    stop: StopRequest | None = field(default_factory=current_request, compare=False)
 
     @classmethod
     def after(cls, seconds: float | None, clock: Clock = time.perf_counter) -> Deadline:
@@ -39,11 +46,13 @@ class Deadline:
         return cls(math.inf if seconds is None else clock() + seconds, clock)
 
     def remaining(self) -> float:
-        """Seconds left (negative once passed)."""
+        """Seconds left (negative once passed; 0 once stopped)."""
+        if self.stop is not None and self.stop.is_set():
+            return min(0.0, self.at - self.clock())
         return self.at - self.clock()
 
     def expired(self) -> bool:
-        return self.clock() >= self.at
+        return (self.stop is not None and self.stop.is_set()) or self.clock() >= self.at
 
     def check(self) -> None:
         """Raise :class:`OutOfTime` if the deadline has passed."""
@@ -52,7 +61,7 @@ class Deadline:
 
     def within(self, seconds: float) -> Deadline:
         """The sooner of this deadline and ``seconds`` from now."""
-        return Deadline(min(self.at, self.clock() + seconds), self.clock)
+        return Deadline(min(self.at, self.clock() + seconds), self.clock, self.stop)
 
 
 @runtime_checkable

@@ -13,17 +13,26 @@ R · U where U(p) is the best per-problem "correct if it answers" probability of
 option (max of h and g/a: a cascade's tail is a mixture of such answers). A prefix whose
 cost already breaks the budget, or whose accuracy bound cannot beat the incumbent (or is
 dominated by the running front), is dropped with all its extensions.
+
+**Time limit.** With a deadline (a time limit, or Ctrl-C on the command line) the
+enumeration stops between chunks; every batch left unexplored is bounded by the same
+rule (its prefixes' accuracy so far plus R · U, or their cost so far), so the search
+returns its incumbent with a proven relative gap, as the integer program does. Progress
+is reported per first-stage subtree, weighted by its prefixes × later options.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import progress
 from ..vocabulary import SolverStatus
 from .blas import single_threaded_blas
+from .deadline import Clock, Deadline
 from .errors import BudgetTooLowError, SearchError
 from .method import SearchMethod
 from .objective import TOLERANCE, Objective
@@ -31,6 +40,7 @@ from .pareto import ParetoFront
 from .result import SearchOutcome
 from .space import SearchSpace
 from .stages import score_stages, stages_from_codes
+from .stopping import listening
 
 #: Most prefixes (rows of a reach batch) processed at once.
 CHUNK = 8192
@@ -87,9 +97,16 @@ class _Consumer:
     """Receives scored chunks; decides which prefixes are still worth extending."""
 
     evaluated = 0
+    #: whether the enumeration stopped at a deadline with batches left unexplored
+    cut = False
 
     def keep(self, acc_bound: np.ndarray, cost: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def unexplored(self, acc_bound: np.ndarray, cost: np.ndarray) -> None:
+        """Prefixes (accuracy bound, cost so far) whose extensions were never explored
+        because the deadline passed."""
+        self.cut = True
 
     def offer(self, codes: np.ndarray, model: int, rows: np.ndarray,
               acc: np.ndarray, cost: np.ndarray) -> None:
@@ -105,6 +122,28 @@ class _BestConsumer(_Consumer):
         self.best_cost = np.inf
         self.best_codes: np.ndarray | None = None
         self.n_models = n_models
+        # the best any unexplored plan could do: accuracy (budget), cost (target)
+        self.open_acc = -np.inf
+        self.open_cost = np.inf
+
+    def unexplored(self, acc_bound: np.ndarray, cost: np.ndarray) -> None:
+        super().unexplored(acc_bound, cost)
+        obj = self.objective
+        if obj.is_budget:
+            fits = cost <= obj.budget + TOLERANCE
+            if fits.any():
+                self.open_acc = max(self.open_acc, float(acc_bound[fits].max()))
+        else:
+            reaches = acc_bound >= obj.target_accuracy - TOLERANCE
+            if reaches.any():
+                self.open_cost = min(self.open_cost, float(cost[reaches].min()))
+
+    def gap(self) -> float:
+        """Relative gap between the incumbent and the best unexplored bound (0 if the
+        enumeration finished): (bound − accuracy) / accuracy, or (cost − bound) / cost."""
+        if self.objective.is_budget:
+            return max(0.0, self.open_acc - self.best_acc) / max(abs(self.best_acc), 1e-12)
+        return max(0.0, self.best_cost - self.open_cost) / max(abs(self.best_cost), 1e-12)
 
     def keep(self, acc_bound: np.ndarray, cost: np.ndarray) -> np.ndarray:
         if self.objective.is_budget:
@@ -175,42 +214,103 @@ def _mid_row_sets(space: SearchSpace) -> Iterator[list[np.ndarray]]:
         yield [c.rows[c.theta == value] for c in space.mid]
 
 
-def _enumerate(space: SearchSpace, consumer: _Consumer) -> None:
+class _Meter:
+    """Progress of an enumeration: each (θ set, first-stage model) subtree weighs its
+    prefixes × the later models' options; within a subtree, the share of its second-stage
+    chunks done."""
+
+    def __init__(self, space: SearchSpace, n_sets: int, step: progress.Step) -> None:
+        sizes = np.array([c.rows.size for c in space.mid], dtype=float) + 1.0
+        later = np.cumsum(sizes[::-1])[::-1] - sizes  # options of the models after each
+        self.weights = np.maximum(sizes * later, 1.0)
+        self.step = step
+        self.done = 0.0
+        self.base = 0.0
+        step.set_total(float(self.weights.sum()) * n_sets)
+
+    def to(self, position: float) -> None:
+        if position > self.done:
+            self.step.advance(position - self.done)
+            self.done = position
+
+    def within(self, model: int, share: float) -> None:
+        self.to(self.base + float(self.weights[:model].sum())
+                + float(self.weights[model]) * min(1.0, share))
+
+    def finish_set(self) -> None:
+        self.base += float(self.weights.sum())
+        self.to(self.base)
+
+
+def _enumerate(space: SearchSpace, consumer: _Consumer, deadline: Deadline | None = None,
+               label: str = "exact search") -> None:
+    """Depth-first enumeration (see the module docstring); stops at ``deadline``, telling
+    ``consumer`` what it left unexplored."""
     bounds = _answer_bounds(space)
     n_models, n_problems = space.n_models, space.n_problems
-    for mid_rows in _mid_row_sets(space):
-        arrays = [_model_arrays(space, i, mid_rows[i]) for i in range(n_models)]
+    sets = list(_mid_row_sets(space))
+    expired = deadline.expired if deadline is not None else (lambda: False)
+    with progress.task(label, unit="subtree") as step:
+        meter = _Meter(space, len(sets), step)
+        for mid_rows in sets:
+            arrays = [_model_arrays(space, i, mid_rows[i]) for i in range(n_models)]
+            later = [sum(int(mid_rows[j].size) for j in range(i + 1, n_models))
+                     for i in range(n_models)]
 
-        def visit(codes, reach, acc0, cost0, start, arrays=arrays):
-            for i in range(start, n_models):
-                keep = consumer.keep(acc0 + reach @ bounds[i], cost0)
-                if not keep.all():
-                    if not keep.any():
+            def visit(codes, reach, acc0, cost0, start, depth, first, arrays=arrays,
+                      later=later):
+                for i in range(start, n_models):
+                    if expired():
+                        consumer.unexplored(acc0 + reach @ bounds[i], cost0)
                         return
-                    codes, reach, acc0, cost0 = codes[keep], reach[keep], acc0[keep], cost0[keep]
-                m = arrays[i]
-                if m.last_rows.size:
-                    consumer.offer(codes, i, m.last_rows,
-                                   acc0[:, None] + reach @ m.last_correct.T,
-                                   cost0[:, None] + reach @ m.last_cost.T)
-                if i == n_models - 1 or m.mid_rows.size == 0:
-                    continue
-                acc_mid = acc0[:, None] + reach @ m.mid_accept_correct.T
-                cost_mid = cost0[:, None] + reach @ m.mid_cost.T
-                n = reach.shape[0]
-                step = max(1, CHUNK // n)
-                for lo in range(0, m.mid_rows.size, step):
-                    sl = slice(lo, lo + step)
-                    width = m.mid_pass_on[sl].shape[0]
-                    new_reach = (reach[:, None, :] * m.mid_pass_on[sl][None]).reshape(
-                        -1, n_problems)
-                    new_codes = np.repeat(codes, width, axis=0)
-                    new_codes[:, i] = np.tile(m.mid_rows[sl], n)
-                    visit(new_codes, new_reach, acc_mid[:, sl].ravel(), cost_mid[:, sl].ravel(),
-                          i + 1)
+                    keep = consumer.keep(acc0 + reach @ bounds[i], cost0)
+                    if not keep.all():
+                        if not keep.any():
+                            return
+                        codes, reach = codes[keep], reach[keep]
+                        acc0, cost0 = acc0[keep], cost0[keep]
+                    m = arrays[i]
+                    if m.last_rows.size:
+                        consumer.offer(codes, i, m.last_rows,
+                                       acc0[:, None] + reach @ m.last_correct.T,
+                                       cost0[:, None] + reach @ m.last_cost.T)
+                    if i == n_models - 1 or m.mid_rows.size == 0:
+                        continue
+                    acc_mid = acc0[:, None] + reach @ m.mid_accept_correct.T
+                    cost_mid = cost0[:, None] + reach @ m.mid_cost.T
+                    n = reach.shape[0]
+                    step_rows = max(1, CHUNK // n)
+                    for lo in range(0, m.mid_rows.size, step_rows):
+                        sl = slice(lo, lo + step_rows)
+                        if expired():
+                            # every extension of these prefixes by model i's remaining
+                            # options, and the prefixes without model i
+                            consumer.unexplored(
+                                (acc_mid[:, lo:] + (reach @ bounds[i + 1])[:, None]).ravel(),
+                                cost_mid[:, lo:].ravel())
+                            consumer.unexplored(acc0 + reach @ bounds[i + 1], cost0)
+                            return
+                        width = m.mid_pass_on[sl].shape[0]
+                        new_reach = (reach[:, None, :] * m.mid_pass_on[sl][None]).reshape(
+                            -1, n_problems)
+                        new_codes = np.repeat(codes, width, axis=0)
+                        new_codes[:, i] = np.tile(m.mid_rows[sl], n)
+                        visit(new_codes, new_reach, acc_mid[:, sl].ravel(),
+                              cost_mid[:, sl].ravel(), i + 1, depth + 1,
+                              i if depth == 0 else first)
+                        if depth == 1 and later[first]:
+                            done = sum(int(arrays[j].mid_rows.size)
+                                       for j in range(first + 1, i)) + min(
+                                lo + step_rows, m.mid_rows.size)
+                            meter.within(first, done / later[first])
+                    if depth == 0:
+                        meter.within(i, 1.0)
 
-        visit(np.full((1, n_models), -1, dtype=np.int64), np.ones((1, n_problems)),
-              np.zeros(1), np.zeros(1), 0)
+            visit(np.full((1, n_models), -1, dtype=np.int64), np.ones((1, n_problems)),
+                  np.zeros(1), np.zeros(1), 0, 0, 0)
+            meter.finish_set()
+            if expired():
+                break
 
 
 def best_plan_codes(space: SearchSpace, objective: Objective) -> tuple[np.ndarray | None, int]:
@@ -219,6 +319,13 @@ def best_plan_codes(space: SearchSpace, objective: Objective) -> tuple[np.ndarra
     consumer = _BestConsumer(objective, space.n_models)
     _enumerate(space, consumer)
     return consumer.best_codes, consumer.evaluated
+
+
+def _best_within(space: SearchSpace, objective: Objective, deadline: Deadline
+                 ) -> _BestConsumer:
+    consumer = _BestConsumer(objective, space.n_models)
+    _enumerate(space, consumer, deadline)
+    return consumer
 
 
 def cheapest_plan(space: SearchSpace) -> tuple[float, float]:
@@ -236,11 +343,15 @@ def most_accurate_plan(space: SearchSpace) -> tuple[float, float]:
     return score_stages(space, stages_from_codes(codes))
 
 
-def exact_front(space: SearchSpace) -> tuple[ParetoFront, int]:
-    """The exact Pareto front (accuracy up, cost down) of every plan, and plans scored."""
+def exact_front(space: SearchSpace, deadline: Deadline | None = None
+                ) -> tuple[ParetoFront, int]:
+    """The exact Pareto front (accuracy up, cost down) of every plan, and plans scored.
+    With a ``deadline`` that passes first (or Ctrl-C on the command line): the front of
+    the plans enumerated by then, with ``complete`` False."""
     consumer = _FrontConsumer(space.n_models)
-    with single_threaded_blas():
-        _enumerate(space, consumer)
+    with single_threaded_blas(), listening():
+        _enumerate(space, consumer, deadline, label="exact front")
+    consumer.front.complete = not consumer.cut
     return consumer.front, consumer.evaluated
 
 
@@ -271,13 +382,41 @@ def unreachable(space: SearchSpace, objective: Objective, method: str = "") -> S
 
 
 class ExactSearch(SearchMethod):
-    """Enumerates every valid cascade with exact pruning: the ground truth."""
+    """Enumerates every valid cascade with exact pruning: the ground truth.
+
+    ``time_limit`` (seconds, None for none) or ``deadline`` (an absolute one, handed on by
+    a caller: :meth:`until`) stops the enumeration with its incumbent, status "feasible"
+    and the proven relative gap to the best unexplored bound; ``clock`` is the seconds
+    clock both are measured on. SearchError if the deadline passes before any plan meets
+    the objective.
+    """
 
     name = "exact"
 
+    def __init__(self, *, time_limit: float | None = None, deadline: Deadline | None = None,
+                 clock: Clock = time.perf_counter) -> None:
+        self.time_limit = time_limit
+        self.deadline = deadline
+        self.clock = clock
+
+    def until(self, deadline: Deadline) -> ExactSearch:
+        """This search, stopping at ``deadline`` at the latest (:class:`Anytime`)."""
+        return ExactSearch(time_limit=self.time_limit, deadline=deadline, clock=self.clock)
+
     def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
-        codes, evaluated = best_plan_codes(space, objective)
-        if codes is None:
+        deadline = Deadline.after(self.time_limit, self.clock)
+        if self.deadline is not None and self.deadline.at < deadline.at:
+            deadline = self.deadline
+        consumer = _best_within(space, objective, deadline)
+        if consumer.best_codes is None:
+            if consumer.cut:
+                raise SearchError(
+                    f"{self.name} found no plan meeting the objective before its time "
+                    "limit; give it more time")
             raise unreachable(space, objective, self.name)
-        return SearchOutcome(stages_from_codes(codes), SolverStatus.OPTIMAL, 0.0,
-                             "enumeration", evaluated)
+        stages = stages_from_codes(consumer.best_codes)
+        if consumer.cut:
+            return SearchOutcome(stages, SolverStatus.FEASIBLE, consumer.gap(),
+                                 "enumeration (stopped at the time limit)", consumer.evaluated)
+        return SearchOutcome(stages, SolverStatus.OPTIMAL, 0.0, "enumeration",
+                             consumer.evaluated)

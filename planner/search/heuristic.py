@@ -26,10 +26,11 @@ import time
 
 import numpy as np
 
+from .. import fields
 from ..cascade import OptionTable, cascade_arrays
 from ..vocabulary import SolverStatus
 from .deadline import Clock, Deadline, OutOfTime
-from .errors import SearchError
+from .errors import SearchFieldError
 from .exact import best_plan_codes, unreachable
 from .method import SearchMethod
 from .objective import TOLERANCE, Objective
@@ -291,10 +292,8 @@ class HeuristicSearch(SearchMethod):
 
     def __init__(self, *, time_limit: float | None = None, deadline: Deadline | None = None,
                  clock: Clock = time.perf_counter) -> None:
-        if time_limit is not None and not (isinstance(time_limit, int | float)
-                                           and time_limit > 0):
-            raise SearchError(f"the heuristic's time limit must be a positive number of "
-                              f"seconds, got {time_limit!r}")
+        if time_limit is not None:
+            time_limit = fields.positive(time_limit, "time_limit", error=SearchFieldError)
         self.time_limit = time_limit
         self.deadline = deadline
         self.clock = clock

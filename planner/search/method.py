@@ -11,6 +11,7 @@ from .objective import Objective
 from .result import SearchOutcome, SearchResult
 from .space import SearchSpace
 from .stages import normalise_stages, score_stages
+from .stopping import listening
 
 
 class SearchMethod(ABC):
@@ -28,9 +29,11 @@ class SearchMethod(ABC):
 
         Raises :class:`~planner.search.errors.BudgetTooLowError` when no plan fits the
         budget and :class:`~planner.search.errors.SearchError` when the method finds none.
+        While it runs, a stop request (Ctrl-C on the command line) ends it as its time
+        limit would (planner.search.deadline).
         """
         start = time.perf_counter()
-        with single_threaded_blas():
+        with single_threaded_blas(), listening():
             outcome = self._search(space, objective, seed)
         seconds = time.perf_counter() - start
         stages = normalise_stages(space, outcome.stages)

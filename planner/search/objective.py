@@ -3,10 +3,10 @@ reaching a target accuracy."""
 
 from __future__ import annotations
 
-import math
-import numbers
+import contextlib
 from dataclasses import dataclass
 
+from .. import fields
 from ..vocabulary import ObjectiveKind
 from .errors import SearchFieldError
 
@@ -19,18 +19,10 @@ def _amount(value: object, field: str, *, upper: float | None = None) -> float |
     read as a number. SearchFieldError naming ``field`` otherwise."""
     if value is None:
         return None
-    name = "{" + field + "}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
-        raise SearchFieldError(f"{name} must be a number", field, got=value)
-    try:
-        number = float(value)
-    except ValueError:
-        raise SearchFieldError(f"{name} must be a number", field, got=value) from None
-    if upper is not None and not 0 <= number <= upper:
-        raise SearchFieldError(f"{name} must be a number in [0, {upper:g}]", field, got=value)
-    if not math.isfinite(number) or number < 0:
-        raise SearchFieldError(f"{name} must be a non-negative number", field, got=value)
-    return number
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    return fields.number(value, field, least=0.0, most=upper, error=SearchFieldError)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,17 @@ Each model gets a categorical "what it does" parameter: skip, or an option *shap
 (k, t, l, rule, test sharing); θ is one categorical shared by all stages on a shared-θ grid,
 else one per model. A trial decodes to a plan (invalid orders are rejected with a large
 penalty), is scored with the exact formula, and the budget (or target accuracy) is an Optuna
-constraint, so TPE learns the feasible region. Same seed, same trials, same plan.
+constraint, so TPE learns the feasible region. Same seed, same trials, same plan (a time
+limit, checked between trials, may end it after fewer).
 """
 
 from __future__ import annotations
 
+import time
+
+from .. import progress
 from ..vocabulary import SolverStatus
+from .deadline import Clock, Deadline
 from .exact import unreachable
 from .method import SearchMethod
 from .objective import Objective
@@ -59,14 +64,26 @@ class OptunaSearch(SearchMethod):
     The first trials are each model's greedy answer alone.
 
     ``trials``: trials per search (>= 1). ``seed``: the sampler's seed; None uses the seed
-    :meth:`search` is given (the planning seed).
+    :meth:`search` is given (the planning seed). ``time_limit`` (seconds, None for none) or
+    ``deadline`` (:meth:`until`) ends the study between trials with its best plan so far;
+    ``clock`` is the seconds clock both are measured on.
     """
 
     name = "optuna"
 
-    def __init__(self, *, trials: int = N_TRIALS, seed: int | None = None) -> None:
+    def __init__(self, *, trials: int = N_TRIALS, seed: int | None = None,
+                 time_limit: float | None = None, deadline: Deadline | None = None,
+                 clock: Clock = time.perf_counter) -> None:
         self.trials = trials
         self.seed = seed
+        self.time_limit = time_limit
+        self.deadline = deadline
+        self.clock = clock
+
+    def until(self, deadline: Deadline) -> OptunaSearch:
+        """This search, stopping at ``deadline`` at the latest (:class:`Anytime`)."""
+        return OptunaSearch(trials=self.trials, seed=self.seed, time_limit=self.time_limit,
+                            deadline=deadline, clock=self.clock)
 
     def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
         import optuna
@@ -128,12 +145,25 @@ class OptunaSearch(SearchMethod):
         study = optuna.create_study(
             direction="maximize" if objective.is_budget else "minimize", sampler=sampler)
         # start from each model's greedy answer alone: cheap, valid plans to learn from
+        # (run even past a deadline, so that a plan exists)
+        enqueued = 0
         for i in range(space.n_models):
             greedy = [shape for shape in decoder.shapes[i] if shape.startswith("k0-")]
             if greedy:
+                enqueued += 1
                 study.enqueue_trial({f"m{j}": greedy[0] if j == i else SKIP
                                      for j in range(space.n_models)})
-        study.optimize(evaluate, n_trials=self.trials, show_progress_bar=False)
+        deadline = Deadline.after(self.time_limit, self.clock)
+        if self.deadline is not None and self.deadline.at < deadline.at:
+            deadline = self.deadline
+        with progress.task("optuna trials", total=self.trials, unit="trial") as step:
+            def after_trial(study, trial) -> None:
+                step.advance()
+                if len(study.trials) >= enqueued and deadline.expired():
+                    study.stop()
+
+            study.optimize(evaluate, n_trials=self.trials, show_progress_bar=False,
+                           callbacks=[after_trial])
         best = None
         for trial in study.trials:
             if "stages" not in trial.user_attrs:

@@ -22,6 +22,9 @@ class ParetoFront:
         self.accuracy = np.zeros(0)
         self.cost = np.zeros(0)
         self.codes = np.zeros((0, n_models), dtype=np.int64)
+        #: False when the plans offered were cut short (an enumeration stopped at a
+        #: deadline): the front of the plans seen, not of every plan
+        self.complete = True
 
     def __len__(self) -> int:
         return int(self.accuracy.size)

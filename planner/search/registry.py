@@ -12,14 +12,12 @@ passed in by the entry, not built inside a method.
 
 from __future__ import annotations
 
-import math
-import numbers
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .. import fields
 from ..vocabulary import IlpSolver, MethodName, choices
 from .errors import SearchFieldError
 from .exact import ExactSearch
@@ -58,22 +56,11 @@ class MethodOption:
                 raise SearchFieldError(f"{field} must be one of {choices(self.kind)}",
                                        self.name, got=value) from None
         if self.kind is int:
-            try:
-                number = operator.index(value) if not isinstance(value, bool) else None
-            except TypeError:
-                number = None
-            least = 1 if self.positive else 0
-            if number is None or number < least:
-                raise SearchFieldError(f"{field} must be a whole number >= {least}",
-                                       self.name, got=value)
-            return number
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise SearchFieldError(f"{field} must be a number", self.name, got=value)
-        number = float(value)
-        if not math.isfinite(number) or number < 0 or (self.positive and number == 0):
-            what = "positive" if self.positive else "non-negative"
-            raise SearchFieldError(f"{field} must be a {what} number", self.name, got=value)
-        return number
+            return fields.whole(value, self.name, least=1 if self.positive else 0,
+                                error=SearchFieldError)
+        if self.positive:
+            return fields.positive(value, self.name, error=SearchFieldError)
+        return fields.number(value, self.name, error=SearchFieldError)
 
 
 @dataclass(frozen=True)
@@ -108,26 +95,34 @@ def _integer_program(*, time_limit: float, solver: IlpSolver) -> SearchMethod:
     return IntegerProgram(time_limit=time_limit, solver=solver, warm_start=HeuristicSearch())
 
 
+def _time_limit(default: float | None = None) -> MethodOption:
+    """Every method's time limit: at it, the method returns its best plan so far (with a
+    gap where it bounds one)."""
+    return MethodOption("time_limit", default, "seconds before it returns its best plan so "
+                        "far", float, positive=True, optional=default is None)
+
+
 #: Every search method by name, in the order help texts list them.
 METHODS: dict[MethodName, MethodEntry] = {
     entry.name: entry for entry in (
-        MethodEntry(MethodName.EXACT, "exact enumeration with pruning: optimal, the default",
-                    lambda: ExactSearch()),
+        MethodEntry(MethodName.EXACT, "exact enumeration with pruning: optimal, the default "
+                    "(at a time limit: its incumbent and proven gap)", ExactSearch,
+                    (_time_limit(),)),
         MethodEntry(MethodName.ILP, "integer program, one per model chain: optimal or a gap "
                     "at its time limit", _integer_program, (
-                        MethodOption("time_limit", TIME_LIMIT, "seconds before it returns its "
-                                     "best plan and gap", float, positive=True),
+                        _time_limit(TIME_LIMIT),
                         MethodOption("solver", IlpSolver.AUTO, "the solver back-end",
                                      IlpSolver),
                     )),
         MethodEntry(MethodName.HEURISTIC, "short list + exact coordinate descent: "
-                    "milliseconds, no proof", lambda: HeuristicSearch()),
+                    "milliseconds, no proof", HeuristicSearch, (_time_limit(),)),
         MethodEntry(MethodName.OPTUNA, "Optuna TPE with the objective as a constraint: a "
                     "seeded baseline", OptunaSearch, (
                         MethodOption("trials", N_TRIALS, "trials per search", int,
                                      positive=True),
                         MethodOption("seed", None, "the sampler's seed (none: the planning "
                                      "seed)", int, optional=True),
+                        _time_limit(),
                     )),
     )
 }

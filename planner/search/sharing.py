@@ -19,7 +19,8 @@ lazily and reduced on the fly (best so far, or a running front): never all in me
 * :func:`refine_with_sharing` returns a variant only if it beats the input plan when both
   are simulated on the same replicates, within the budget (or reaching the target
   accuracy) by simulation; otherwise the input itself. It is never worse than its input.
-  It varies the first stage's test count only around each base plan's best variant.
+  It varies the first stage's test count only around each base plan's best variant. With
+  a deadline it stops between variants with the best one so far (``stopped`` says so).
 * :func:`sharing_front` merges all the variants of front plans into the exact front.
 """
 
@@ -33,7 +34,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import progress
 from ..options import CascadePlan, Grid, Stage, StageOption
+from .deadline import Deadline
 from .objective import TOLERANCE, Objective
 from .pareto import ParetoFront
 
@@ -61,6 +64,7 @@ class Refinement:
     best: SimulatedPlan
     base: SimulatedPlan
     variants_evaluated: int
+    stopped: bool = False
 
     @property
     def improved(self) -> bool:
@@ -107,6 +111,23 @@ def _first_stage_choices(stage: Stage, grid: Grid) -> list[StageOption]:
     return [opt] + [dataclasses.replace(opt, t=t) for t in grid.ts if t != opt.t]
 
 
+def _variant_choices(plan: CascadePlan, grid: Grid, vary_first: bool
+                     ) -> list[list[StageOption]]:
+    stages = plan.stages
+    last = len(stages) - 1
+    first = _first_stage_choices(stages[0], grid) if vary_first else [stages[0].option]
+    return [first] + [_stage_choices(s, i < last, grid) for i, s in enumerate(stages) if i > 0]
+
+
+def count_variants(plan: CascadePlan, grid: Grid, *, vary_first: bool = True) -> int:
+    """How many plans :func:`sharing_variants` yields (without making them)."""
+    if len(plan.stages) < 2:
+        return 0
+    choices = _variant_choices(plan, grid, vary_first)
+    # the variants where nothing shares: the first stage's choices, each later stage as is
+    return int(np.prod([len(c) for c in choices])) - len(choices[0])
+
+
 def sharing_variants(plan: CascadePlan, grid: Grid, *,
                      vary_first: bool = True) -> Iterator[CascadePlan]:
     """Every sharing variant of ``plan`` (see the module docstring; at least one stage
@@ -115,10 +136,7 @@ def sharing_variants(plan: CascadePlan, grid: Grid, *,
     stages = plan.stages
     if len(stages) < 2:
         return
-    last = len(stages) - 1
-    first = _first_stage_choices(stages[0], grid) if vary_first else [stages[0].option]
-    choices = [first] + [_stage_choices(s, i < last, grid)
-                         for i, s in enumerate(stages) if i > 0]
+    choices = _variant_choices(plan, grid, vary_first)
     for options in itertools.product(*choices):
         if not any(o.share_tests for o in options):
             continue
@@ -127,40 +145,67 @@ def sharing_variants(plan: CascadePlan, grid: Grid, *,
 
 
 def refine_with_sharing(simulator: PlanSimulator, plan: CascadePlan, objective: Objective,
-                        grid: Grid, extra_bases: Iterable[CascadePlan] = ()) -> Refinement:
+                        grid: Grid, extra_bases: Iterable[CascadePlan] = (),
+                        deadline: Deadline | None = None) -> Refinement:
     """The best sharing variant of ``plan`` and of ``extra_bases`` (for example the
     input's neighbours on the exact front) for ``objective``, if it beats ``plan`` when
-    both are simulated on the same replicates; else ``plan`` itself."""
+    both are simulated on the same replicates; else ``plan`` itself. At ``deadline`` it
+    stops with the best so far (``Refinement.stopped``)."""
     base = simulate_point(simulator, plan)
     best = base
     evaluated = 0
+    bases = list(dict.fromkeys([plan, *extra_bases]))
+    expired = deadline.expired if deadline is not None else (lambda: False)
+    with progress.task("test sharing", unit="variant") as step:
+        step.set_total(sum(count_variants(b, grid, vary_first=False)
+                           + max(0, len(_first_stage_choices(b.stages[0], grid)) - 1)
+                           for b in bases))
+        for start in bases:
+            if expired():
+                return Refinement(best=best, base=base, variants_evaluated=evaluated,
+                                  stopped=True)
+            found, evaluated = _refine_base(simulator, start, objective, grid, best,
+                                            evaluated, expired, step)
+            if found is not None:
+                best = found
+    return Refinement(best=best, base=base, variants_evaluated=evaluated,
+                      stopped=expired())
+
+
+def _refine_base(simulator: PlanSimulator, start: CascadePlan, objective: Objective,
+                 grid: Grid, best: SimulatedPlan, evaluated: int, expired,
+                 step: progress.Step) -> tuple[SimulatedPlan | None, int]:
+    """The best variant of one base plan if it beats ``best`` (else None), and the
+    running count of variants scored; stops when ``expired()``."""
 
     def better(point: SimulatedPlan, incumbent: SimulatedPlan | None) -> bool:
         return objective.feasible(point.accuracy, point.cost) and (
             incumbent is None or objective.better(point.accuracy, point.cost,
                                                   incumbent.accuracy, incumbent.cost))
 
-    for start in dict.fromkeys([plan, *extra_bases]):
-        # the later stages' sharing forms first; then, for this base's best one, the first
-        # stage's other test counts (coordinate-wise: the full product costs 5x as much)
-        best_here: SimulatedPlan | None = None
-        for variant in sharing_variants(start, grid, vary_first=False):
-            point = simulate_point(simulator, variant)
-            evaluated += 1
-            if better(point, best_here):
-                best_here = point
-        if best_here is None:
-            continue
-        first, rest = best_here.plan.stages[0], best_here.plan.stages[1:]
-        for option in _first_stage_choices(first, grid)[1:]:
-            point = simulate_point(simulator,
-                                   CascadePlan((Stage(first.model, option), *rest)))
-            evaluated += 1
-            if better(point, best_here):
-                best_here = point
-        if better(best_here, best):
-            best = best_here
-    return Refinement(best=best, base=base, variants_evaluated=evaluated)
+    # the later stages' sharing forms first; then, for this base's best one, the first
+    # stage's other test counts (coordinate-wise: the full product costs 5x as much)
+    best_here: SimulatedPlan | None = None
+    for variant in sharing_variants(start, grid, vary_first=False):
+        if expired():
+            break
+        point = simulate_point(simulator, variant)
+        evaluated += 1
+        step.advance()
+        if better(point, best_here):
+            best_here = point
+    if best_here is None:
+        return None, evaluated
+    first, rest = best_here.plan.stages[0], best_here.plan.stages[1:]
+    for option in _first_stage_choices(first, grid)[1:]:
+        if expired():
+            break
+        point = simulate_point(simulator, CascadePlan((Stage(first.model, option), *rest)))
+        evaluated += 1
+        step.advance()
+        if better(point, best_here):
+            best_here = point
+    return (best_here if better(best_here, best) else None), evaluated
 
 
 @dataclass(frozen=True)
@@ -175,11 +220,12 @@ class FrontPlan:
 
 
 def sharing_front(simulator: PlanSimulator, front: Sequence[tuple[CascadePlan, float, float]],
-                  grid: Grid) -> tuple[list[FrontPlan], int]:
+                  grid: Grid, deadline: Deadline | None = None
+                  ) -> tuple[list[FrontPlan], int, bool]:
     """The cost–accuracy front of ``front`` (plans with their exact accuracy and cost)
-    together with the sharing variants of its plans, and how many variants were scored.
-    A variant counts with its simulated numbers and joins only where nothing on the merged
-    front dominates it."""
+    together with the sharing variants of its plans, how many variants were scored, and
+    whether all were (``deadline`` stops it between variants). A variant counts with its
+    simulated numbers and joins only where nothing on the merged front dominates it."""
     merged = ParetoFront(1)
     plans: dict[int, FrontPlan] = {}
     for i, (plan, acc, cost) in enumerate(front):
@@ -187,10 +233,28 @@ def sharing_front(simulator: PlanSimulator, front: Sequence[tuple[CascadePlan, f
         merged.add(np.array([acc]), np.array([cost]), np.array([[i]]))
     next_key = len(plans)
     evaluated = 0
+    expired = deadline.expired if deadline is not None else (lambda: False)
+    with progress.task("test sharing", unit="variant") as step:
+        step.set_total(sum(count_variants(plan, grid) for plan, _, _ in front))
+        evaluated, complete = _merge_variants(simulator, front, grid, merged, plans, next_key,
+                                              step, expired)
+    return [plans[int(k)] for k in merged.codes[:, 0]], evaluated, complete
+
+
+def _merge_variants(simulator: PlanSimulator, front: Sequence[tuple[CascadePlan, float, float]],
+                    grid: Grid, merged: ParetoFront, plans: dict[int, FrontPlan],
+                    next_key: int, step: progress.Step, expired) -> tuple[int, bool]:
+    """Add every sharing variant of the front's plans that nothing on ``merged``
+    dominates (``plans`` maps its keys to plans); returns how many were scored and
+    whether all were (False once ``expired()``)."""
+    evaluated = 0
     for plan, _, _ in front:
         for variant in sharing_variants(plan, grid):
+            if expired():
+                return evaluated, False
             point = simulate_point(simulator, variant)
             evaluated += 1
+            step.advance()
             if point.accuracy <= merged.best_accuracy_within(
                     np.array([point.cost]))[0] + TOLERANCE:
                 continue
@@ -198,5 +262,7 @@ def sharing_front(simulator: PlanSimulator, front: Sequence[tuple[CascadePlan, f
             merged.add(np.array([point.accuracy]), np.array([point.cost]),
                        np.array([[next_key]]))
             next_key += 1
-        plans = {int(k): plans[int(k)] for k in merged.codes[:, 0]}
-    return [plans[int(k)] for k in merged.codes[:, 0]], evaluated
+        kept = {int(k) for k in merged.codes[:, 0]}
+        for key in [k for k in plans if k not in kept]:
+            del plans[key]
+    return evaluated, True

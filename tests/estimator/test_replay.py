@@ -86,8 +86,8 @@ def test_replay_paper_command_prints_every_configuration(paper_like, tmp_path, c
     data = json.loads(out)
     assert data["theta"] == 1.0 and len(data["configurations"]) == 637
     first = data["configurations"][0]
-    assert {"k", "l", "accuracy_pct", "accuracy_ci_pct", "cost_per_1000",
-            "cost_ci_per_1000"} <= set(first)
+    assert {"k", "l", "accuracy_pct", "accuracy_ci_pct", "cost_per_1k_problems",
+            "cost_per_1k_problems_ci"} <= set(first)
     assert len(data["self_check"]) == 14
     code, out, _ = run_cli(["replay", "--paper", "--profile", str(path)], capsys)
     assert code == 0 and "self-check" in out and out.count("\n") > 637
@@ -95,7 +95,10 @@ def test_replay_paper_command_prints_every_configuration(paper_like, tmp_path, c
 
 @pytest.mark.parametrize("argv, message", [
     (["replay"], "give a SPEC"),
-    (["replay", "--paper", "--theta", "1.5"], "--theta must be in [0, 1]"),
+    (["replay", "--paper", "--theta", "1.5"], "--theta must be a number in [0, 1], got 1.5"),
+    (["replay", "--paper", "--confidence", "1"],
+     "--confidence must be a number in (0, 1), got 1.0"),
+    (["replay", "--paper", "--price", "a=1"], "--price applies to a spec replay"),
     (["replay", "x.json", "--paper"], "not both"),
     (["replay", "missing.json"], "cannot read spec"),
 ])
@@ -111,7 +114,8 @@ def _spec(profile, path, split_name: str, plan: CascadePlan):
         planning=pred, heldout=None,
         solver=SolverInfo(method="exact", status="optimal", gap=0.0, seconds=0.1),
         provenance=Provenance(profile=str(path), profile_sha256=profile.fingerprint(),
-                              prices={m.name: m.price_generated for m in profile.models},
+                              prices_per_1m={m.name: 1e6 * m.price_generated
+                                             for m in profile.models},
                               grid="default", split=split_name, seeds={"estimator": 0},
                               version="0.1.0", created="2026-01-01T00:00:00Z"),
     )
@@ -138,4 +142,4 @@ def test_replay_spec_scores_the_held_out_part(paper_like, tmp_path, capsys):
     code, out, _ = run_cli(["replay", str(spec_path), "--split", "validation"], capsys)
     assert code == 0 and "predicted" in out and "replayed" in out
     code, _, err = run_cli(["replay", str(spec_path), "--split", "train"], capsys)
-    assert code == 2 and "'train' is not one of 'validation', 'test', 'all'" in err
+    assert code == 2 and "--split must be one of validation, test, all, got 'train'" in err

@@ -85,9 +85,9 @@ def test_sampling_is_validated_once():
     assert Sampling.of("paper_loops", 8, 2).method is SamplingMethod.PAPER_LOOPS
     assert Sampling("paper_loops", 8, 2).key() == {"replicates": 0, "seed": 0}
     assert Sampling("random", 8, 2).key() == {"replicates": 8, "seed": 2}
-    for bad, message in [(dict(replicates=0), "replicates must be an integer >= 1"),
-                         (dict(replicates=2.5), "replicates must be an integer >= 1"),
-                         (dict(seed=-1), "the seed must be an integer >= 0"),
+    for bad, message in [(dict(replicates=0), "replicates must be a whole number >= 1"),
+                         (dict(replicates=2.5), "replicates must be a whole number >= 1"),
+                         (dict(seed=-1), "seed must be a whole number >= 0"),
                          (dict(method="bootstrap"), "unknown sampling 'bootstrap'")]:
         with pytest.raises(EstimateError, match=message):
             Sampling(**bad)

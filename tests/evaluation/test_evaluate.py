@@ -167,10 +167,17 @@ def test_cli_prints_tables_json_and_a_plot(profile_path, tmp_path, capsys):
     (["--budgets", "0.0000001"], "below the cheapest"),
     (["--selection", "nope"], "unknown selection 'nope'"),
     (["--selection", "one-se:foo=1"], "bad option"),
-    (["--folds", "1", "--protocol", "kfold"], "--folds must be >= 2"),
-    (["--grid", "huge"], "'huge' is not one of"),
+    (["--folds", "1", "--protocol", "kfold"], "--folds must be a whole number >= 2, got 1"),
+    (["--repeats", "0", "--protocol", "kfold"],
+     "--repeats must be a whole number >= 1, got 0"),
+    (["--seed", "-3"], "--seed must be a whole number >= 0, got -3"),
+    (["--models", ","], "--models names no model"),
+    (["--grid", "default", "--replicates", "1000000"],
+     "--replicates = 1000000 would need about"),
+    (["--grid", "huge"], "--grid must be one of default, paper, generalised, got 'huge'"),
     (["--plot", "out.txt"], "must end in .png"),
-    (["--method", "magic"], "'magic' is not one of"),
+    (["--method", "magic"], "--method must be one of exact, ilp, heuristic, optuna, got "
+                            "'magic'"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(profile_path, tmp_path, capsys, args, message):
     assert cli("evaluate", "--profile", profile_path, "--grid", "paper", *args) == 2

@@ -9,7 +9,7 @@ import pytest
 
 from planner.errors import CodecascadeError, FieldError
 from planner.planning import PlanRequest, as_request, plan, planning_context
-from planner.planning import request as request_module
+from planner.estimate import sampling as sampling_module
 from planner.profile import ProfileError
 from planner.search import Objective, SearchError
 from planner.synthetic import synthetic_profile
@@ -33,15 +33,16 @@ def profile():
         ({"seed": 1.5}, "seed must be a whole number >= 0, got 1.5"),
         ({"seed": True}, "seed must be a whole number >= 0, got True"),
         ({"replicates": 0}, "replicates must be a whole number >= 1, got 0"),
-        ({"models": []}, "models names no model (leave it out to plan with every model), got []"),
-        ({"models": ""}, "models names no model (leave it out to plan with every model), got ''"),
+        ({"models": []}, "models names no model (leave it out for every model), got []"),
+        ({"models": ""}, "models names no model (leave it out for every model), got ''"),
+        ({"models": ","}, "models names no model (leave it out for every model), got ','"),
         ({"models": " , "}, "models names no model"),
         ({"models": [3]}, "models must be model names, got [3]"),
-        ({"budget": "abc"}, "budget must be a number, got 'abc'"),
-        ({"budget": [0.01]}, "budget must be a number, got [0.01]"),
-        ({"budget": -0.5}, "budget must be a non-negative number, got -0.5"),
-        ({"budget": float("nan")}, "budget must be a non-negative number, got nan"),
-        ({"budget": float("inf")}, "budget must be a non-negative number, got inf"),
+        ({"budget": "abc"}, "budget must be a number >= 0, got 'abc'"),
+        ({"budget": [0.01]}, "budget must be a number >= 0, got [0.01]"),
+        ({"budget": -0.5}, "budget must be a number >= 0, got -0.5"),
+        ({"budget": float("nan")}, "budget must be a number >= 0, got nan"),
+        ({"budget": float("inf")}, "budget must be a number >= 0, got inf"),
         ({"target_accuracy": 1.5}, "target_accuracy must be a number in [0, 1], got 1.5"),
         ({"budget": 0.01, "target_accuracy": 0.8},
          "give exactly one of budget or target_accuracy"),
@@ -49,15 +50,17 @@ def profile():
          "method must be one of exact, ilp, heuristic, optuna, got 'simplex'"),
         ({"grid": "huge"}, "grid must be one of default, paper, generalised, got 'huge'"),
         ({"split": ""}, "split must be a split name, got ''"),
-        ({"prices": {"m": -1.0}}, "prices of 'm' must be a number >= 0 ($ per token), got -1.0"),
+        ({"prices": {"m": -1.0}}, "prices must be a number >= 0, got -1.0"),
         ({"share_tests": "yes"}, "share_tests must be True or False, got 'yes'"),
         ({"profile": 3}, "profile must be a Profile, a file or a bundled profile's name"),
         ({"method_options": {"ilp": {"time_limit": 0}}},
-         "time_limit must be a positive number, got 0"),
+         "time_limit must be a number > 0, got 0"),
+        ({"method_options": {"exact": {"time_limit": -1}}},
+         "time_limit must be a number > 0, got -1"),
         ({"method_options": {"ilp": {"solver": "gurobi"}}},
          "solver must be one of auto, highs, cbc, got 'gurobi'"),
         ({"method_options": {"exact": {"trials": 3}}},
-         "search method exact has no option 'trials' (its options: none)"),
+         "search method exact has no option 'trials' (its options: time_limit)"),
         ({"method_options": {"optuna": {"trials": 0}}},
          "trials must be a whole number >= 1, got 0"),
         ({"method_options": {"simplex": {}}}, "method must be one of"),
@@ -74,7 +77,7 @@ def test_bad_values_are_one_line_field_errors(fields, message):
 def test_plan_from_python_with_a_text_budget_is_the_projects_error():
     """plan(budget='abc') fails with the project's one-line error before any work (not a
     TypeError from numpy)."""
-    with pytest.raises(SearchError, match=r"^budget must be a number, got 'abc'$"):
+    with pytest.raises(SearchError, match=r"^budget must be a number >= 0, got 'abc'$"):
         plan(budget="abc")
     with pytest.raises(FieldError, match="give exactly one of budget or target_accuracy"):
         plan()
@@ -117,7 +120,7 @@ def test_profile_checks_names_and_the_memory_replicates_need(profile, monkeypatc
         planning_context(profile, prices={"gpt-9": 1e-6})
     # the estimator's draws: 16 bytes x 30 problems x (20 samples + 20 test generations)
     per_replicate = 16 * 30 * 40
-    monkeypatch.setattr(request_module, "_physical_memory", lambda: 1000 * per_replicate)
+    monkeypatch.setattr(sampling_module, "physical_memory", lambda: 1000 * per_replicate)
     with pytest.raises(FieldError) as info:
         planning_context(profile, replicates=1001)
     assert info.value.fields == ("replicates",)

@@ -87,5 +87,5 @@ def test_plan_budget_001_on_the_default_profile(default_profile_path, capsys):
         plan_main(["--budget", "0.01"])
     assert info.value.code == 0
     spec = json.loads(capsys.readouterr().out)
-    assert spec["predicted"]["planning"]["cost"] <= 0.01
+    assert spec["predicted"]["planning"]["cost_per_problem"] <= 0.01
     assert spec["provenance"]["profile"] == "wizardcoder-humaneval"

@@ -37,8 +37,11 @@ def test_every_method_is_registered_with_checked_defaults():
         assert method.name == name
     assert METHODS[MethodName.ILP].defaults() == {"time_limit": TIME_LIMIT,
                                                   "solver": IlpSolver.AUTO}
-    assert METHODS[MethodName.OPTUNA].defaults() == {"trials": N_TRIALS, "seed": None}
-    assert METHODS[MethodName.EXACT].defaults() == {}
+    assert METHODS[MethodName.OPTUNA].defaults() == {"trials": N_TRIALS, "seed": None,
+                                                     "time_limit": None}
+    # every method takes a time limit (none by default but the integer program's)
+    for name in (MethodName.EXACT, MethodName.HEURISTIC):
+        assert METHODS[name].defaults() == {"time_limit": None}
 
 
 def test_options_reach_the_method():
@@ -48,6 +51,9 @@ def test_options_reach_the_method():
     optuna = get_method(MethodName.OPTUNA, trials=12, seed=5)
     assert isinstance(optuna, OptunaSearch) and (optuna.trials, optuna.seed) == (12, 5)
     assert isinstance(get_method("exact"), ExactSearch)
+    assert get_method("exact", time_limit=3).time_limit == 3.0
+    assert get_method("optuna", time_limit=2).time_limit == 2.0
+    assert get_method("heuristic", time_limit=1).time_limit == 1.0
     assert method_entry("heuristic").name is MethodName.HEURISTIC
 
 
@@ -55,16 +61,18 @@ def test_options_reach_the_method():
     ("name", "options", "message"),
     [
         ("simplex", {}, "method must be one of exact, ilp, heuristic, optuna, got 'simplex'"),
-        ("exact", {"time_limit": 3}, "search method exact has no option 'time_limit'"),
-        ("ilp", {"time_limit": -1}, "time_limit must be a positive number, got -1"),
-        ("ilp", {"time_limit": float("inf")}, "time_limit must be a positive number, got inf"),
-        ("ilp", {"time_limit": "10"}, "time_limit must be a number, got '10'"),
+        ("exact", {"trials": 3}, "search method exact has no option 'trials'"),
+        ("exact", {"time_limit": 0}, "time_limit must be a number > 0, got 0"),
+        ("ilp", {"time_limit": -1}, "time_limit must be a number > 0, got -1"),
+        ("ilp", {"time_limit": float("inf")}, "time_limit must be a number > 0, got inf"),
+        ("ilp", {"time_limit": "10"}, "time_limit must be a number > 0, got '10'"),
         ("ilp", {"time_limit": None}, "time_limit cannot be None"),
         ("ilp", {"solver": "gurobi"}, "solver must be one of auto, highs, cbc, got 'gurobi'"),
         ("optuna", {"trials": 2.5}, "trials must be a whole number >= 1, got 2.5"),
         ("optuna", {"seed": -2}, "seed must be a whole number >= 0, got -2"),
         ("optuna", {"sampler": "tpe"},
-         "search method optuna has no option 'sampler' (its options: trials, seed)"),
+         "search method optuna has no option 'sampler' (its options: trials, seed, "
+         "time_limit)"),
     ],
 )
 def test_bad_options_are_one_line_errors(name, options, message):

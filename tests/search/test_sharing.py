@@ -212,7 +212,7 @@ def test_sharing_spec_replays_identically(profile_path, tmp_path):
     assert load_spec(path) == spec
     replayed = replay_spec(path, part="validation", replicates=REPLICATES)["replayed"]
     assert replayed["accuracy"] == pytest.approx(spec.planning.accuracy, abs=1e-12)
-    assert replayed["cost"] == pytest.approx(spec.planning.cost, rel=1e-12)
+    assert replayed["cost_per_problem"] == pytest.approx(spec.planning.cost, rel=1e-12)
     assert replayed["accuracy_mc_se"] == pytest.approx(spec.planning.accuracy_mc_se)
     context = planning_context(profile_path, split="paper-seed3", replicates=REPLICATES)
     sim = simulate_plan(context.profile, spec.plan, context.planning_problems, REPLICATES, 0)
@@ -242,7 +242,7 @@ def test_cli_share_tests_on_plan_and_frontier(profile_path, tmp_path, capsys):
     validate_spec_json(obj)
     assert obj["search"]["method"] == "exact+sharing"
     assert any(s["share_tests"] for s in obj["stages"])
-    assert obj["predicted"]["planning"]["cost"] <= 0.002 + 1e-9
+    assert obj["predicted"]["planning"]["cost_per_problem"] <= 0.002 + 1e-9
     assert cli("frontier", "--profile", profile_path, "--replicates", str(REPLICATES),
                "--share-tests", "--budget", "0.002", "--json", "--plot",
                str(tmp_path / "front.png")) == 0

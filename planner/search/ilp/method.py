@@ -20,16 +20,16 @@ the bound on the whole space (:func:`~.bounds.space_bound`).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ... import fields, progress
 from ...vocabulary import IlpSolver, SolverStatus, parse
 from ..deadline import Anytime, Clock, Deadline, OutOfTime
-from ..errors import SearchError
+from ..errors import SearchError, SearchFieldError
 from ..exact import unreachable
 from ..heuristic import HeuristicSearch
 from ..method import SearchMethod
@@ -96,11 +96,7 @@ class IntegerProgram(SearchMethod):
                  clock: Clock = time.perf_counter) -> None:
         self.solver = parse(IlpSolver, solver, "ILP solver", SearchError)
         limit = TIME_LIMIT if time_limit is None else time_limit
-        if (isinstance(limit, bool) or not isinstance(limit, int | float) or math.isnan(limit)
-                or limit <= 0):
-            raise SearchError(f"the ILP time limit must be a positive number of seconds, "
-                              f"got {time_limit!r}")
-        self.time_limit = float(limit)
+        self.time_limit = fields.positive(limit, "time_limit", error=SearchFieldError)
         self.warm_start = DEFAULT_WARM_START() if warm_start is None else warm_start
         self.clock = clock
 
@@ -166,22 +162,28 @@ class _ChainSearch:
         self.space_bound = space_bound(self.bank, self.deadline)
         bounded, complete = self.bounded_chains()
         unsettled = [(chain, chain.bound(goal)) for chain in bounded]
-        for final in (False, True):
-            queue, unsettled = unsettled, []
-            if final:
-                queue.sort(key=lambda item: -goal.promise(item[1]))
-            for n, (chain, bound) in enumerate(queue):
-                if self.incumbent is not None and not goal.may_beat(bound, self.incumbent):
-                    continue
-                remaining = self.deadline.remaining()
-                if remaining <= 0:
-                    left = bound
-                else:
-                    until = self.deadline if final else self.deadline.within(
-                        max(MIN_CHAIN_SECONDS, remaining / (len(queue) - n)))
-                    left = self.solve_chain(chain, until)
-                if left is not None:
-                    unsettled.append((chain, left))
+        with progress.task("integer program", total=len(unsettled), unit="chain") as step:
+            total = len(unsettled)
+            for final in (False, True):
+                queue, unsettled = unsettled, []
+                if final:
+                    queue.sort(key=lambda item: -goal.promise(item[1]))
+                    total += len(queue)
+                    step.set_total(total)
+                for n, (chain, bound) in enumerate(queue):
+                    step.advance()
+                    if self.incumbent is not None and not goal.may_beat(bound,
+                                                                        self.incumbent):
+                        continue
+                    remaining = self.deadline.remaining()
+                    if remaining <= 0:
+                        left = bound
+                    else:
+                        until = self.deadline if final else self.deadline.within(
+                            max(MIN_CHAIN_SECONDS, remaining / (len(queue) - n)))
+                        left = self.solve_chain(chain, until)
+                    if left is not None:
+                        unsettled.append((chain, left))
         if not complete:
             unsettled.append((None, self.space_bound))
         self.open_bounds = [bound for _, bound in unsettled if self.incumbent is None
