@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import fields
 from .errors import CodecascadeError
 
 #: The lines the seed paper's harness put before every solution.
@@ -195,9 +196,7 @@ def load_problems(source: str | os.PathLike[str], *, limit: int | None = None,
             raise ProblemError(f"unknown task ids {missing[:5]} in {source}")
         problems = tuple(by_id[t] for t in dict.fromkeys(task_ids))
     if limit is not None:
-        if limit < 1:
-            raise ProblemError(f"--limit must be >= 1, got {limit}")
-        problems = problems[:limit]
+        problems = problems[:fields.whole(limit, "limit", least=1)]
     return problems
 
 

@@ -14,7 +14,8 @@ Nobody sees anything unless a caller installs a :class:`Reporter` around the wor
 ETA on stderr) when stderr is a terminal and ``--no-progress`` is not given. The reporter
 in force is ambient (a context variable, like a logger), so the estimator and search
 methods keep their signatures; a task nested in another is drawn below it. tqdm is the
-one progress implementation of the project (``run`` and ``measure`` use it too).
+one progress implementation of the project (``run`` and ``measure`` report through it
+too).
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ from typing import Any, Protocol, TextIO
 
 
 class Step(Protocol):
-    """One task's handle: advance it, or change its total once it is known."""
+    """One task's handle: advance it, change its total once it is known, or show a short
+    running note beside it (``$0.0104 per problem, acc 71.0 %``)."""
 
     def advance(self, n: float = 1) -> None: ...
 
     def set_total(self, total: float | None) -> None: ...
+
+    def note(self, text: str) -> None: ...
 
 
 class Reporter(Protocol):
@@ -51,6 +55,9 @@ class _Silent:
         pass
 
     def set_total(self, total: float | None) -> None:
+        pass
+
+    def note(self, text: str) -> None:
         pass
 
     def open(self, label: str, total: float | None, unit: str, depth: int) -> Step:
@@ -124,6 +131,9 @@ class _Bar:
     def set_total(self, total: float | None) -> None:
         self.bar.total = total
         self.bar.refresh()
+
+    def note(self, text: str) -> None:
+        self.bar.set_postfix_str(text, refresh=False)
 
 
 def wanted(enabled: bool, stream: TextIO | None = None) -> bool:

@@ -67,7 +67,7 @@ def test_usage_errors_are_one_line_naming_the_help(capsys):
     (["plan", "--method", "simplex"],
      "error: --method must be one of exact, ilp, heuristic, optuna, got 'simplex'"),
     (["serve", "x.json", "-e", "e.toml", "--port", "70000"],
-     "error: --port must be a number <= 65535, got '70000'"),
+     "error: --port must be a whole number in [0, 65535], got 70000"),
 ])
 def test_value_errors_share_one_phrasing(argv, line, capsys):
     code, err = _status(argv, capsys)

@@ -80,7 +80,7 @@ def test_installed_wheel_plans_outside_the_repository(installed, tmp_path):
                 "--budget", "0.01")
     assert done.returncode == 0, done.stderr[-2000:]
     spec = json.loads(done.stdout)
-    assert spec["budget"] == pytest.approx(0.01) and spec["stages"]
+    assert spec["budget_per_problem"] == pytest.approx(0.01) and spec["stages"]
 
 
 def test_installed_wheel_profile_and_version(installed, tmp_path):

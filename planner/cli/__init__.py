@@ -68,11 +68,17 @@ def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int
     Outputs are written atomically at the end, so an interrupted command has written
     nothing; a command that keeps partial work (``run``, ``measure``) says so itself.
     """
+    from .running import noting_interrupts
+
     start = time.monotonic()
     try:
-        # Without standalone mode a `typer.Exit` returns its code instead of raising.
-        status = command.main(args=list(argv) if argv is not None else None,
-                              prog_name=prog_name, standalone_mode=False)
+        # Without standalone mode a `typer.Exit` returns its code instead of raising (and
+        # Ctrl-C becomes such an exit, 130: noted, to say what was kept).
+        with noting_interrupts() as interrupts:
+            status = command.main(args=list(argv) if argv is not None else None,
+                                  prog_name=prog_name, standalone_mode=False)
+        if interrupts.seen:
+            raise KeyboardInterrupt
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0))
     except typer.Abort:

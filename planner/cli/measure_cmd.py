@@ -9,8 +9,13 @@ import typer
 
 from ..sandbox.modes import Clock
 from . import app
+from .options import NoProgressOpt, OverwriteOpt, option_names
+from .running import long_work
 
 DEFAULT_API_MODELS = "gpt-3.5-turbo,gpt-4,codellama-34b-instruct"
+#: How ``measure`` spells the fields of its options' domain objects.
+MEASURE_NAMES = {"test_timeout": "--test-timeout", "check_timeout": "--check-timeout",
+                 "limit": "--limit"}
 
 
 @app.command()
@@ -18,67 +23,79 @@ def measure(
     output_path: Annotated[str, typer.Argument(
         metavar="OUTPUT", help="Profile file to write (.npz).")],
     wizardcoder: Annotated[Path | None, typer.Option(
-        help="Folder of the seed paper's WizardCoder-Python release.")] = None,
+        metavar="DIR", help="Folder of the seed paper's WizardCoder-Python release.")] = None,
     wizardcoder_models: Annotated[str, typer.Option(
-        help="Sizes to read from --wizardcoder.")] = "7B,13B,34B",
+        metavar="A,B,...", help="Sizes to read from --wizardcoder.")] = "7B,13B,34B",
     codet: Annotated[Path | None, typer.Option(
-        help="Folder of CodeT's CodeGen-Mono-16B HumanEval files.")] = None,
+        metavar="DIR", help="Folder of CodeT's CodeGen-Mono-16B HumanEval files.")] = None,
     api_runs: Annotated[Path | None, typer.Option(
-        help="runs.jsonl of the GPT-3.5 / GPT-4 / CodeLlama API runs.")] = None,
+        metavar="FILE", help="runs.jsonl of the GPT-3.5 / GPT-4 / CodeLlama API runs.")
+    ] = None,
     api_models: Annotated[str, typer.Option(
-        help="Models to read from --api-runs.")] = DEFAULT_API_MODELS,
+        metavar="A,B,...", help="Models to read from --api-runs.")] = DEFAULT_API_MODELS,
     records: Annotated[list[Path] | None, typer.Option(
-        help="A generations file of `codecascade collect` or a records file of "
-        "`codecascade run` (repeatable).")] = None,
+        metavar="FILE", help="A generations file of `codecascade collect` or a records "
+        "file of `codecascade run` (repeatable).")] = None,
     endpoints: Annotated[Path | None, typer.Option(
-        "--endpoints", "-e", help="Endpoints file: prices the collected models (default: "
-        "the prices recorded in the generations file) and must describe each model as it "
-        "was collected.")] = None,
+        "--endpoints", "-e", metavar="FILE", help="Endpoints file: prices the collected "
+        "models (default: the prices recorded in the generations file) and must describe "
+        "each model as it was collected.")] = None,
     allow_mixed: Annotated[bool, typer.Option(
         "--allow-mixed", help="Use generations of one model from different endpoints or "
         "sampling settings, or for other prompts, instead of refusing them.")] = False,
     problems: Annotated[str | None, typer.Option(
-        help="Problems with ground truth: humaneval, mbpp or a JSON/JSONL file. Default: "
-        "HumanEval.json of --wizardcoder, else humaneval.")] = None,
+        metavar="PROBLEMS", help="Problems with ground truth: humaneval, mbpp or a "
+        "JSON/JSONL file. Default: HumanEval.json of --wizardcoder, else humaneval.")] = None,
     prices: Annotated[Path | None, typer.Option(
-        help="Price table ($ per 1k tokens) of the models that carry no price of their "
-        "own. Default: the bundled prices.json.")] = None,
+        metavar="FILE", help="Price table ($ per million tokens) of the models that carry "
+        "no price of their own. Default: the bundled prices.json.")] = None,
     limit: Annotated[int | None, typer.Option(
-        min=1, help="Measure only the first N problems.")] = None,
+        metavar="N", help="Measure only the first N problems (>= 1).")] = None,
     test_timeout: Annotated[float, typer.Option(
-        help="Seconds per model-written assert line (CodeT's default is 0.1 s).")] = 0.25,
+        metavar="SECONDS", help="Seconds (> 0) per model-written assert line (CodeT's "
+        "default is 0.1 s).")] = 0.25,
     check_timeout: Annotated[float, typer.Option(
-        help="Seconds for a solution's ground-truth check (HumanEval's check function).")
-    ] = 1.0,
+        metavar="SECONDS", help="Seconds (> 0) for a solution's ground-truth check "
+        "(HumanEval's check function).")] = 1.0,
     clock: Annotated[Clock, typer.Option(
         help="What the limits count: CPU time (independent of the machine's load) or wall "
         "time.")] = Clock.CPU,
     strict: Annotated[bool, typer.Option(
-        help="Fork per (solution, test) pair instead of per solution.")] = False,
+        "--strict", help="Fork per (solution, test) pair instead of per solution.")] = False,
     cache: Annotated[Path | None, typer.Option(
-        help="Folder of measured cells (resume and reuse). Default: .codecascade-cells "
-        "beside the output.")] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace an existing profile file.")] = False,
+        metavar="DIR", help="Folder of measured cells (resume and reuse). Default: "
+        ".codecascade-cells beside the output.")] = None,
+    no_progress: NoProgressOpt = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Measure models into a profile: execute every solution on the ground truth and on
     every model's assert lines in the sandbox. Resumable: re-run the same command after an
-    interruption and it continues where it stopped."""
-    from ..measure.api import MeasureSources, build_profile
+    interruption (Ctrl-C) and it continues where it stopped."""
+    from ..measure.api import CACHE_NAME, MeasureSources, build_profile
     from ..measure.summary import format_summary, profile_summary
     from ..sandbox.grid import GridConfig
     from ..sandbox.modes import SandboxMode
 
-    sources = MeasureSources(
-        wizardcoder=wizardcoder, wizardcoder_models=tuple(wizardcoder_models.split(",")),
-        codet=codet, api_runs=api_runs, api_models=tuple(api_models.split(",")),
-        records=tuple(records or ()), endpoints=endpoints, allow_mixed=allow_mixed)
-    execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
-                           mode=SandboxMode.STRICT if strict else SandboxMode.FAST, clock=clock)
-    result = build_profile(output_path, sources, problems=problems, prices=prices, limit=limit,
-                           execution=execution, cache=cache, overwrite=overwrite,
-                           progress=progress)
+    with option_names(MEASURE_NAMES):
+        sources = MeasureSources(
+            wizardcoder=wizardcoder, wizardcoder_models=tuple(wizardcoder_models.split(",")),
+            codet=codet, api_runs=api_runs, api_models=tuple(api_models.split(",")),
+            records=tuple(records or ()), endpoints=endpoints,
+            allow_mixed=allow_mixed)
+        execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
+                               mode=SandboxMode.STRICT if strict else SandboxMode.FAST,
+                               clock=clock)
+        try:
+            with long_work(no_progress):
+                result = build_profile(output_path, sources, problems=problems, prices=prices,
+                                       limit=limit, execution=execution, cache=cache,
+                                       overwrite=overwrite)
+        except KeyboardInterrupt:
+            kept = cache if cache is not None else Path(output_path).parent / CACHE_NAME
+            typer.echo(f"\ninterrupted: {output_path} was not written; the cells measured so "
+                       f"far are kept in {kept}, and the same command continues from them",
+                       err=True)
+            raise SystemExit(130) from None
     if result.without_ground_truth:
         lacking = result.without_ground_truth
         typer.echo(f"skipped {len(lacking)} problems without ground truth: "

@@ -12,12 +12,13 @@ from . import app
 @app.command("profile")
 def profile_command(
     path: str | None = typer.Argument(
-        None, help="A profile file or a bundled profile's name (default: the default "
-        "profile)."),
+        None, metavar="PROFILE", help="A profile file or a bundled profile's name "
+        "(default: the default profile)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Per model: problems, samples, greedy and sampled pass@1, assert lines per problem,
-    share of lines that hold for the reference solution, mean tokens; plus provenance."""
+    """Per model: price ($ per million generated tokens), problems, samples, greedy and
+    sampled pass@1, assert lines per problem, share of lines that hold for the reference
+    solution, mean tokens; plus provenance."""
     from ..measure.summary import format_summary, profile_summary
     from ..profile import load_profile
 

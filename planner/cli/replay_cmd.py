@@ -24,7 +24,7 @@ class ReplayUsageError(CodecascadeError, ValueError):
 @app.command()
 def replay(
     spec: Annotated[Path | None, typer.Argument(
-        metavar="[SPEC]", help="Cascade spec (JSON) from `codecascade plan`; omit with "
+        metavar="SPEC", help="Cascade spec (JSON) from `codecascade plan`; omit with "
         "--paper.")] = None,
     paper: Annotated[bool, typer.Option(
         "--paper", help="Replay the seed paper's grid and protocol on the profile.")] = False,

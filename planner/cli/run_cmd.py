@@ -9,59 +9,76 @@ import typer
 
 from ..sandbox.modes import Clock
 from . import app
+from .options import NoProgressOpt, option_names
+from .running import long_work
+
+#: How ``run`` and ``serve`` spell the fields of their options' domain objects.
+EXECUTION_NAMES = {"concurrency": "--concurrency", "sandbox_workers": "--sandbox-workers",
+                   "test_timeout": "--test-timeout", "check_timeout": "--check-timeout",
+                   "limit": "--limit"}
 
 
 @app.command()
 def run(
-    spec: Annotated[Path, typer.Argument(help="Cascade spec (JSON) from `codecascade plan`.")],
+    spec: Annotated[Path, typer.Argument(
+        metavar="SPEC", help="Cascade spec (JSON) from `codecascade plan`.")],
     endpoints: Annotated[Path, typer.Option(
-        "--endpoints", "-e", help="TOML file: base URL, model, key variable, style, "
-        "sampling and prices of every spec model.")],
+        "--endpoints", "-e", metavar="FILE", help="TOML file: base URL, model, key variable, "
+        "style, sampling and prices ($ per million tokens) of every spec model.")],
     problems: Annotated[str, typer.Option(
-        "--problems", "-p", help="humaneval, mbpp, or a JSONL file with prompt, "
-        "entry_point and optional test.")],
+        "--problems", "-p", metavar="PROBLEMS", help="humaneval, mbpp, or a JSONL file with "
+        "prompt, entry_point and optional test.")],
     output: Annotated[Path, typer.Option(
-        "--output", "-o", help="Records file (JSONL), written one problem at a time.")],
-    resume: Annotated[bool, typer.Option(help="Skip problems already in the output.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Start the output file afresh.")] = False,
-    concurrency: Annotated[int, typer.Option(min=1, help="Problems in flight at once.")] = 8,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+        "--output", "-o", metavar="FILE",
+        help="Records file (JSONL), written one problem at a time.")],
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Skip problems already in the output.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Start the output file afresh.")] = False,
+    concurrency: Annotated[int, typer.Option(
+        metavar="N", help="Problems in flight at once (>= 1).")] = 8,
+    limit: Annotated[int | None, typer.Option(
+        metavar="N", help="Only the first N problems (>= 1).")] = None,
     task_id: Annotated[list[str] | None, typer.Option(
-        help="Only these task ids (repeatable).")] = None,
+        metavar="ID", help="Only these task ids (repeatable).")] = None,
     test_timeout: Annotated[float, typer.Option(
-        min=0.05, help="Seconds per (solution, test line) run.")] = 1.0,
+        metavar="SECONDS", help="Seconds (> 0) per (solution, test line) run.")] = 1.0,
     check_timeout: Annotated[float, typer.Option(
-        min=0.05, help="Seconds for the ground-truth check of an answer.")] = 10.0,
+        metavar="SECONDS", help="Seconds (> 0) for the ground-truth check of an answer.")
+    ] = 10.0,
     sandbox_workers: Annotated[int, typer.Option(
-        min=0, help="Sandbox batches at once (0: one per CPU).")] = 0,
+        metavar="N", help="Sandbox batches at once (0: one per CPU).")] = 0,
     strict: Annotated[bool, typer.Option(
-        help="Sandbox: fork per (solution, test) pair instead of per solution.")] = False,
+        "--strict", help="Sandbox: fork per (solution, test) pair instead of per solution.")
+    ] = False,
     clock: Annotated[Clock, typer.Option(
         help="What the time limits count: wall time, or the process's CPU time (verdicts "
         "independent of the machine's load).")] = Clock.WALL,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    no_progress: NoProgressOpt = False,
 ) -> None:
     """Run a cascade spec on problems against live models and record every generation,
     verdict, decision, cost and latency. With ground truth, report the accuracy next to
-    the spec's prediction."""
+    the spec's prediction. Ctrl-C keeps every finished problem (--resume continues)."""
     from ..runtime.api import run_spec
     from ..runtime.runner import RunOptions
     from ..sandbox.grid import GridConfig
     from ..sandbox.modes import SandboxMode
 
-    options = RunOptions(concurrency=concurrency, sandbox_workers=sandbox_workers,
-                         progress=progress)
-    execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
-                           mode=SandboxMode.STRICT if strict else SandboxMode.FAST, clock=clock)
-    try:
-        result = run_spec(spec, endpoints, problems, output, resume=resume,
-                          overwrite=overwrite, limit=limit, task_ids=task_id, options=options,
-                          execution=execution)
-    except KeyboardInterrupt:
-        typer.echo(f"interrupted: finished problems are in {output}; run again with --resume "
-                   "to continue", err=True)
-        # SystemExit, not typer.Exit: the CLI wrapper does not pass typer's exit codes on.
-        raise SystemExit(130) from None
+    with option_names(EXECUTION_NAMES):
+        options = RunOptions(concurrency=concurrency, sandbox_workers=sandbox_workers)
+        execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
+                               mode=SandboxMode.STRICT if strict else SandboxMode.FAST,
+                               clock=clock)
+        try:
+            with long_work(no_progress):
+                result = run_spec(spec, endpoints, problems, output, resume=resume,
+                                  overwrite=overwrite, limit=limit, task_ids=task_id,
+                                  options=options, execution=execution)
+        except KeyboardInterrupt:
+            typer.echo(f"\ninterrupted: finished problems are in {output}; run again with "
+                       "--resume to continue", err=True)
+            # SystemExit, not typer.Exit: the CLI wrapper does not pass typer's exit codes on.
+            raise SystemExit(130) from None
     typer.echo(format_result(result, output))
 
 

@@ -19,10 +19,40 @@ from .. import progress
 from ..search.stopping import StopRequest, stop_requests
 
 
+class Interrupts:
+    """Whether Ctrl-C interrupted the command (the CLI library turns the interrupt into a
+    plain exit status 130, so the command line notes it here to say what was kept)."""
+
+    seen = False
+
+
+def _interrupt() -> None:
+    Interrupts.seen = True
+    raise KeyboardInterrupt
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def noting_interrupts() -> Iterator[type[Interrupts]]:
+    """Ctrl-C interrupts as usual inside the block, and :attr:`Interrupts.seen` says so."""
+    Interrupts.seen = False
+    if not _in_main_thread():
+        yield Interrupts
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: _interrupt())
+    try:
+        yield Interrupts
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @contextmanager
 def _ctrl_c_stops_searches() -> Iterator[StopRequest]:
     request = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
+    if not _in_main_thread():
         with stop_requests(request):
             yield request
         return
@@ -33,7 +63,7 @@ def _ctrl_c_stops_searches() -> Iterator[StopRequest]:
             print("\nstopping the search at its best plan so far (Ctrl-C again to abandon)",
                   file=sys.stderr, flush=True)
             return
-        raise KeyboardInterrupt
+        _interrupt()
 
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:

@@ -20,7 +20,7 @@ _PYTHON_HELP = ("Interpreter the sandbox runs (default: $CODECASCADE_SANDBOX_PYT
 @sandbox_app.command("probe")
 def probe(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    python: Annotated[str | None, typer.Option(help=_PYTHON_HELP)] = None,
+    python: Annotated[str | None, typer.Option(metavar="PATH", help=_PYTHON_HELP)] = None,
 ) -> None:
     """Print the isolation level this machine gives (A, B or C), its layers, what is missing
     and which of the caller's hard resource limits (ulimit -H) lower the sandbox's own.
@@ -48,11 +48,11 @@ def probe(
 
 @sandbox_app.command("check")
 def check(
-    python: Annotated[str | None, typer.Option(help=_PYTHON_HELP)] = None,
+    python: Annotated[str | None, typer.Option(metavar="PATH", help=_PYTHON_HELP)] = None,
     unsafe_no_sandbox: Annotated[bool, typer.Option(
         "--unsafe-no-sandbox", help="Allow level C (no filesystem or network isolation).")
     ] = False,
-    strict: Annotated[bool, typer.Option(help="One process per pair.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="One process per pair.")] = False,
 ) -> None:
     """Run a small known batch (correct, wrong, looping, crashing, networking solutions) and
     print its verdicts: a quick end-to-end check of an installation."""

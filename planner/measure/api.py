@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import fields
 from ..output import OutputError, check_output
 from ..problems import Problem, load_problems, without_ground_truth
 from ..profile import Profile, data_dir, file_sha256, save_profile
@@ -141,7 +142,6 @@ def build_profile(
     executor: Executor | None = None,
     cache: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
-    progress: bool = True,
     warn: Callable[[str], None] | None = None,
 ) -> MeasureResult:
     """Measure ``sources`` on ``problems`` into the profile file ``output`` (``.npz``).
@@ -166,8 +166,8 @@ def build_profile(
     executor = executor or SandboxExecutor(execution)
     problems_source = str(problems) if problems is not None else sources.default_problems()
     all_problems = load_problems(problems_source)
-    if limit is not None and limit < 1:
-        raise SourceError(f"--limit must be >= 1, got {limit}")
+    if limit is not None:
+        limit = fields.whole(limit, "limit", least=1)
     price_path = Path(prices) if prices is not None else data_dir() / "prices.json"
     price_table = load_prices(price_path)
     models = sources.read(all_problems, warn)
@@ -189,7 +189,7 @@ def build_profile(
     }
     chosen = all_problems[:limit]
     profile = measure_profile(chosen, models, price_table, executor, cache_dir,
-                              progress=progress, provenance=extra)
+                              provenance=extra)
     try:
         save_profile(profile, output)
     except OSError as exc:

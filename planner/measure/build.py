@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import progress
 from ..errors import CodecascadeError
 from ..problems import Problem, without_ground_truth
 from ..profile import ModelInfo, Profile, file_sha256, text_hash
@@ -124,17 +125,16 @@ def max_timeouts(executor: Executor) -> int:
     return int(executor.config.limits().max_timeouts)
 
 
-def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellStore,
-                  progress: bool = True) -> tuple[dict[str, CellTable], int, int]:
+def measure_cells(pools: Sequence[ProblemPool], executor: Executor,
+                  store: CellStore) -> tuple[dict[str, CellTable], int, int]:
     """Execute every cell of every pool's grid whose verdict is needed and that ``store``
     does not hold yet (:func:`planner.measure.timeouts.needed`); return the tables, the
     number of pairs executed and the number of the grids' cells taken from the store
     (reused).
 
-    Shows a progress bar over pairs (with ETA); each finished job is saved at once.
+    Reports its progress over pairs (planner.progress; the command line shows the ETA);
+    each finished job is saved at once.
     """
-    from tqdm import tqdm
-
     tables = {p.problem.task_id: store.load(p.problem.task_id) for p in pools}
     budget = max_timeouts(executor)
     jobs: list[GridJob] = []
@@ -151,17 +151,13 @@ def measure_cells(pools: Sequence[ProblemPool], executor: Executor, store: CellS
     total = sum(j.n_pairs for j in jobs)
     if not jobs:
         return tables, 0, reused
-    bar = tqdm(total=total, unit="pair", unit_scale=True, disable=not progress,
-               desc=f"measuring {len(jobs)} grids", smoothing=0.05, dynamic_ncols=True)
-    try:
+    with progress.task(f"measuring {len(jobs)} grids", total=total, unit="pair") as step:
         for index, result in executor.run(jobs):
             pool, row_keys, col_keys = owners[index]
             task = pool.problem.task_id
             tables[task] = store.update(task, row_keys, col_keys, stored_codes(result),
                                         result.level)
-            bar.update(jobs[index].n_pairs)
-    finally:
-        bar.close()
+            step.advance(jobs[index].n_pairs)
     return tables, total, reused
 
 
@@ -274,7 +270,7 @@ def _relative_sha256(paths: Sequence[str]) -> dict[str, str]:
 
 def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGenerations],
                     prices: Mapping[str, ModelPrice], executor: Executor,
-                    cache_dir: str | os.PathLike[str], *, progress: bool = True,
+                    cache_dir: str | os.PathLike[str], *,
                     provenance: Mapping[str, Any] | None = None) -> Profile:
     """Measure ``models`` on ``problems`` and return the validated profile (not saved).
 
@@ -293,7 +289,7 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
     pools = build_pools(problems, models)
     store = CellStore(cache_dir, executor.description)
     started = time.perf_counter()
-    tables, pairs_run, pairs_reused = measure_cells(pools, executor, store, progress=progress)
+    tables, pairs_run, pairs_reused = measure_cells(pools, executor, store)
     elapsed = time.perf_counter() - started
     record: dict[str, Any] = {
         "tool": "codecascade measure",

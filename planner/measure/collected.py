@@ -199,7 +199,7 @@ def _generations(name: str, model: _Model, endpoint: Endpoint | None,
     per_1m = ((endpoint.price_per_1m_generated, endpoint.price_per_1m_prompt)
               if endpoint is not None else model.price)
     where = "the endpoints file" if endpoint is not None else "the generations file"
-    price = ModelPrice(per_1m[0] / 1000.0, per_1m[1] / 1000.0,
+    price = ModelPrice(per_1m[0], per_1m[1],
                        source=f"{where} (price_per_1m_generated, price_per_1m_prompt)",
                        date=model.last[:10])
     info = model.endpoint

@@ -22,6 +22,7 @@ from .fronts import (
     chosen_point,
     front_points,
     frontier,
+    frontier_in,
     pareto_front,
     single_model_front,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "compare_methods",
     "front_points",
     "frontier",
+    "frontier_in",
     "pareto_front",
     "parse_prices",
     "plan",

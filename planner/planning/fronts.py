@@ -170,8 +170,12 @@ def frontier(request: PlanRequest | Profile | str | os.PathLike[str] | None = No
     """The fronts of a request (see :class:`Frontier`); ``request`` as for
     :func:`~planner.planning.plans.plan`. The exact method's time limit (the request's
     ``method_options``) bounds the whole computation after the option tables."""
-    request = as_request(request, **fields)
-    context = planning_context(request)
+    return frontier_in(planning_context(as_request(request, **fields)))
+
+
+def frontier_in(context: PlanningContext) -> Frontier:
+    """:func:`frontier` in a context already built (its option tables computed)."""
+    request = context.request
     deadline = Deadline.after(request.time_limit(MethodName.EXACT))
     cascade, complete = _cascade_front(context, None, deadline)
     single = single_model_front(context)

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import progress
 from ..errors import CodecascadeError
 from ..output import check_output
 from ..problems import load_problems
 from ..records import RecordWriter, read_records
 from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
+from ..units import money
 from .endpoints import check_covers, load_endpoints
 from .runner import CascadeRunner, RunOptions, RunStats, RunSummary, summarize
 
@@ -68,8 +70,6 @@ def run_spec(
     from ..spec import load_spec
 
     options = options or RunOptions()
-    if options.concurrency < 1:
-        raise RunError(f"concurrency must be >= 1, got {options.concurrency}")
     spec = load_spec(spec_path)
     plan = spec.plan
     digest = spec_hash(spec_path)
@@ -101,32 +101,28 @@ def run_spec(
     runner = CascadeRunner(plan, endpoints, executor,
                            spec_hash=digest, options=options)
     with RecordWriter(output, append=resume) as writer:
-        stats = _run_with_progress(runner, remaining, writer, options.progress)
+        stats = _run_with_progress(runner, remaining, writer)
     predicted = spec.heldout or spec.planning
     return RunResult(ran=len(remaining), skipped=len(todo) - len(remaining), stats=stats,
                      summary=summarize(output, len(plan.stages)), predicted=predicted)
 
 
-def _run_with_progress(runner: CascadeRunner, problems: list, writer: RecordWriter,
-                       progress: bool) -> RunStats:
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(problems), unit="problem", disable=not progress, dynamic_ncols=True)
+def _run_with_progress(runner: CascadeRunner, problems: list,
+                       writer: RecordWriter) -> RunStats:
+    """Run the problems, reporting each finished one (planner.progress): the mean cost per
+    problem so far, as the summary gives it, and the accuracy where checked."""
     totals = {"cost": 0.0, "checked": 0, "correct": 0, "n": 0}
+    with progress.task("run", total=len(problems), unit="problem") as step:
+        def on_record(record) -> None:
+            totals["n"] += 1
+            totals["cost"] += record.cost
+            if record.correct is not None:
+                totals["checked"] += 1
+                totals["correct"] += int(record.correct)
+            text = money(totals["cost"] / totals["n"], 4)
+            if totals["checked"]:
+                text += f", acc {100 * totals['correct'] / totals['checked']:.1f} %"
+            step.note(text)
+            step.advance()
 
-    def on_record(record) -> None:
-        totals["n"] += 1
-        totals["cost"] += record.cost
-        if record.correct is not None:
-            totals["checked"] += 1
-            totals["correct"] += int(record.correct)
-        postfix = {"cost": f"${totals['cost']:.4g}"}
-        if totals["checked"]:
-            postfix["acc"] = f"{100 * totals['correct'] / totals['checked']:.1f}%"
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(1)
-
-    try:
         return asyncio.run(runner.run(problems, writer, on_record))
-    finally:
-        bar.close()

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import fields
 from ..options import CascadePlan, Stage
 from ..problems import Problem
 from ..records import (
@@ -56,13 +57,19 @@ from .rows import solution_record, test_record
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How a run proceeds: problems in flight, sandbox batches at once, a progress bar.
-    (What decides a verdict, time limits included, is the executor's
-    :class:`~planner.sandbox.GridConfig`.)"""
+    """How a run proceeds: ``concurrency`` problems in flight (>= 1), ``sandbox_workers``
+    sandbox batches at once (0: one per CPU). (What decides a verdict, time limits
+    included, is the executor's :class:`~planner.sandbox.GridConfig`; the progress bar is
+    the command line's, planner.progress.) FieldError naming a bad value."""
 
     concurrency: int = 8
     sandbox_workers: int = 0  # 0: one per CPU
-    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "concurrency",
+                           fields.whole(self.concurrency, "concurrency", least=1))
+        object.__setattr__(self, "sandbox_workers",
+                           fields.whole(self.sandbox_workers, "sandbox_workers", least=0))
 
     def workers(self) -> int:
         return self.sandbox_workers or (os.cpu_count() or 1)

@@ -18,7 +18,6 @@ from a rule without running anything, for tests.
 from __future__ import annotations
 
 import enum
-import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,12 +25,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .. import fields
+from ..errors import FieldError
 from .jobs import Limits, SandboxError
 from .modes import Clock, SandboxMode
 
 
 class ExecutionError(SandboxError):
     """The executor cannot run as configured, or the sandbox answered out of shape."""
+
+
+class ExecutionFieldError(ExecutionError, FieldError):
+    """A bad execution setting (a time limit), naming its field."""
 
 
 class Verdict(enum.IntEnum):
@@ -86,12 +91,8 @@ class GridConfig:
 
     def __post_init__(self) -> None:
         for name in ("test_timeout", "check_timeout"):
-            value = getattr(self, name)
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not math.isfinite(value) or value <= 0):
-                raise ExecutionError(f"{name.replace('_', ' ')} must be a positive number of "
-                                     f"seconds, got {value!r}")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, fields.positive(getattr(self, name), name,
+                                                           error=ExecutionFieldError))
         for name, kind in (("mode", SandboxMode), ("clock", Clock)):
             try:
                 object.__setattr__(self, name, kind(getattr(self, name)))

@@ -4,7 +4,9 @@ Depth-first over models in order, carrying a *batch* of prefixes (the mid stages
 far): their per-problem reach vectors R [n, P] and their accuracy and cost so far. At each
 model, every prefix is finished with every last-stage option at once by two matrix
 products (R @ H.T, R @ C.T), and extended with every mid-stage option into the next batch,
-in chunks of at most ``CHUNK`` prefixes, so memory stays bounded whatever the grid size.
+in chunks of at most ``CHUNK`` prefixes and ``CHUNK_ELEMENTS`` (prefix, option) pairs, so
+memory stays bounded whatever the grid size and no block of work between two deadline
+checks takes long.
 Nothing holds all plans: a consumer reduces each chunk (best under a budget, cheapest for a
 target accuracy, or a running Pareto front).
 
@@ -32,18 +34,24 @@ import numpy as np
 from .. import progress
 from ..vocabulary import SolverStatus
 from .blas import single_threaded_blas
-from .deadline import Clock, Deadline
+from .deadline import Anytime, Clock, Deadline
 from .errors import BudgetTooLowError, SearchError
 from .method import SearchMethod
 from .objective import TOLERANCE, Objective
 from .pareto import ParetoFront
-from .result import SearchOutcome
+from .result import SearchOutcome, SearchResult
 from .space import SearchSpace
 from .stages import score_stages, stages_from_codes
 from .stopping import listening
 
 #: Most prefixes (rows of a reach batch) processed at once.
 CHUNK = 8192
+#: Most (prefix, option) pairs scored at once: a batch that later meets a model with many
+#: options is smaller (the generalised grid has about 15,000 per model), so the time
+#: between deadline checks stays well under a second.
+CHUNK_ELEMENTS = 1 << 21
+#: Most of a time limit a warm start that can stop early may take.
+WARM_START_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -256,11 +264,16 @@ def _enumerate(space: SearchSpace, consumer: _Consumer, deadline: Deadline | Non
             arrays = [_model_arrays(space, i, mid_rows[i]) for i in range(n_models)]
             later = [sum(int(mid_rows[j].size) for j in range(i + 1, n_models))
                      for i in range(n_models)]
+            widest = [max(max(int(a.last_rows.size), int(a.mid_rows.size)) for a in arrays[i:])
+                      for i in range(n_models)] + [1]
+            rows_cap = [max(1, min(CHUNK, CHUNK_ELEMENTS // max(1, w))) for w in widest]
 
             def visit(codes, reach, acc0, cost0, start, depth, first, arrays=arrays,
-                      later=later):
+                      later=later, rows_cap=rows_cap):
                 for i in range(start, n_models):
-                    if expired():
+                    # past the deadline the first level still offers every model's
+                    # single-stage plans (cheap), so that a plan exists
+                    if depth and expired():
                         consumer.unexplored(acc0 + reach @ bounds[i], cost0)
                         return
                     keep = consumer.keep(acc0 + reach @ bounds[i], cost0)
@@ -276,10 +289,13 @@ def _enumerate(space: SearchSpace, consumer: _Consumer, deadline: Deadline | Non
                                        cost0[:, None] + reach @ m.last_cost.T)
                     if i == n_models - 1 or m.mid_rows.size == 0:
                         continue
+                    if expired():
+                        consumer.unexplored(acc0 + reach @ bounds[i], cost0)
+                        continue
                     acc_mid = acc0[:, None] + reach @ m.mid_accept_correct.T
                     cost_mid = cost0[:, None] + reach @ m.mid_cost.T
                     n = reach.shape[0]
-                    step_rows = max(1, CHUNK // n)
+                    step_rows = max(1, rows_cap[i + 1] // n)
                     for lo in range(0, m.mid_rows.size, step_rows):
                         sl = slice(lo, lo + step_rows)
                         if expired():
@@ -289,7 +305,9 @@ def _enumerate(space: SearchSpace, consumer: _Consumer, deadline: Deadline | Non
                                 (acc_mid[:, lo:] + (reach @ bounds[i + 1])[:, None]).ravel(),
                                 cost_mid[:, lo:].ravel())
                             consumer.unexplored(acc0 + reach @ bounds[i + 1], cost0)
-                            return
+                            if depth:
+                                return
+                            break
                         width = m.mid_pass_on[sl].shape[0]
                         new_reach = (reach[:, None, :] * m.mid_pass_on[sl][None]).reshape(
                             -1, n_problems)
@@ -321,9 +339,15 @@ def best_plan_codes(space: SearchSpace, objective: Objective) -> tuple[np.ndarra
     return consumer.best_codes, consumer.evaluated
 
 
-def _best_within(space: SearchSpace, objective: Objective, deadline: Deadline
-                 ) -> _BestConsumer:
+def _best_within(space: SearchSpace, objective: Objective, deadline: Deadline,
+                 incumbent: SearchResult | None = None) -> _BestConsumer:
     consumer = _BestConsumer(objective, space.n_models)
+    if incumbent is not None:
+        codes = np.full(space.n_models, -1, dtype=np.int64)
+        for i, row in incumbent.stages:
+            codes[i] = row
+        consumer.best_acc, consumer.best_cost = incumbent.accuracy, incumbent.cost
+        consumer.best_codes = codes
     _enumerate(space, consumer, deadline)
     return consumer
 
@@ -387,27 +411,47 @@ class ExactSearch(SearchMethod):
     ``time_limit`` (seconds, None for none) or ``deadline`` (an absolute one, handed on by
     a caller: :meth:`until`) stops the enumeration with its incumbent, status "feasible"
     and the proven relative gap to the best unexplored bound; ``clock`` is the seconds
-    clock both are measured on. SearchError if the deadline passes before any plan meets
-    the objective.
+    clock both are measured on. ``warm_start`` (a collaborator, e.g. the heuristic; given
+    at most :data:`WARM_START_SHARE` of a time limit) supplies the first incumbent, which
+    prunes from the start and is what a search stopped early returns at the least.
+    SearchError if the deadline passes before any plan meets the objective.
     """
 
     name = "exact"
 
     def __init__(self, *, time_limit: float | None = None, deadline: Deadline | None = None,
-                 clock: Clock = time.perf_counter) -> None:
+                 clock: Clock = time.perf_counter, warm_start: SearchMethod | None = None
+                 ) -> None:
         self.time_limit = time_limit
         self.deadline = deadline
         self.clock = clock
+        self.warm_start = warm_start
 
     def until(self, deadline: Deadline) -> ExactSearch:
         """This search, stopping at ``deadline`` at the latest (:class:`Anytime`)."""
-        return ExactSearch(time_limit=self.time_limit, deadline=deadline, clock=self.clock)
+        return ExactSearch(time_limit=self.time_limit, deadline=deadline, clock=self.clock,
+                           warm_start=self.warm_start)
+
+    def _incumbent(self, space: SearchSpace, objective: Objective, seed: int,
+                   deadline: Deadline) -> SearchResult | None:
+        """The warm start's plan (None without one, or when it finds none)."""
+        method = self.warm_start
+        if method is None:
+            return None
+        if isinstance(method, Anytime):
+            method = method.until(deadline.within(WARM_START_SHARE * max(
+                0.0, deadline.remaining())))
+        try:
+            return method.search(space, objective, seed)
+        except SearchError:
+            return None
 
     def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
         deadline = Deadline.after(self.time_limit, self.clock)
         if self.deadline is not None and self.deadline.at < deadline.at:
             deadline = self.deadline
-        consumer = _best_within(space, objective, deadline)
+        incumbent = self._incumbent(space, objective, seed, deadline)
+        consumer = _best_within(space, objective, deadline, incumbent)
         if consumer.best_codes is None:
             if consumer.cut:
                 raise SearchError(

@@ -95,6 +95,10 @@ def _integer_program(*, time_limit: float, solver: IlpSolver) -> SearchMethod:
     return IntegerProgram(time_limit=time_limit, solver=solver, warm_start=HeuristicSearch())
 
 
+def _exact(*, time_limit: float | None) -> SearchMethod:
+    return ExactSearch(time_limit=time_limit, warm_start=HeuristicSearch())
+
+
 def _time_limit(default: float | None = None) -> MethodOption:
     """Every method's time limit: at it, the method returns its best plan so far (with a
     gap where it bounds one)."""
@@ -105,9 +109,9 @@ def _time_limit(default: float | None = None) -> MethodOption:
 #: Every search method by name, in the order help texts list them.
 METHODS: dict[MethodName, MethodEntry] = {
     entry.name: entry for entry in (
-        MethodEntry(MethodName.EXACT, "exact enumeration with pruning: optimal, the default "
-                    "(at a time limit: its incumbent and proven gap)", ExactSearch,
-                    (_time_limit(),)),
+        MethodEntry(MethodName.EXACT, "exact enumeration with pruning, from the heuristic's "
+                    "plan: optimal, the default (at a time limit: its incumbent and proven "
+                    "gap)", _exact, (_time_limit(),)),
         MethodEntry(MethodName.ILP, "integer program, one per model chain: optimal or a gap "
                     "at its time limit", _integer_program, (
                         _time_limit(TIME_LIMIT),

@@ -93,7 +93,7 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     else:
         raise ServeError(f"--fallback must be 'last', 'reject' or a model of the spec "
                          f"({', '.join(spec.models)}), got {options.fallback!r}")
-    run_options = RunOptions(sandbox_workers=options.sandbox_workers, progress=False)
+    run_options = RunOptions(sandbox_workers=options.sandbox_workers)
     if executor is None:
         executor, level = _sandbox(options, run_options.workers())
     else:

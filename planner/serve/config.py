@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CodecascadeError
+from .. import fields
+from ..errors import CodecascadeError, FieldError
 
 #: ``--fallback`` value that answers requests without a function with a 400.
 REJECT = "reject"
@@ -19,6 +20,10 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 class ServeError(CodecascadeError, ValueError):
     """The server cannot start as asked (bad option, file, key variable, sandbox); one line."""
+
+
+class ServeFieldError(ServeError, FieldError):
+    """A bad value of one of :class:`ServeOptions`' numbers, naming the field."""
 
 
 @dataclass(frozen=True)
@@ -56,19 +61,14 @@ class ServeOptions:
     log_level: str = "info"
 
     def __post_init__(self) -> None:
-        checks = {
-            "port": 0 <= self.port <= 65535,
-            "max_concurrency": self.max_concurrency >= 1,
-            "deadline_s": self.deadline_s > 0,
-            "keepalive_s": self.keepalive_s > 0,
-            "grace_s": self.grace_s >= 0,
-            "test_timeout": self.test_timeout > 0,
-            "sandbox_workers": self.sandbox_workers >= 0,
-            "drift_min_requests": self.drift_min_requests >= 1,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                raise ServeError(f"invalid {name.replace('_', '-')} = {getattr(self, name)!r}")
+        put = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        for name, least, most in (("port", 0, 65535), ("max_concurrency", 1, None),
+                                  ("sandbox_workers", 0, None), ("drift_min_requests", 1, None)):
+            put(name, fields.whole(getattr(self, name), name, least=least, most=most,
+                                   error=ServeFieldError))
+        for name in ("deadline_s", "keepalive_s", "test_timeout"):
+            put(name, fields.positive(getattr(self, name), name, error=ServeFieldError))
+        put("grace_s", fields.number(self.grace_s, "grace_s", error=ServeFieldError))
         try:
             ipaddress.ip_address(self.host)
         except ValueError:

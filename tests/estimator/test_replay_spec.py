@@ -60,7 +60,7 @@ def test_a_repriced_spec_replays_at_its_own_prices(repriced_spec):
 
 
 def test_replay_price_overrides_the_specs(repriced_spec, capsys):
-    path, spec = repriced_spec
+    path, _ = repriced_spec
     base = replay_spec(path, part="validation", replicates=REPLICATES)
     dearer = replay_spec(path, part="validation", replicates=REPLICATES,
                          prices={"model-1": 50.0})

@@ -20,16 +20,15 @@ def test_build_profile_writes_the_profile_and_says_what_ran(wizard_dir, price_fi
     executor = FakeExecutor()
     out = tmp_path / "p.npz"
     result = build_profile(out, sources, prices=price_file, executor=executor,
-                           progress=False, limit=2)
+                           limit=2)
     assert result.path == out and load_profile(out).fingerprint() == result.profile.fingerprint()
     assert result.profile.n_problems == 2 and result.pairs_run == executor.pairs > 0
     assert result.cache == tmp_path / ".codecascade-cells" and result.without_ground_truth == ()
     again = build_profile(out, sources, prices=price_file, executor=FakeExecutor(),
-                          progress=False, limit=2, overwrite=True)
+                          limit=2, overwrite=True)
     assert again.pairs_run == 0
     with pytest.raises(OutputError, match="pass --overwrite"):
-        build_profile(out, sources, prices=price_file, executor=FakeExecutor(),
-                      progress=False)
+        build_profile(out, sources, prices=price_file, executor=FakeExecutor())
 
 
 def test_problems_without_ground_truth_are_skipped_and_named(wizard_dir, price_file,
@@ -40,8 +39,7 @@ def test_problems_without_ground_truth_are_skipped_and_named(wizard_dir, price_f
     problems.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     result = build_profile(tmp_path / "p.npz", MeasureSources(wizardcoder=wizard_dir,
                                                               wizardcoder_models=("7B",)),
-                           problems=problems, prices=price_file, executor=FakeExecutor(),
-                           progress=False)
+                           problems=problems, prices=price_file, executor=FakeExecutor())
     assert result.without_ground_truth == ("HumanEval/1",)
     assert result.profile.problems == ("HumanEval/0", "HumanEval/2")
     assert result.profile.provenance["problems_without_ground_truth"] == ["HumanEval/1"]

@@ -49,7 +49,7 @@ def test_profile_matches_the_fake_verdicts(wizard_dir, api_file, price_file, tmp
     problems, models = _models(wizard_dir, api_file)
     executor = FakeExecutor()
     profile = measure_profile(problems, models, load_prices(price_file), executor,
-                              tmp_path / "cells", progress=False)
+                              tmp_path / "cells")
     pools = build_pools(problems, models)
     assert profile.model_names == ("WizardCoder-Python-7B", "WizardCoder-Python-13B",
                                    "gpt-3.5-turbo", "gpt-4")
@@ -91,8 +91,7 @@ def test_ground_truth_runs_first_in_every_job(wizard_dir, price_file, tmp_path) 
     job is marked so the executor runs its first test under the check limit."""
     problems, models = _models(wizard_dir)
     executor = FakeExecutor()
-    measure_profile(problems, models, load_prices(price_file), executor, tmp_path / "c",
-                    progress=False)
+    measure_profile(problems, models, load_prices(price_file), executor, tmp_path / "c")
     pools = build_pools(problems, models)
     for job, pool in zip(executor.jobs, pools, strict=True):
         assert job.check and job.tests == (pool.problem.ground_truth_test, *pool.lines)
@@ -111,15 +110,14 @@ def test_killed_build_resumes_without_rerunning(wizard_dir, price_file, tmp_path
     prices = load_prices(price_file)
     killed = FakeExecutor(fail_after=2)
     with pytest.raises(KeyboardInterrupt):
-        measure_profile(problems, models, prices, killed, tmp_path / "c", progress=False)
+        measure_profile(problems, models, prices, killed, tmp_path / "c")
     resumed = FakeExecutor()
-    profile = measure_profile(problems, models, prices, resumed, tmp_path / "c", progress=False)
+    profile = measure_profile(problems, models, prices, resumed, tmp_path / "c")
     assert len(resumed.jobs) == len(problems) - 2
-    fresh = measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "other",
-                            progress=False)
+    fresh = measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "other")
     assert profile.fingerprint() != "" and np.array_equal(profile.pass_matrix, fresh.pass_matrix)
     again = FakeExecutor()
-    measure_profile(problems, models, prices, again, tmp_path / "c", progress=False)
+    measure_profile(problems, models, prices, again, tmp_path / "c")
     assert again.jobs == []
 
 
@@ -127,19 +125,17 @@ def test_adding_models_runs_only_the_new_cells(wizard_dir, api_file, price_file,
                                                tmp_path) -> None:
     problems, models = _models(wizard_dir, api_file)
     prices = load_prices(price_file)
-    measure_profile(problems, models[:1], prices, FakeExecutor(), tmp_path / "c",
-                    progress=False)
+    measure_profile(problems, models[:1], prices, FakeExecutor(), tmp_path / "c")
     first_pools = build_pools(problems, models[:1])
     more = FakeExecutor()
-    profile = measure_profile(problems, models, prices, more, tmp_path / "c", progress=False)
+    profile = measure_profile(problems, models, prices, more, tmp_path / "c")
     all_pools = build_pools(problems, models)
     expected = sum((len(b.solutions) + 1) * (len(b.lines) + 1)
                    - (len(a.solutions) + 1) * (len(a.lines) + 1)
                    for a, b in zip(first_pools, all_pools, strict=True))
     assert more.pairs >= expected and more.pairs < sum(
         (len(b.solutions) + 1) * (len(b.lines) + 1) for b in all_pools)
-    full = measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "fresh",
-                           progress=False)
+    full = measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "fresh")
     assert np.array_equal(profile.pass_matrix, full.pass_matrix)
     assert np.array_equal(profile.solution_correct, full.solution_correct)
 
@@ -147,18 +143,18 @@ def test_adding_models_runs_only_the_new_cells(wizard_dir, api_file, price_file,
 def test_corrupt_cache_file_is_remeasured(wizard_dir, price_file, tmp_path) -> None:
     problems, models = _models(wizard_dir)
     prices = load_prices(price_file)
-    measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "c", progress=False)
+    measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "c")
     victim = sorted((tmp_path / "c").glob("*/*.npz"))[0]
     victim.write_bytes(victim.read_bytes()[:50])
     again = FakeExecutor()
-    measure_profile(problems, models, prices, again, tmp_path / "c", progress=False)
+    measure_profile(problems, models, prices, again, tmp_path / "c")
     assert len(again.jobs) == 1
 
 
 def test_profile_round_trips_through_save_and_load(wizard_dir, price_file, tmp_path) -> None:
     problems, models = _models(wizard_dir)
     profile = measure_profile(problems, models, load_prices(price_file), FakeExecutor(),
-                              tmp_path / "c", progress=False)
+                              tmp_path / "c")
     path = save_profile(profile, tmp_path / "p.npz")
     loaded = load_profile(path)
     assert loaded.fingerprint() == profile.fingerprint()
@@ -172,15 +168,14 @@ def test_missing_price_is_a_clear_error(wizard_dir, api_file, price_file, tmp_pa
     prices = load_prices(price_file)
     del prices["gpt-4"]
     with pytest.raises(PriceError, match=r"no price for model.*gpt-4"):
-        measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "c",
-                        progress=False)
+        measure_profile(problems, models, prices, FakeExecutor(), tmp_path / "c")
 
 
 def test_no_overlapping_problems_is_a_clear_error(wizard_dir, price_file, tmp_path) -> None:
     problems, models = _models(wizard_dir)
     with pytest.raises(MeasureError, match="no model has generations"):
         measure_profile(problems[:0], models, load_prices(price_file), FakeExecutor(),
-                        tmp_path / "c", progress=False)
+                        tmp_path / "c")
 
 
 def test_sandbox_executor_limits_per_job_kind() -> None:
@@ -192,7 +187,7 @@ def test_sandbox_executor_limits_per_job_kind() -> None:
     assert executor.limits["lines"]["test_timeout"] == 0.2
     assert executor.limits["check"]["test_timeout"] == 1.5
     assert executor.limits["check"]["clock"] == executor.limits["lines"]["clock"] == "cpu"
-    with pytest.raises(ExecutionError, match="test timeout must be a positive number"):
+    with pytest.raises(ExecutionError, match="test_timeout must be a number > 0"):
         GridConfig(test_timeout=0)
 
 
@@ -203,11 +198,10 @@ def test_problems_without_ground_truth_are_skipped_and_named(wizard_dir, price_f
     problems, models = _models(wizard_dir)
     bare = [replace(problems[0], test=None), *problems[1:]]
     executor = FakeExecutor()
-    profile = measure_profile(bare, models, load_prices(price_file), executor, tmp_path / "c",
-                              progress=False)
+    profile = measure_profile(bare, models, load_prices(price_file), executor, tmp_path / "c")
     assert profile.problems == tuple(p.task_id for p in problems[1:])
     assert profile.provenance["problems_without_ground_truth"] == [problems[0].task_id]
     assert len(executor.jobs) == len(problems) - 1
     with pytest.raises(MeasureError, match=r"none of the 3 problems has ground truth.*HumanEval/0"):
         measure_profile([replace(p, test=None) for p in problems], models,
-                        load_prices(price_file), FakeExecutor(), tmp_path / "c", progress=False)
+                        load_prices(price_file), FakeExecutor(), tmp_path / "c")

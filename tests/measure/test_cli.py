@@ -86,8 +86,13 @@ def test_killed_measure_leaves_no_output_and_resumes(wizard_dir, price_file, tmp
      "price table not found"),
     (["profile", "/nonexistent.npz"], "profile not found"),
     (["measure", "x.npz", "--codet", ".", "--clock", "sundial"],
-     "'sundial' is not one of 'wall', 'cpu'"),
-    (["measure", "x.npz", "--codet", ".", "--check-timeout", "0"], "check timeout must be"),
+     "--clock must be one of wall, cpu, got 'sundial'"),
+    (["measure", "x.npz", "--codet", ".", "--check-timeout", "0"],
+     "--check-timeout must be a number > 0, got 0.0"),
+    (["measure", "x.npz", "--codet", ".", "--limit", "0"],
+     "--limit must be a whole number >= 1, got 0"),
+    (["measure", "x.npz", "--codet", ".", "--wizardcoder-models", ","],
+     "--wizardcoder-models names no"),
     (["measure", "x.npz", "--codet", ".", "--api-models", " , "], "--api-models names no"),
 ])
 def test_bad_inputs_are_one_line_errors(argv, message, capsys, tmp_path, monkeypatch) -> None:

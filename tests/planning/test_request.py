@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 
 from planner.errors import CodecascadeError, FieldError
-from planner.planning import PlanRequest, as_request, plan, planning_context
 from planner.estimate import sampling as sampling_module
+from planner.planning import PlanRequest, as_request, plan, planning_context
 from planner.profile import ProfileError
 from planner.search import Objective, SearchError
 from planner.synthetic import synthetic_profile

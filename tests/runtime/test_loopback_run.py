@@ -41,7 +41,7 @@ def endpoints_for(server, **extra):
 
 def run(plan, endpoints, executor, problems, path, **options):
     runner = CascadeRunner(plan, endpoints, executor, spec_hash="test",
-                           options=RunOptions(progress=False, **options))
+                           options=RunOptions(**options))
     with RecordWriter(path, append=False) as writer:
         stats = asyncio.run(runner.run(problems, writer))
     for line in path.read_text().splitlines():

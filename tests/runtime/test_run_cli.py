@@ -31,7 +31,7 @@ def make_spec(path, stages=STAGES):
         heldout=Prediction("test", 115, 0.72, (0.64, 0.8), 0.00041, (0.00035, 0.00047)),
         solver=SolverInfo("exact", "optimal", 0.0, 1.5, "enumeration", 1000),
         provenance=Provenance(profile="wizardcoder-humaneval", profile_sha256="a" * 64,
-                              prices={s.model: 1e-6 for s in stages}, grid="paper",
+                              prices_per_1m={s.model: 1.0 for s in stages}, grid="paper",
                               split="paper:3", seeds={"split": 3}, version="0.1.0",
                               created="2026-01-01T00:00:00Z"),
     )
@@ -98,6 +98,14 @@ def test_bad_invocations_fail_in_one_line(setup, capsys, monkeypatch, tmp_path):
         return err
 
     assert "humaneval, mbpp or a JSON/JSONL file" in error("--problems", "nope", "-o", str(out))
+    run = ("--problems", "humaneval", "-o", str(out))
+    for option, value, message in (
+            ("--concurrency", "0", "--concurrency must be a whole number >= 1, got 0"),
+            ("--sandbox-workers", "-1", "--sandbox-workers must be a whole number >= 0, got -1"),
+            ("--test-timeout", "0", "--test-timeout must be a number > 0, got 0.0"),
+            ("--check-timeout", "-1", "--check-timeout must be a number > 0, got -1.0"),
+            ("--limit", "0", "--limit must be a whole number >= 1, got 0")):
+        assert error(*run, option, value) == f"error: {message}"
     foreign = ProblemRecord("HumanEval/0", "p", "f", "another-spec-hash", (), None, None,
                             0.0, 0.0)
     out.write_text(foreign.dumps() + "\n")

@@ -228,7 +228,7 @@ def test_budget_below_the_cheapest_plan_names_its_cost(method):
 
 
 def test_bad_objectives_are_errors():
-    with pytest.raises(SearchError, match="budget must be a number >= 0, got -1.0"):
+    with pytest.raises(SearchError, match=r"budget must be a number >= 0, got -1\.0"):
         Objective(budget=-1.0)
     with pytest.raises(SearchError, match="exactly one"):
         Objective()

@@ -89,7 +89,7 @@ def write_spec(path: Path, plan: CascadePlan = PLAN, profile: str = "wizardcoder
         heldout=Prediction("test", 115, 0.72, (0.64, 0.8), 0.0041, (0.0035, 0.0047)),
         solver=SolverInfo("exact", "optimal", 0.0, 1.5, "enumeration", 1000),
         provenance=Provenance(profile=profile, profile_sha256="a" * 64,
-                              prices={m: PRICES[m] / 1e6 for m in plan.models},
+                              prices_per_1m={m: PRICES[m] for m in plan.models},
                               grid="default", split="paper-seed3",
                               seeds={"split": 3, "estimator": 0}, version="0.1.0",
                               created="2026-01-01T00:00:00Z"),

@@ -64,7 +64,17 @@ def test_bad_inputs_are_one_line_and_exit_2(files, capsys, monkeypatch):
         writer.write(_record("accept"))
     _fails(capsys, str(spec), "-e", str(endpoints), "--records", str(other),
            expect="holds records of another spec")
-    assert cli("serve", str(spec), "--max-concurrency", "0", "-e", str(endpoints)) == 2
+    for option, value, message in (
+            ("--max-concurrency", "0", "--max-concurrency must be a whole number >= 1, got 0"),
+            ("--port", "-1", "--port must be a whole number in [0, 65535], got -1"),
+            ("--deadline", "0", "--deadline must be a number > 0, got 0.0"),
+            ("--keepalive", "-2", "--keepalive must be a number > 0, got -2.0"),
+            ("--grace", "-1", "--grace must be a number >= 0, got -1.0"),
+            ("--test-timeout", "0", "--test-timeout must be a number > 0, got 0.0"),
+            ("--sandbox-workers", "-1", "--sandbox-workers must be a whole number >= 0, got -1"),
+            ("--drift-min-requests", "0",
+             "--drift-min-requests must be a whole number >= 1, got 0")):
+        _fails(capsys, *base, option, value, expect=message)
 
 
 def test_a_port_in_use_is_one_line(files, capsys):

@@ -50,7 +50,7 @@ def test_serve_decides_and_answers_as_run_does(replay, serving, humaneval, tmp_p
     spec = write_spec(tmp_path / "run-spec.json")
     endpoints = write_endpoints(tmp_path / "run-endpoints.toml", replay().base_url)
     run_spec(spec, endpoints, "humaneval", tmp_path / "run.jsonl", limit=N,
-             options=RunOptions(concurrency=8, progress=False), executor=executor)
+             options=RunOptions(concurrency=8), executor=executor)
     ran = {r.task_id: r for r in read_records(tmp_path / "run.jsonl")}
 
     server, client = serving(replay().base_url, executor, max_concurrency=8)
