@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from planner.measure.prices import load_prices
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "wizardcoder-python-humaneval"
 RESULT = ROOT / "benchmarks" / "results" / "bench_serve.json"
@@ -101,14 +103,13 @@ def write_files(tmp: Path, replay_url: str, budget: float) -> tuple[Path, Path]:
     from planner.spec import save_spec
 
     spec = save_spec(plan(budget=budget), tmp / "cascade.json")
-    prices = json.loads((ROOT / "planner" / "data" / "prices.json").read_text())["models"]
+    prices = load_prices(ROOT / "planner" / "data" / "prices.json")
     lines = ["[defaults]", f'base_url = "{replay_url}"', 'style = "chat"', "logprobs = true",
              "timeout_s = 120"]
     for model in MODELS:
-        per_1k = prices[model]
         lines += ["", f'[models."{model}"]', f'model = "{model}"',
-                  f"price_per_1m_generated = {per_1k['generated_per_1k'] * 1000}",
-                  f"price_per_1m_prompt = {per_1k.get('prompt_per_1k', 0.0) * 1000}"]
+                  f"price_per_1m_generated = {prices[model].per_1m_generated}",
+                  f"price_per_1m_prompt = {prices[model].per_1m_prompt}"]
     endpoints = tmp / "endpoints.toml"
     endpoints.write_text("\n".join(lines) + "\n")
     return spec, endpoints
@@ -235,8 +236,7 @@ def serve_run(tmp: Path, problems, concurrency: int, args, budget: float) -> dic
 
 
 def direct_run(tmp: Path, problems, args) -> dict:
-    prices = json.loads((ROOT / "planner" / "data" / "prices.json").read_text())["models"]
-    price = prices[MODELS[-1]]
+    price = load_prices(ROOT / "planner" / "data" / "prices.json")[MODELS[-1]]
     replay, url = start_replay(tmp, args.delay, args.per_token)
     try:
         started = time.perf_counter()
@@ -245,8 +245,8 @@ def direct_run(tmp: Path, problems, args) -> dict:
     finally:
         replay.stop()
     passed = check(problems, results)
-    costs = [(r["completion_tokens"] * price["generated_per_1k"]
-              + r["prompt_tokens"] * price.get("prompt_per_1k", 0.0)) / 1000 for r in results]
+    costs = [r["completion_tokens"] * price.generated_per_token
+             + r["prompt_tokens"] * price.prompt_per_token for r in results]
     return {
         "model": MODELS[-1], "decoding": "greedy", "concurrency": 8,
         "requests": len(results), "requests_per_min": round(60 * len(results) / wall, 1),

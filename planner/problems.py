@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import fields
-from .errors import CodecascadeError
+from .errors import CodecascadeError, FieldError
 
 #: The lines the seed paper's harness put before every solution.
 BASE_IMPORTS = "import math\nfrom typing import List, Tuple"
@@ -52,6 +52,10 @@ _LEADING = re.compile(r"[ \t]*")
 
 class ProblemError(CodecascadeError, ValueError):
     """The problems source is missing or malformed; the message names the file and line."""
+
+
+class ProblemFieldError(ProblemError, FieldError):
+    """A bad value of a loading option (``limit``), naming it."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,7 @@ def load_problems(source: str | os.PathLike[str], *, limit: int | None = None,
             raise ProblemError(f"unknown task ids {missing[:5]} in {source}")
         problems = tuple(by_id[t] for t in dict.fromkeys(task_ids))
     if limit is not None:
-        problems = problems[:fields.whole(limit, "limit", least=1)]
+        problems = problems[:fields.whole(limit, "limit", least=1, error=ProblemFieldError)]
     return problems
 
 

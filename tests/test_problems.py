@@ -108,7 +108,7 @@ def test_unknown_sources_tasks_and_limits_are_one_line_errors(tmp_path):
         load_problems("/nonexistent/p.jsonl")
     with pytest.raises(ProblemError, match="unknown task ids"):
         load_problems("humaneval", task_ids=["HumanEval/999"])
-    with pytest.raises(ProblemError, match="--limit must be >= 1"):
+    with pytest.raises(ProblemError, match="limit must be a whole number >= 1, got 0"):
         load_problems("humaneval", limit=0)
     empty = tmp_path / "e.jsonl"
     empty.write_text("\n")

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .rows import EvaluationRow
+from .rows import EvaluationRow, cost
 
 #: Relative slack before a held-out cost counts as over the budget (float noise).
 OVERRUN_SLACK = 1e-9
@@ -56,8 +56,9 @@ class SingleFrontPoint:
 
     def to_json(self) -> dict[str, Any]:
         return {"plan": self.plan, "planning_accuracy": self.planning_accuracy,
-                "planning_cost": self.planning_cost, "heldout_accuracy": self.heldout_accuracy,
-                "heldout_cost": self.heldout_cost}
+                "planning_cost_per_problem": self.planning_cost,
+                "heldout_accuracy": self.heldout_accuracy,
+                "heldout_cost_per_problem": self.heldout_cost}
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ class Summary:
 def fronts_from_json(obj: Mapping[str, Any]) -> dict[str, tuple[SingleFrontPoint, ...]]:
     """The single-model fronts of a summary's JSON."""
     return {k: tuple(SingleFrontPoint(str(p["plan"]), float(p["planning_accuracy"]),
-                                      float(p["planning_cost"]), float(p["heldout_accuracy"]),
-                                      float(p["heldout_cost"])) for p in v)
+                                      cost(p, "planning_cost"), float(p["heldout_accuracy"]),
+                                      cost(p, "heldout_cost")) for p in v)
             for k, v in obj["single_fronts"].items()}
 
 

@@ -52,8 +52,9 @@ def test_config_validates_once_and_types_its_vocabulary():
                                 "check_runs": "first, in the solution's process"}
     for bad, message in (({"mode": "quick"}, "mode must be one of fast, strict"),
                          ({"clock": "sundial"}, "clock must be one of wall, cpu"),
-                         ({"check_timeout": float("nan")}, "check timeout must be a positive"),
-                         ({"test_timeout": True}, "test timeout must be a positive")):
+                         ({"check_timeout": float("nan")},
+                          "check_timeout must be a number > 0, got nan"),
+                         ({"test_timeout": True}, "test_timeout must be a number > 0, got True")):
         with pytest.raises(ExecutionError, match=message):
             GridConfig(**bad)
     with pytest.raises(ExecutionError, match="workers must be a positive integer"):
