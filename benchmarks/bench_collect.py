@@ -62,8 +62,7 @@ def collect_once(data, n_problems: int, concurrency: int, honour_n: bool, delay:
         before = load()
         started = time.perf_counter()
         result = collect(endpoints, "humaneval", Path(tmp) / "g.jsonl", limit=n_problems,
-                         options=CollectOptions(want=Want(10, 10), concurrency=concurrency,
-                                                progress=False))
+                         options=CollectOptions(want=Want(10, 10), concurrency=concurrency))
         wall = time.perf_counter() - started
     s = result.stats
     return {"concurrency": concurrency, "n_honoured": honour_n,
@@ -97,7 +96,7 @@ def measure_part(n_problems: int) -> dict:
             before = load()
             started = time.perf_counter()
             result = build_profile(tmp / f"{name}.npz", sources, limit=n_problems,
-                                   cache=tmp / cache, progress=False, overwrite=True)
+                                   cache=tmp / cache, overwrite=True)
             row = {"build": name, "pairs_run": result.pairs_run,
                    "pairs_reused": result.pairs_reused,
                    "seconds": round(time.perf_counter() - started, 1),

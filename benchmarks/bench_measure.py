@@ -77,12 +77,12 @@ def main() -> None:
         sampler = threading.Thread(target=_sample_load, args=(loads, stop), daemon=True)
         sampler.start()
         t1 = time.perf_counter()
-        profile = measure_profile(chosen, models, prices, executor, cache, progress=True)
+        profile = measure_profile(chosen, models, prices, executor, cache)
         build_s = time.perf_counter() - t1
         stop.set()
         sampler.join()
         t2 = time.perf_counter()
-        measure_profile(chosen, models, prices, executor.inner, cache, progress=False)
+        measure_profile(chosen, models, prices, executor.inner, cache)
         cached_s = time.perf_counter() - t2
     level = probe_isolation().level
     result = {

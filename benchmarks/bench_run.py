@@ -55,7 +55,7 @@ def run_once(data, problems, concurrency: int, delay: float, per_token: float) -
                        for m, p in PRICES.items()}})
         runner = CascadeRunner(plan(), endpoints, SandboxExecutor(GridConfig(), workers=1),
                                spec_hash="bench",
-                               options=RunOptions(concurrency=concurrency, progress=False))
+                               options=RunOptions(concurrency=concurrency))
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "records.jsonl"
             with RecordWriter(path, append=False, fsync=True) as writer:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import CodecascadeError
+from .testlines import LINE_POSITIONS
 from .vocabulary import SamplingMethod, ScoringRule, parse
 
 #: Scoring rules known to the estimator (see planner.scoring), in vocabulary order.
@@ -30,11 +31,10 @@ SCORING_RULES: tuple[ScoringRule, ...] = tuple(ScoringRule)
 #: the seed paper's code compares with (0.3 * 10 == 3.0, unlike 0.30000000000000004 * 10).
 THETA_STEPS: tuple[float, ...] = tuple(round(i / 10, 1) for i in range(11))
 
-#: Line positions of a test generation the method measures: models are asked for test
-#: lines, and profiles record the first five positions of each generation, so a stage keeps
-#: at most this many (l <= 5). A spec with a larger l is invalid for ``run`` and ``replay``
-#: alike (the spec schema bounds it too).
-MAX_TEST_LINES = 5
+#: Most lines a stage keeps per test generation: the line positions a profile records
+#: (planner.testlines.LINE_POSITIONS). A spec with a larger l is invalid for ``run`` and
+#: ``replay`` alike (the spec schema bounds it too).
+MAX_TEST_LINES = LINE_POSITIONS
 
 #: How option tables draw a stage's samples (see :class:`SamplingMethod`).
 SAMPLINGS: tuple[SamplingMethod, ...] = tuple(SamplingMethod)

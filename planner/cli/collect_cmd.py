@@ -8,42 +8,54 @@ from typing import Annotated
 import typer
 
 from . import app
+from .options import NoProgressOpt, option_names
+from .running import long_work
+
+#: How ``collect`` spells the fields of its options' domain objects.
+COLLECT_NAMES = {"samples": "--samples", "tests": "--test-generations",
+                 "concurrency": "--concurrency", "max_cost": "--max-cost", "limit": "--limit",
+                 "models": "--models"}
 
 
 @app.command()
 def collect(
     endpoints: Annotated[Path, typer.Option(
-        "--endpoints", "-e", help="TOML file: base URL, served model, key variable, style, "
-        "sampling and prices of every model (the file `codecascade run` reads).")],
+        "--endpoints", "-e", metavar="FILE", help="TOML file: base URL, served model, key "
+        "variable, style, sampling and prices ($ per million tokens) of every model (the "
+        "file `codecascade run` reads).")],
     problems: Annotated[str, typer.Option(
-        "--problems", "-p", help="humaneval, mbpp, or a JSON/JSONL file with task_id, prompt "
-        "and entry_point (tests are not needed to collect).")],
+        "--problems", "-p", metavar="PROBLEMS", help="humaneval, mbpp, or a JSON/JSONL file "
+        "with task_id, prompt and entry_point (tests are not needed to collect).")],
     output: Annotated[Path, typer.Option(
-        "--output", "-o", help="Generations file (JSONL), one line per (model, problem) "
-        "written as it finishes.")],
+        "--output", "-o", metavar="FILE", help="Generations file (JSONL), one line per "
+        "(model, problem) written as it finishes.")],
     models: Annotated[str | None, typer.Option(
-        help="Comma-separated models of the endpoints file, in cascade order (default: "
-        "all, in file order).")] = None,
+        metavar="A,B,...", help="Comma-separated models of the endpoints file, in cascade "
+        "order (default: all, in file order).")] = None,
     samples: Annotated[int, typer.Option(
-        min=0, help="Sampled solutions per model and problem (plus the greedy one).")] = 10,
-    test_generations: Annotated[int, typer.Option(
-        min=0, help="Sampled test generations per model and problem (plus the greedy "
+        metavar="N", help="Sampled solutions (>= 0) per model and problem (plus the greedy "
         "one).")] = 10,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N problems.")] = None,
+    test_generations: Annotated[int, typer.Option(
+        metavar="N", help="Sampled test generations (>= 0) per model and problem (plus the "
+        "greedy one).")] = 10,
+    limit: Annotated[int | None, typer.Option(
+        metavar="N", help="Only the first N problems (>= 1).")] = None,
     task_id: Annotated[list[str] | None, typer.Option(
-        help="Only these task ids (repeatable).")] = None,
+        metavar="ID", help="Only these task ids (repeatable).")] = None,
     concurrency: Annotated[int, typer.Option(
-        min=1, help="(model, problem) batches in flight at once.")] = 8,
+        metavar="N", help="(model, problem) batches in flight at once (>= 1).")] = 8,
     resume: Annotated[bool, typer.Option(
-        help="Continue the output: request only the generations it lacks.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Start the output file afresh.")] = False,
+        "--resume", help="Continue the output: request only the generations it lacks.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Start the output file afresh.")] = False,
     allow_mixed: Annotated[bool, typer.Option(
         "--allow-mixed", help="With --resume: add to a file whose models were collected from "
         "other endpoints or with other sampling settings, instead of refusing.")] = False,
     max_cost: Annotated[float | None, typer.Option(
-        help="Stop before this command's spending ($, reported usage × the endpoints' "
-        "prices) could pass DOLLARS.", metavar="DOLLARS")] = None,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+        metavar="DOLLARS", help="Stop before this command's whole spending ($: reported "
+        "usage × the endpoints' prices) could pass DOLLARS.")] = None,
+    no_progress: NoProgressOpt = False,
 ) -> None:
     """Collect every model's greedy and sampled solutions and test generations on the
     problems, for `codecascade measure --records`. Killed, it keeps every finished
@@ -51,18 +63,20 @@ def collect(
     from ..collect import CollectOptions, Want
     from ..collect import collect as collect_generations
 
-    options = CollectOptions(want=Want(samples=samples, tests=test_generations),
-                             concurrency=concurrency, max_cost=max_cost, progress=progress)
-    try:
-        result = collect_generations(
-            endpoints, problems, output, models=models.split(",") if models else None,
-            options=options, resume=resume, overwrite=overwrite, limit=limit,
-            task_ids=task_id, allow_mixed=allow_mixed)
-    except KeyboardInterrupt:
-        typer.echo(f"interrupted: finished (model, problem) batches are in {output}; run "
-                   "again with --resume to collect the rest", err=True)
-        # SystemExit, not typer.Exit: the CLI wrapper does not pass typer's exit codes on.
-        raise SystemExit(130) from None
+    with option_names(COLLECT_NAMES):
+        options = CollectOptions(want=Want(samples=samples, tests=test_generations),
+                                 concurrency=concurrency, max_cost=max_cost)
+        try:
+            with long_work(no_progress):
+                result = collect_generations(
+                    endpoints, problems, output, models=models, options=options,
+                    resume=resume, overwrite=overwrite, limit=limit, task_ids=task_id,
+                    allow_mixed=allow_mixed)
+        except KeyboardInterrupt:
+            typer.echo(f"\ninterrupted: finished (model, problem) batches are in {output}; "
+                       "run again with --resume to collect the rest", err=True)
+            # SystemExit, not typer.Exit: the CLI wrapper does not pass typer's exit codes on.
+            raise SystemExit(130) from None
     typer.echo(format_result(result, output))
     if result.stop is not None:
         typer.echo(result.stop.message(), err=True)

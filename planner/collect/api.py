@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import fields, progress
 from ..output import check_output
 from ..problems import load_problems
 from ..records import CollectedRecord, CollectedWriter
@@ -30,6 +31,7 @@ from .identity import endpoint_info
 from .work import (
     Batch,
     CollectError,
+    CollectFieldError,
     Existing,
     Want,
     check_resumable,
@@ -41,22 +43,20 @@ from .work import (
 @dataclass(frozen=True)
 class CollectOptions:
     """How a collection proceeds: generations wanted per (model, problem) (:class:`Want`),
-    batches in flight, a cap in $ on this command's spending (None: no cap), a progress
-    bar."""
+    batches in flight (>= 1), a cap in $ on this command's whole spending (> 0; None: no
+    cap). (The progress bar is the command line's, planner.progress.) FieldError naming a
+    bad value."""
 
     want: Want = field(default_factory=Want)
     concurrency: int = 8
     max_cost: float | None = None
-    progress: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.concurrency, bool) or not isinstance(self.concurrency, int) \
-                or self.concurrency < 1:
-            raise CollectError(f"--concurrency must be an integer >= 1, got "
-                               f"{self.concurrency!r}")
-        if self.max_cost is not None and not (self.max_cost > 0):
-            raise CollectError(f"--max-cost must be a positive number of dollars, got "
-                               f"{self.max_cost!r}")
+        object.__setattr__(self, "concurrency", fields.whole(
+            self.concurrency, "concurrency", least=1, error=CollectFieldError))
+        if self.max_cost is not None:
+            object.__setattr__(self, "max_cost", fields.positive(
+                self.max_cost, "max_cost", error=CollectFieldError))
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,14 @@ class CollectResult:
     stop: Stop | None
 
 
-def select_models(endpoints: dict[str, Endpoint], models: Sequence[str] | None,
+def select_models(endpoints: dict[str, Endpoint], models: str | Sequence[str] | None,
                   source: str) -> tuple[str, ...]:
     """The models to collect: ``models`` in the order given, default every model of the
-    endpoints file in its order; :class:`EndpointError` names models the file lacks."""
-    if models is None:
+    endpoints file in its order. An empty choice (``[]``, ``[""]``) is a
+    :class:`CollectFieldError`; :class:`EndpointError` names models the file lacks."""
+    chosen = fields.names(models, "models", error=CollectFieldError)
+    if chosen is None:
         return tuple(endpoints)
-    chosen = tuple(dict.fromkeys(m.strip() for m in models if m.strip()))
-    if not chosen:
-        raise CollectError("--models names no models")
     missing = [m for m in chosen if m not in endpoints]
     if missing:
         raise EndpointError(f"{source} has no endpoint for {', '.join(map(repr, missing))} "
@@ -116,7 +115,7 @@ def collect(
     problems: str | os.PathLike[str],
     output: str | os.PathLike[str],
     *,
-    models: Sequence[str] | None = None,
+    models: str | Sequence[str] | None = None,
     options: CollectOptions | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -161,8 +160,7 @@ def collect(
                               cap=cap)
         planned = sum(b.need.total for b in batches)
         with CollectedWriter(output, append=resume) as writer:
-            stats = _run_with_progress(collector, batches, writer, planned, options.progress,
-                                       on_record)
+            stats = _run_with_progress(collector, batches, writer, planned, on_record)
     return CollectResult(
         models=chosen, n_problems=len(todo), batches_planned=len(batches),
         complete_before=len(chosen) * len(todo) - len(batches),
@@ -171,26 +169,21 @@ def collect(
 
 
 def _run_with_progress(collector: Collector, batches: list[Batch], writer: CollectedWriter,
-                       planned: int, progress: bool,
+                       planned: int,
                        on_record: Callable[[CollectedRecord], None] | None) -> CollectStats:
-    from tqdm import tqdm
-
-    bar = tqdm(total=planned, unit="gen", disable=not progress, dynamic_ncols=True,
-               desc="collecting", smoothing=0.1)
+    """Run the batches, reporting each finished one (planner.progress): generations, and
+    this command's spending so far in $ (the unit of --max-cost), failures if any."""
     totals = {"cost": 0.0, "failed": 0}
+    with progress.task("collecting", total=planned, unit="gen") as step:
+        def on_line(record: CollectedRecord) -> None:
+            totals["cost"] += record.cost
+            totals["failed"] += len(record.failures)
+            text = f"spent ${totals['cost']:.4g}"
+            if totals["failed"]:
+                text += f", {totals['failed']} failed"
+            step.note(text)
+            step.advance(len(record.solutions) + len(record.tests))
+            if on_record is not None:
+                on_record(record)
 
-    def on_line(record: CollectedRecord) -> None:
-        totals["cost"] += record.cost
-        totals["failed"] += len(record.failures)
-        postfix = {"cost": f"${totals['cost']:.4g}"}
-        if totals["failed"]:
-            postfix["failed"] = str(totals["failed"])
-        bar.set_postfix(postfix, refresh=False)
-        bar.update(len(record.solutions) + len(record.tests))
-        if on_record is not None:
-            on_record(record)
-
-    try:
         return asyncio.run(collector.run(batches, writer, on_line))
-    finally:
-        bar.close()

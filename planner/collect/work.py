@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CodecascadeError
+from .. import fields
+from ..errors import CodecascadeError, FieldError
 from ..problems import Problem
 from ..records import CollectedRecord, EndpointInfo, Have, read_collected
 from .identity import prompt_sha256
@@ -26,6 +27,10 @@ from .identity import prompt_sha256
 class CollectError(CodecascadeError, ValueError):
     """A collection cannot start as asked (options, output file, resume mismatch); one
     line."""
+
+
+class CollectFieldError(CollectError, FieldError):
+    """A bad value of a collection option, naming its field."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,9 @@ class Want:
     tests: int = 10
 
     def __post_init__(self) -> None:
-        for name, flag in (("samples", "--samples"), ("tests", "--test-generations")):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise CollectError(f"{flag} must be an integer >= 0, got {value!r}")
+        for name in ("samples", "tests"):
+            object.__setattr__(self, name, fields.whole(getattr(self, name), name, least=0,
+                                                        error=CollectFieldError))
 
     @property
     def per_pair(self) -> int:

@@ -56,7 +56,7 @@ def test_collect_asks_for_greedy_and_samples_using_n_and_writes_one_line_per_pai
     eps = endpoints_for(tmp_path, server)
     out = tmp_path / "g.jsonl"
     result = collect(eps, "humaneval", out, limit=3,
-                     options=CollectOptions(want=Want(samples=3, tests=2), progress=False))
+                     options=CollectOptions(want=Want(samples=3, tests=2)))
     models = tuple(PRICES)
     assert result.models == models and result.stats.batches == 9
     for text in out.read_text().splitlines():
@@ -90,7 +90,7 @@ def test_a_server_that_ignores_n_still_gets_every_sample(tmp_path, replay_server
     out = tmp_path / "g.jsonl"
     collect(endpoints_for(tmp_path, server), "humaneval", out, limit=2,
             models=["WizardCoder-Python-13B"],
-            options=CollectOptions(want=Want(samples=4, tests=3), progress=False))
+            options=CollectOptions(want=Want(samples=4, tests=3)))
     for record in lines_of(out):
         assert record.have == Have(1, 1, 4, 3) and not record.failures
 
@@ -99,7 +99,7 @@ def test_resume_requests_only_what_is_missing_and_never_duplicates(tmp_path, rep
     server = replay_server(Faults(server_error=0.3, seed=5))
     eps = endpoints_for(tmp_path, server, max_retries=0)
     out = tmp_path / "g.jsonl"
-    options = CollectOptions(want=Want(samples=3, tests=2), progress=False, concurrency=4)
+    options = CollectOptions(want=Want(samples=3, tests=2), concurrency=4)
     models = ["WizardCoder-Python-7B", "WizardCoder-Python-13B"]
     first = collect(eps, "humaneval", out, limit=4, models=models, options=options)
     assert first.stats.failures > 0 and first.stats.batches == 8
@@ -127,7 +127,7 @@ def test_resume_requests_only_what_is_missing_and_never_duplicates(tmp_path, rep
     third = collect(eps, "humaneval", out, limit=4, models=models, options=options,
                     resume=True)
     assert third.batches_planned == 0 and third.stats.requests == 0
-    more = CollectOptions(want=Want(samples=5, tests=2), progress=False)
+    more = CollectOptions(want=Want(samples=5, tests=2))
     before = len(server.served)
     collect(eps, "humaneval", out, limit=4, models=models, options=more, resume=True)
     asked = server.served[before:]
@@ -216,7 +216,7 @@ def test_problems_without_tests_are_collected(tmp_path, replay_server):
     out = tmp_path / "g.jsonl"
     result = collect(endpoints_for(tmp_path, server), problems, out,
                      models=["WizardCoder-Python-13B"],
-                     options=CollectOptions(want=Want(1, 1), progress=False))
+                     options=CollectOptions(want=Want(1, 1)))
     assert result.stats.batches == 2 and not result.stats.failures
 
 
@@ -232,9 +232,18 @@ def test_bad_input_is_one_line_and_exit_2_without_an_output_file(tmp_path, repla
     assert not out.exists()
     base = ["collect", "-e", str(eps), "--limit", "1", "--no-progress"]
     for args, message in (
-            (["-p", "humaneval", "-o", str(out), "--samples", "-1"], "--samples"),
+            (["-p", "humaneval", "-o", str(out), "--samples", "-1"],
+             "--samples must be a whole number >= 0, got -1"),
+            (["-p", "humaneval", "-o", str(out), "--test-generations", "-2"],
+             "--test-generations must be a whole number >= 0, got -2"),
+            (["-p", "humaneval", "-o", str(out), "--concurrency", "0"],
+             "--concurrency must be a whole number >= 1, got 0"),
             (["-p", "humaneval", "-o", str(out), "--max-cost", "0"],
-             "--max-cost must be a positive number"),
+             "--max-cost must be a number > 0, got 0.0"),
+            (["-p", "humaneval", "-o", str(out), "--limit", "0"],
+             "--limit must be a whole number >= 1, got 0"),
+            (["-p", "humaneval", "-o", str(out), "--models", ""], "--models names no model"),
+            (["-p", "humaneval", "-o", str(out), "--models", ","], "--models names no model"),
             (["-p", str(tmp_path / "missing.jsonl"), "-o", str(out)],
              "problems file not found"),
             (["-p", "humaneval", "-o", str(tmp_path)], "generations file")):
@@ -268,7 +277,16 @@ def test_a_second_collection_into_the_same_file_is_refused(tmp_path, replay_serv
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(CollectError, match="another collection is writing"):
             collect(endpoints_for(tmp_path, server), "humaneval", out, limit=1,
-                    options=CollectOptions(progress=False), resume=True)
+                    options=CollectOptions(), resume=True)
+
+
+@pytest.mark.parametrize("models", [[], [""], ",", ""])
+def test_an_empty_choice_of_models_is_refused_not_all(tmp_path, models):
+    eps = write_endpoints(tmp_path / "e.toml")
+    problems = write_problems(tmp_path / "p.jsonl", problem_rows())
+    with pytest.raises(CollectError, match="models names no model"):
+        collect(eps, problems, tmp_path / "g.jsonl", models=models)
+    assert not (tmp_path / "g.jsonl").exists()
 
 
 def test_an_endpoints_file_without_the_model_names_it(tmp_path):

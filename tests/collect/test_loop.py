@@ -147,13 +147,13 @@ def test_collect_measure_plan_run_against_the_replay_server(tmp_path, replay_ser
     endpoints = _endpoints(tmp_path, server)
     generations = tmp_path / "generations.jsonl"
     collected = collect(endpoints, "humaneval", generations, limit=N_PROBLEMS,
-                        options=CollectOptions(want=Want(samples=N, tests=T), progress=False,
+                        options=CollectOptions(want=Want(samples=N, tests=T),
                                                concurrency=8))
     assert collected.stats.batches == 4 * N_PROBLEMS and collected.stats.failures == 0
 
     measured = build_profile(tmp_path / "mine.npz",
                              MeasureSources(records=(generations,), endpoints=endpoints),
-                             problems="humaneval", progress=False,
+                             problems="humaneval",
                              executor=SandboxExecutor(MEASURE_CONFIG))
     profile = measured.profile
     assert profile.model_names == tuple(MODELS) and profile.n_problems == N_PROBLEMS
@@ -174,7 +174,7 @@ def test_collect_measure_plan_run_against_the_replay_server(tmp_path, replay_ser
     # Measuring again reuses every cell.
     again = build_profile(tmp_path / "mine.npz",
                           MeasureSources(records=(generations,), endpoints=endpoints),
-                          problems="humaneval", progress=False, overwrite=True,
+                          problems="humaneval", overwrite=True,
                           executor=SandboxExecutor(MEASURE_CONFIG))
     assert again.pairs_run == 0 and again.pairs_reused == measured.pairs_run
 
@@ -189,7 +189,7 @@ def test_collect_measure_plan_run_against_the_replay_server(tmp_path, replay_ser
     fresh = replay_server()  # serves the same recorded samples from the start again
     run = run_spec(spec_path, _endpoints(tmp_path, fresh), "humaneval",
                    tmp_path / "records.jsonl", limit=N_PROBLEMS,
-                   options=RunOptions(progress=False, concurrency=4),
+                   options=RunOptions(concurrency=4),
                    execution=MEASURE_CONFIG)
     summary = run.summary
     assert summary.n_problems == N_PROBLEMS and summary.generation_errors == 0

@@ -32,7 +32,7 @@ def build(tmp_path: Path, records, problems, *, name="p.npz", cache="cells", war
           **sources):
     executor = TextExecutor()
     result = build_profile(tmp_path / name, MeasureSources(records=tuple(records), **sources),
-                           problems=problems, executor=executor, progress=False,
+                           problems=problems, executor=executor,
                            cache=tmp_path / cache, overwrite=True,
                            warn=(warnings.append if warnings is not None else None))
     return result, executor

@@ -51,7 +51,7 @@ PROBLEM = Problem("T/0", "def f():\n", "f", test="def check(candidate):\n    pas
 
 
 def _codes(pool, store, executor) -> np.ndarray:
-    tables, _, _ = measure_cells([pool], executor, store, progress=False)
+    tables, _, _ = measure_cells([pool], executor, store)
     looked_up = tables["T/0"].lookup(pool.solution_keys, pool.test_keys)
     return final_codes(looked_up, 3)
 
