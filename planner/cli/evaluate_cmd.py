@@ -62,7 +62,9 @@ def evaluate(
         "(.png, .svg or .pdf).")] = None,
     overwrite: OverwriteOpt = False,
     as_json: Annotated[bool, typer.Option(
-        "--json", help='Print {"rows": [...], "summary": {...}} instead of tables.')] = False,
+        "--json", help='Print {"rows": [...], "summary": {...}} instead of tables: every '
+        'budget and cost (budget, planning_cost, heldout_cost, predicted_cost, ...) in $ per '
+        'problem, every accuracy a fraction.')] = False,
     no_progress: NoProgressOpt = False,
 ) -> None:
     """How plans chosen on some problems do on problems never seen: per budget and split,

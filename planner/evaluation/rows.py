@@ -4,16 +4,8 @@ selector predicted for new problems (accuracy as a fraction, cost in $ per probl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-
-def cost(obj: Mapping[str, Any], name: str) -> float:
-    """A cost ($ per problem) read from JSON as ``<name>_per_problem``, or as ``<name>``
-    (how evaluations written before the units were named spelled it)."""
-    key = f"{name}_per_problem"
-    return float(obj[key] if key in obj else obj[name])
 
 
 @dataclass(frozen=True)
@@ -30,21 +22,17 @@ class PlanOutcome:
     predicted_cost: float
 
     def to_json(self) -> dict[str, Any]:
-        """Costs named with their unit (``planning_cost_per_problem``, ...)."""
         return {"plan": self.plan, "planning_accuracy": self.planning_accuracy,
-                "planning_cost_per_problem": self.planning_cost,
-                "heldout_accuracy": self.heldout_accuracy,
-                "heldout_cost_per_problem": self.heldout_cost,
+                "planning_cost": self.planning_cost, "heldout_accuracy": self.heldout_accuracy,
+                "heldout_cost": self.heldout_cost,
                 "predicted_accuracy": self.predicted_accuracy,
-                "predicted_cost_per_problem": self.predicted_cost}
+                "predicted_cost": self.predicted_cost}
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> PlanOutcome:
-        """From :meth:`to_json` (or the earlier names without the unit)."""
         return cls(plan=str(obj["plan"]), **{k: float(obj[k]) for k in (
-            "planning_accuracy", "heldout_accuracy", "predicted_accuracy")},
-                   **{k: cost(obj, k) for k in ("planning_cost", "heldout_cost",
-                                                "predicted_cost")})
+            "planning_accuracy", "planning_cost", "heldout_accuracy", "heldout_cost",
+            "predicted_accuracy", "predicted_cost")})
 
 
 @dataclass(frozen=True)
@@ -57,11 +45,11 @@ class EvaluationRow:
     single: PlanOutcome
 
     def to_json(self) -> dict[str, Any]:
-        return {"split": self.split, "budget_per_problem": self.budget,
-                "cascade": self.cascade.to_json(), "single": self.single.to_json()}
+        return {"split": self.split, "budget": self.budget, "cascade": self.cascade.to_json(),
+                "single": self.single.to_json()}
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> EvaluationRow:
-        return cls(split=str(obj["split"]), budget=cost(obj, "budget"),
+        return cls(split=str(obj["split"]), budget=float(obj["budget"]),
                    cascade=PlanOutcome.from_json(obj["cascade"]),
                    single=PlanOutcome.from_json(obj["single"]))

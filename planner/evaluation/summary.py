@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .rows import EvaluationRow, cost
+from .rows import EvaluationRow
 
 #: Relative slack before a held-out cost counts as over the budget (float noise).
 OVERRUN_SLACK = 1e-9
@@ -56,9 +56,8 @@ class SingleFrontPoint:
 
     def to_json(self) -> dict[str, Any]:
         return {"plan": self.plan, "planning_accuracy": self.planning_accuracy,
-                "planning_cost_per_problem": self.planning_cost,
-                "heldout_accuracy": self.heldout_accuracy,
-                "heldout_cost_per_problem": self.heldout_cost}
+                "planning_cost": self.planning_cost, "heldout_accuracy": self.heldout_accuracy,
+                "heldout_cost": self.heldout_cost}
 
 
 @dataclass(frozen=True)
@@ -119,8 +118,8 @@ class Summary:
 def fronts_from_json(obj: Mapping[str, Any]) -> dict[str, tuple[SingleFrontPoint, ...]]:
     """The single-model fronts of a summary's JSON."""
     return {k: tuple(SingleFrontPoint(str(p["plan"]), float(p["planning_accuracy"]),
-                                      cost(p, "planning_cost"), float(p["heldout_accuracy"]),
-                                      cost(p, "heldout_cost")) for p in v)
+                                      float(p["planning_cost"]), float(p["heldout_accuracy"]),
+                                      float(p["heldout_cost"])) for p in v)
             for k, v in obj["single_fronts"].items()}
 
 

@@ -59,15 +59,11 @@ def test_json_rows_reproduce_the_summary(profile, selection):
     again = _recomputed(obj).to_json()
     assert again == {k: v for k, v in obj["summary"].items() if k != "settings"}
     assert set(obj) == {"rows", "summary"}
-    keys = {"plan", "planning_accuracy", "planning_cost_per_problem", "heldout_accuracy",
-            "heldout_cost_per_problem", "predicted_accuracy", "predicted_cost_per_problem"}
+    keys = {"plan", "planning_accuracy", "planning_cost", "heldout_accuracy", "heldout_cost",
+            "predicted_accuracy", "predicted_cost"}
     for row in obj["rows"]:
-        assert set(row) == {"split", "budget_per_problem", "cascade", "single"}
+        assert set(row) == {"split", "budget", "cascade", "single"}
         assert set(row["cascade"]) == keys and set(row["single"]) == keys
-    # evaluations written before the units were named in the fields still read
-    old = json.loads(json.dumps(obj).replace("_cost_per_problem", "_cost").replace(
-        '"budget_per_problem"', '"budget"'))
-    assert _recomputed(old).to_json() == again
 
 
 def test_summary_measures_by_hand(profile):
