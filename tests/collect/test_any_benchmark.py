@@ -30,7 +30,7 @@ def shared_data(shared_data):
 
 def measure(tmp_path: Path, name: str, generations: Path, problems: str | Path):
     return build_profile(tmp_path / f"{name}.npz", MeasureSources(records=(generations,)),
-                         problems=str(problems), progress=False, cache=tmp_path / name,
+                         problems=str(problems), cache=tmp_path / name,
                          executor=SandboxExecutor(MEASURE_CONFIG))
 
 
