@@ -39,6 +39,17 @@ class ExecutionFieldError(ExecutionError, FieldError):
     """A bad execution setting (a time limit), naming its field."""
 
 
+class JobsFailed(ExecutionError):
+    """Some jobs got no result (their executions failed, retries included); raised by an
+    executor after it has yielded every result it has. ``failures`` maps the index of each
+    failed job to a one-line reason; the caller, who knows what the jobs are, names them."""
+
+    def __init__(self, failures: dict[int, str]) -> None:
+        self.failures = dict(sorted(failures.items()))
+        first = next(iter(self.failures.items()), (None, ""))
+        super().__init__(f"{len(self.failures)} jobs failed, e.g. job {first[0]}: {first[1]}")
+
+
 class Verdict(enum.IntEnum):
     """The kind of a cell's verdict, as stored (uint8) in profiles' cell caches.
 
