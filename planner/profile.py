@@ -37,6 +37,9 @@ FORMAT_VERSION = 1
 
 #: Name of the profile used when the user names none.
 DEFAULT_PROFILE_NAME = "wizardcoder-humaneval"
+#: The provenance entry that records one build run (when, how long, on which machines):
+#: kept in the file, left out of the fingerprint.
+RUN_KEY = "run"
 
 
 class ProfileError(CodecascadeError, ValueError):
@@ -196,9 +199,15 @@ class Profile:
         )
 
     def fingerprint(self) -> str:
-        """sha256 of the arrays and metadata: identifies the data a plan was made from."""
+        """sha256 of the arrays and metadata: identifies the data a plan was made from.
+
+        The provenance's :data:`RUN_KEY` entry (when and how a build ran: date, seconds,
+        cells executed in that run, local or on which cluster) is left out, so the same
+        inputs and settings give the same fingerprint however they were executed."""
         h = hashlib.sha256()
-        h.update(json.dumps(_meta(self), sort_keys=True).encode())
+        meta = _meta(self)
+        meta["provenance"] = {k: v for k, v in meta["provenance"].items() if k != RUN_KEY}
+        h.update(json.dumps(meta, sort_keys=True).encode())
         for name in ARRAY_SPECS:
             arr = np.ascontiguousarray(getattr(self, name))
             h.update(name.encode())

@@ -48,3 +48,24 @@ def test_subset_and_prices():
     assert q.models[0].price_generated == 1e-3
     with pytest.raises(ProfileError, match="unknown model"):
         p.with_prices({"nope": 1.0})
+
+
+def test_the_fingerprint_leaves_out_only_the_record_of_the_build_run():
+    import dataclasses
+
+    from planner.profile import RUN_KEY, load_profile
+
+    p = synthetic_profile(n_problems=5, seed=2)
+
+    def with_provenance(**extra):
+        return dataclasses.replace(p, provenance={**p.provenance, **extra})
+
+    base = with_provenance(tool="x")
+    later = with_provenance(tool="x", **{RUN_KEY: {"created": "2030-01-01", "seconds": 9.0,
+                                                   "transport": {"executor": "ray"}}})
+    assert later.fingerprint() == base.fingerprint()
+    assert with_provenance(tool="y").fingerprint() != base.fingerprint()
+    assert later.provenance[RUN_KEY]["seconds"] == 9.0  # kept, only not fingerprinted
+    # the bundled profiles have no run record: their fingerprints are as before
+    bundled = load_profile()
+    assert RUN_KEY not in bundled.provenance and "created" in bundled.provenance

@@ -19,7 +19,7 @@ from typing import Any
 from .. import fields
 from ..output import OutputError, check_output
 from ..problems import Problem, load_problems, without_ground_truth
-from ..profile import Profile, data_dir, file_sha256, save_profile
+from ..profile import RUN_KEY, Profile, data_dir, file_sha256, save_profile
 from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
 from .build import MEASURE_CONFIG, measure_profile, model_infos
 from .collected import is_generations_file, read_generations
@@ -194,9 +194,8 @@ def build_profile(
         save_profile(profile, output)
     except OSError as exc:
         raise OutputError(f"cannot write profile {output}: {exc.strerror or exc}") from None
-    run = profile.provenance["execution"]
-    return MeasureResult(profile=profile, path=output,
-                         pairs_run=int(run["pairs_executed_this_run"]),
-                         pairs_reused=int(run["pairs_reused_this_run"]),
-                         seconds=float(run["seconds_this_run"]), cache=cache_dir,
+    run = profile.provenance[RUN_KEY]
+    return MeasureResult(profile=profile, path=output, pairs_run=int(run["pairs_executed"]),
+                         pairs_reused=int(run["pairs_reused"]), seconds=float(run["seconds"]),
+                         cache=cache_dir,
                          without_ground_truth=tuple(without_ground_truth(chosen)))

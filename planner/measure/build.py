@@ -26,8 +26,8 @@ import numpy as np
 from .. import progress
 from ..errors import CodecascadeError
 from ..problems import Problem, without_ground_truth
-from ..profile import ModelInfo, Profile, file_sha256, text_hash
-from ..sandbox.grid import VERDICT_NAMES, Executor, GridConfig, GridJob, Verdict
+from ..profile import RUN_KEY, ModelInfo, Profile, file_sha256, text_hash
+from ..sandbox.grid import VERDICT_NAMES, Executor, GridConfig, GridJob, JobsFailed, Verdict
 from ..sandbox.modes import Clock
 from ..testlines import is_test_line
 from .prices import ModelPrice, PriceError
@@ -151,14 +151,31 @@ def measure_cells(pools: Sequence[ProblemPool], executor: Executor,
     total = sum(j.n_pairs for j in jobs)
     if not jobs:
         return tables, 0, reused
-    with progress.task(f"measuring {len(jobs)} grids", total=total, unit="pair") as step:
-        for index, result in executor.run(jobs):
-            pool, row_keys, col_keys = owners[index]
-            task = pool.problem.task_id
-            tables[task] = store.update(task, row_keys, col_keys, stored_codes(result),
-                                        result.level)
-            step.advance(jobs[index].n_pairs)
+    try:
+        with progress.task(f"measuring {len(jobs)} grids", total=total, unit="pair") as step:
+            for index, result in executor.run(jobs):
+                pool, row_keys, col_keys = owners[index]
+                task = pool.problem.task_id
+                tables[task] = store.update(task, row_keys, col_keys, stored_codes(result),
+                                            result.level)
+                step.advance(jobs[index].n_pairs)
+    except JobsFailed as exc:
+        raise _missing_problems(exc, [owner[0].problem.task_id for owner in owners],
+                                len(pools)) from None
     return tables, total, reused
+
+
+def _missing_problems(exc: JobsFailed, tasks: Sequence[str], n_problems: int) -> MeasureError:
+    """The one-line error of a build some of whose problems could not be measured."""
+    failed: dict[str, str] = {}  # problem -> the first reason of its failed jobs
+    for index, why in exc.failures.items():
+        failed.setdefault(tasks[index], why)
+    reasons = "; ".join(f"{task}: {why}" for task, why in list(failed.items())[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return MeasureError(
+        f"{len(failed)} of {n_problems} problems could not be measured, no profile written "
+        f"(missing: {', '.join(failed)}): {reasons}{more}. The cells of every other problem "
+        "are cached: run the same command again to measure only the missing ones")
 
 
 def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerations],
@@ -294,12 +311,13 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
     record: dict[str, Any] = {
         "tool": "codecascade measure",
         "tool_version": __version__,
-        "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "execution": {**executor.description,
-                      "limits": dict(getattr(executor, "limits", {}) or {}),
-                      "pairs_executed_this_run": pairs_run,
-                      "pairs_reused_this_run": pairs_reused,
-                      "seconds_this_run": round(elapsed, 1)},
+                      "limits": dict(getattr(executor, "limits", {}) or {})},
+        RUN_KEY: {"created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "pairs_executed": pairs_run, "pairs_reused": pairs_reused,
+                  "seconds": round(elapsed, 1),
+                  "transport": dict(getattr(executor, "transport", None)
+                                    or {"executor": "local"})},
         "line_positions": LINE_POSITIONS,
         "models": {
             m.name: {

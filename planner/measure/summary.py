@@ -115,6 +115,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{_fmt(m['mean_test_generation_tokens'], '.0f'):>8}")
     prov = summary["provenance"]
     levels = ",".join(prov.get("sandbox_levels", [])) or "?"
+    created = (prov.get("run") or {}).get("created") or prov.get("created", "?")
     rows += [
         "",
         f"{summary['problems']} problems; per problem {summary['pooled_solutions_per_problem']:.0f}"
@@ -124,7 +125,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         "greedy/sampled = pass@1 re-executed against the ground truth; tests = test "
         "generations, lines = assert lines per problem (first 5 line positions), valid = "
         "share of those lines that hold for the reference solution",
-        f"built {prov.get('created', '?')} by {prov.get('tool', '?')} "
+        f"built {created} by {prov.get('tool', '?')} "
         f"{prov.get('tool_version', '')}, sandbox level {levels}, fingerprint "
         f"{summary['fingerprint'][:12]}",
     ]
