@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ray_support import wait_for_no_ray_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -34,3 +35,38 @@ def small_profile():
     from planner.synthetic import synthetic_profile
 
     return synthetic_profile(n_models=3, n_problems=30, n_samples=20, n_tests=20, seed=1)
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A local Ray instance with 2 CPUs for one test module (skipped without Ray or without
+    sandbox level A), shut down afterwards with every one of its processes checked gone.
+    Yields the :class:`~planner.sandbox.ray_executor.RayExecutor` that started it; other
+    executors made with ``address=None`` in the module use the same instance."""
+    import os
+    import tempfile
+
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'codecascade[ray]')")
+    from planner.sandbox import IsolationLevel, probe_isolation
+    from planner.sandbox.ray_executor import RayExecutor
+
+    report = probe_isolation()
+    if report.level is not IsolationLevel.A:
+        pytest.skip(f"needs sandbox level A: {'; '.join(report.missing)}")
+    root = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths
+    old = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = str(root)
+    executor = RayExecutor(address="local", num_cpus=2)
+    try:
+        executor.connect()
+        yield executor
+    finally:
+        executor.close()
+        if old is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = old
+        wait_for_no_ray_processes(root)
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)

@@ -108,7 +108,17 @@ def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``codecascade``."""
     _register_commands()
+    argv = _bare_ray(list(sys.argv[1:] if argv is None else argv))
     sys.exit(run_command(typer.main.get_command(app), argv, "codecascade"))
+
+
+def _bare_ray(argv: list[str]) -> list[str]:
+    """``measure --ray`` without an address means ``--ray=local``: a bare ``--ray`` is
+    followed by nothing, by another option or by a word that is no Ray address."""
+    from ..sandbox.ray_executor import is_address
+
+    return ["--ray=local" if arg == "--ray" and (i + 1 == len(argv) or not is_address(argv[i + 1]))
+            else arg for i, arg in enumerate(argv)]
 
 
 def plan_main(argv: Sequence[str] | None = None) -> None:

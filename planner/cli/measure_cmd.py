@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +66,14 @@ def measure(
     cache: Annotated[Path | None, typer.Option(
         metavar="DIR", help="Folder of measured cells (resume and reuse). Default: "
         ".codecascade-cells beside the output.")] = None,
+    ray: Annotated[str | None, typer.Option(
+        metavar="[ADDRESS]", help="Run the sandbox batches as Ray tasks: alone, on a Ray "
+        "instance started on this machine; 'auto', 'ray://HOST:10001' or 'HOST:PORT' to join "
+        "a cluster (pip install 'codecascade[ray]'). Every node must offer sandbox level A.")
+    ] = None,
+    unsafe_no_sandbox: Annotated[bool, typer.Option(
+        "--unsafe-no-sandbox", help="Run model code below sandbox level A (even with no "
+        "isolation at all), here or on Ray nodes.")] = False,
     no_progress: NoProgressOpt = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -73,8 +82,9 @@ def measure(
     interruption (Ctrl-C) and it continues where it stopped."""
     from ..measure.api import CACHE_NAME, MeasureSources, build_profile
     from ..measure.summary import format_summary, profile_summary
-    from ..sandbox.grid import GridConfig
+    from ..sandbox.grid import GridConfig, SandboxExecutor
     from ..sandbox.modes import SandboxMode
+    from ..sandbox.ray_executor import RayExecutor
 
     with option_names(MEASURE_NAMES):
         sources = MeasureSources(
@@ -85,11 +95,18 @@ def measure(
         execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
                                mode=SandboxMode.STRICT if strict else SandboxMode.FAST,
                                clock=clock)
+        executor: RayExecutor | SandboxExecutor | None = None  # None: build_profile's
+        if ray is not None:
+            executor = RayExecutor(execution, address=ray, allow_unsafe=unsafe_no_sandbox)
+        elif unsafe_no_sandbox:
+            executor = SandboxExecutor(execution, allow_unsafe=True)
         try:
-            with long_work(no_progress):
+            with long_work(no_progress), (contextlib.closing(executor)
+                                          if isinstance(executor, RayExecutor)
+                                          else contextlib.nullcontext()):
                 result = build_profile(output_path, sources, problems=problems, prices=prices,
-                                       limit=limit, execution=execution, cache=cache,
-                                       overwrite=overwrite)
+                                       limit=limit, execution=execution, executor=executor,
+                                       cache=cache, overwrite=overwrite)
         except KeyboardInterrupt:
             kept = cache if cache is not None else Path(output_path).parent / CACHE_NAME
             typer.echo(f"\ninterrupted: {output_path} was not written; the cells measured so "
@@ -101,5 +118,11 @@ def measure(
         typer.echo(f"skipped {len(lacking)} problems without ground truth: "
                    f"{', '.join(lacking[:10])}{' ...' if len(lacking) > 10 else ''}", err=True)
     typer.echo(format_summary(profile_summary(result.profile)))
-    typer.echo(f"wrote {result.path} ({result.pairs_run} pairs executed now in "
+    where = ""
+    transport = result.profile.provenance["run"]["transport"]
+    if transport.get("executor") == "ray" and "cpus" in transport:
+        nodes = [n for n in transport["nodes"] if n["accepted"]]
+        where = (f" on Ray: {len(nodes)} nodes, {transport['cpus']} CPUs, "
+                 f"{transport['shards']} tasks,")
+    typer.echo(f"wrote {result.path} ({result.pairs_run} pairs executed now{where} in "
                f"{result.seconds:.1f} s, {result.pairs_reused} reused from {result.cache})")

@@ -36,19 +36,19 @@ def test_missing_problems_are_named_and_measured_on_the_next_run(wizard_dir, pri
     out = tmp_path / "p.npz"
     lossy = _LosesSomeJobs("return 999")  # only HumanEval/2 has that solution
     with pytest.raises(MeasureError) as failed:
-        build_profile(out, sources, prices=price_file, executor=lossy, progress=False)
+        build_profile(out, sources, prices=price_file, executor=lossy)
     assert str(failed.value).startswith(
         "1 of 3 problems could not be measured, no profile written (missing: HumanEval/2): "
         "HumanEval/2: WorkerCrashedError: the worker died (after up to 3 retries). The cells "
         "of every other problem are cached")
     assert not out.exists()
     again = FakeExecutor()
-    result = build_profile(out, sources, prices=price_file, executor=again, progress=False)
+    result = build_profile(out, sources, prices=price_file, executor=again)
     assert result.profile.n_problems == 3
     assert len(again.jobs) == 1 and any("return 999" in s for s in again.jobs[0].solutions)
     fresh = FakeExecutor()
     whole = build_profile(tmp_path / "f.npz", sources, prices=price_file, executor=fresh,
-                          cache=tmp_path / "fresh-cells", progress=False)
+                          cache=tmp_path / "fresh-cells")
     assert whole.profile.fingerprint() == result.profile.fingerprint()
 
 
