@@ -98,6 +98,7 @@ def measure(
         executor: RayExecutor | SandboxExecutor | None = None  # None: build_profile's
         if ray is not None:
             executor = RayExecutor(execution, address=ray, allow_unsafe=unsafe_no_sandbox)
+            executor.check_reachable()  # before reading the sources
         elif unsafe_no_sandbox:
             executor = SandboxExecutor(execution, allow_unsafe=True)
         try:

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import socket
 import sys
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -68,6 +70,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: Seconds every node has to answer the isolation probe (a worker's first start, with the
 #: shipped code; about 15 s on a loaded 2-core machine).
 PROBE_TIMEOUT_S = 120.0
+#: Seconds a cluster's address has to accept a TCP connection before ``ray.init``.
+REACH_TIMEOUT_S = 10.0
 #: A node-side executor for one task: (config, allow_unsafe) -> Executor.
 NodeExecutor = Callable[[GridConfig, bool], Executor]
 
@@ -163,6 +167,21 @@ def _shard_task(solutions: tuple[str, ...], shared: tuple[tuple[str, ...], str, 
     return node, run_one(executor, GridJob(solutions, tests, preamble, check))
 
 
+def _check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
+    """Fail fast, in one line, when nothing answers at a cluster's ``HOST:PORT`` (Ray
+    itself waits minutes, or for ever, logging retries)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or \
+            type(exc).__name__
+        raise ExecutionError(f"cannot join {address}: nothing answers at {host}:{port} "
+                             f"({why})") from None
+
+
 def _line(exc: BaseException, limit: int = 200) -> str:
     """An exception as one short line; for an exception raised in a task, the original
     one (Ray's ``cause``)."""
@@ -256,25 +275,35 @@ class RayExecutor:
         kwargs: dict[str, Any] = {"runtime_env": runtime_env, "logging_level": logging.WARNING,
                                   "log_to_driver": False}
         address = self.address or LOCAL
+        where = "start a local Ray instance" if address == LOCAL else f"join {address}"
+        self.check_reachable()
         # Ray Client's proxy starts a server per client; under load that start can fail
         # once (an empty "Initialization failure from server"): one more attempt
         attempts = 2 if address.startswith("ray://") else 1
         for attempt in range(attempts):
             try:
-                if address == LOCAL:
-                    ray.init(address=LOCAL, num_cpus=self.num_cpus, include_dashboard=False,
-                             **kwargs)
-                else:
-                    ray.init(address=address, **kwargs)
+                with warnings.catch_warnings():  # Ray's own warnings: the error says it
+                    warnings.simplefilter("ignore")
+                    if address == LOCAL:
+                        ray.init(address=LOCAL, num_cpus=self.num_cpus,
+                                 include_dashboard=False, **kwargs)
+                    else:
+                        ray.init(address=address, **kwargs)
                 break
             except Exception as exc:
-                if attempt + 1 < attempts and isinstance(exc, ConnectionError):
+                if (attempt + 1 < attempts and isinstance(exc, ConnectionError)
+                        and "timeout" not in str(exc)):
                     ray.shutdown()
                     time.sleep(5.0)
                     continue
-                where = "start a local Ray instance" if address == LOCAL else f"join {address}"
                 raise ExecutionError(f"cannot {where}: {_line(exc)}") from None
         self._owned = self._connected = True
+
+    def check_reachable(self) -> None:
+        """Raise :class:`ExecutionError` (in seconds, not minutes) when the cluster address
+        given accepts no TCP connection; nothing to check for ``local`` and ``auto``."""
+        if self.address not in (None, LOCAL, "auto"):
+            _check_reachable(self.address)
 
     def close(self) -> None:
         """Stop the Ray instance this executor started, or disconnect from the cluster it

@@ -25,7 +25,7 @@ from planner.profile import load_profile
 from planner.sandbox import SandboxExecutor
 from planner.sandbox.ray_executor import RayExecutor
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a Ray test never hangs CI
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -49,3 +49,20 @@ def test_unsafe_no_sandbox_reaches_the_local_sandbox(monkeypatch, wizard_dir, pr
     with pytest.raises(SystemExit) as done:
         main([*_argv(wizard_dir, price_file, tmp_path / "p.npz"), "--unsafe-no-sandbox"])
     assert done.value.code == 0 and [f.allow_unsafe for f in made] == [True]
+
+
+def test_an_address_where_nothing_answers_is_one_line_and_fast(capsys, wizard_dir, price_file,
+                                                               tmp_path) -> None:
+    import socket
+
+    with socket.socket() as free:  # a port nothing listens on once this socket is closed
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    out = tmp_path / "p.npz"
+    with pytest.raises(SystemExit) as done:
+        main([*_argv(wizard_dir, price_file, out), "--ray", f"ray://127.0.0.1:{port}"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (f"error: cannot join ray://127.0.0.1:{port}: nothing answers at "
+                           f"127.0.0.1:{port} (Connection refused)")
+    assert not out.exists() and not list(tmp_path.glob("*.npz*"))

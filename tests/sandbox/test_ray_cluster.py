@@ -28,7 +28,7 @@ from ray_support import wait_for_no_ray_processes
 from planner.sandbox import GridConfig, GridJob, IsolationLevel, SandboxExecutor, probe_isolation
 from planner.sandbox.ray_executor import RayExecutor
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a Ray test never hangs CI
 
 CONFIG = GridConfig(test_timeout=0.5, check_timeout=1.0, clock="cpu")
 TESTS = tuple(f"assert add({i}, 1) == {i + 1}" for i in range(4))

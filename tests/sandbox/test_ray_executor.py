@@ -22,7 +22,7 @@ from planner.sandbox import GridConfig, GridJob, SandboxExecutor
 from planner.sandbox.grid import JobsFailed
 from planner.sandbox.ray_executor import RayExecutor
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a Ray test never hangs CI
 
 CONFIG = GridConfig(test_timeout=0.5, check_timeout=1.0, clock="cpu")
 ADD = "def add(a, b):\n    return a + b\n"
