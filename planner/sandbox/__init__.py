@@ -6,8 +6,9 @@ reports which isolation level (A, B, C) this machine offers. See ``probe`` for t
 ``runner`` for what happens inside the sandbox and ``executor`` for the scheduling.
 ``grid`` is the door the runtime and the profile builder use: one problem's de-duplicated
 solution × test grid per job, behind an :class:`Executor` protocol (``fake`` has a stand-in
-for tests). Names load on first use, so importing ``planner.sandbox.modes`` (the enums of
-the command line's options) stays light.
+for tests; ``ray_executor`` runs the same jobs as Ray tasks, cut by ``shards``). Names
+load on first use, so importing ``planner.sandbox.modes`` (the enums of the command line's
+options) stays light.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _EXPORTS = {
     "SandboxBrokenError": "jobs", "SandboxError": "jobs",
     "Clock": "modes", "SandboxMode": "modes",
     "IsolationLevel": "probe", "IsolationReport": "probe", "probe_isolation": "probe",
+    "RayExecutor": "ray_executor",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -249,6 +249,7 @@ class RayExecutor:
         self._owned = False
         self._connected = False
         self._refused: dict[str, str] = {}
+        self._digest = ""
 
     # ---- connection ---------------------------------------------------------------------
     def __enter__(self) -> RayExecutor:
@@ -262,6 +263,9 @@ class RayExecutor:
         if self._connected:
             return
         ray = ray_module()
+        # the sandbox code the nodes must run: read once, when the driver's package is
+        # shipped, so an edit of the files during a build does not refuse every node
+        self._digest = sandbox_digest()
         if ray.is_initialized():
             self._connected = True
             return
@@ -319,7 +323,7 @@ class RayExecutor:
         node is accepted."""
         ray = ray_module()
         self.connect()
-        digest = sandbox_digest()
+        digest = self._digest
         nodes = [n for n in ray.nodes() if n.get("Alive") and n["Resources"].get("CPU", 0) > 0]
         if not nodes:
             raise ExecutionError("the Ray cluster has no alive node with CPUs")
@@ -390,7 +394,7 @@ class RayExecutor:
                 yield index, GridResult.empty(len(jobs[index].solutions), len(jobs[index].tests))
         task = ray.remote(num_cpus=1, max_retries=self.max_retries,
                           retry_exceptions=True)(_shard_task)
-        digest = sandbox_digest()
+        digest = self._digest
         shared: dict[int, Any] = {}
         parts: dict[int, list[GridResult | None]] = {}
         failures: dict[int, str] = {}
