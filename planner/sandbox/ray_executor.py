@@ -29,6 +29,7 @@ selectors on ``ray.io/node-id``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import socket
@@ -167,6 +168,24 @@ def _shard_task(solutions: tuple[str, ...], shared: tuple[tuple[str, ...], str, 
     return node, run_one(executor, GridJob(solutions, tests, preamble, check))
 
 
+#: The logger of Ray's "token authentication is enabled" notice (Ray 2.59+, local instances).
+_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Warnings of the logger ``name`` kept off the terminal (errors still show)."""
+    import logging
+
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
     """Fail fast, in one line, when nothing answers at a cluster's ``HOST:PORT`` (Ray
     itself waits minutes, or for ever, logging retries)."""
@@ -289,8 +308,11 @@ class RayExecutor:
                 with warnings.catch_warnings():  # Ray's own warnings: the error says it
                     warnings.simplefilter("ignore")
                     if address == LOCAL:
-                        ray.init(address=LOCAL, num_cpus=self.num_cpus,
-                                 include_dashboard=False, **kwargs)
+                        # the instance is this build's own: that Ray turned its token
+                        # authentication on is no news for the user
+                        with _quiet(_TOKEN_LOGGER):
+                            ray.init(address=LOCAL, num_cpus=self.num_cpus,
+                                     include_dashboard=False, **kwargs)
                     else:
                         ray.init(address=address, **kwargs)
                 break
@@ -300,6 +322,10 @@ class RayExecutor:
                     ray.shutdown()
                     time.sleep(5.0)
                     continue
+                if address == "auto" and "Could not find any running Ray" in str(exc):
+                    raise ExecutionError("cannot join auto: no Ray cluster runs on this machine "
+                                         "(start one with 'ray start --head', or give --ray "
+                                         "ray://HOST:PORT)") from None
                 raise ExecutionError(f"cannot {where}: {_line(exc)}") from None
         self._owned = self._connected = True
 

@@ -64,3 +64,41 @@ def test_without_ray_the_error_says_how_to_install_it(monkeypatch) -> None:
 def test_a_bare_ray_option_means_a_local_instance(argv, want) -> None:
     assert _bare_ray(argv) == want
 
+
+
+class _NoCluster:
+    """A stand-in for the ``ray`` module where no cluster runs (as Ray words it)."""
+
+    __version__ = "2.60.0"
+
+    @staticmethod
+    def is_initialized() -> bool:
+        return False
+
+    @staticmethod
+    def init(**kwargs) -> None:
+        raise ConnectionError("Could not find any running Ray instance. Please specify the one "
+                              "to connect to by setting `--address` flag or `RAY_ADDRESS` "
+                              "environment variable.")
+
+
+def test_auto_without_a_cluster_says_how_to_start_one(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", _NoCluster)
+    with pytest.raises(ExecutionError) as failed:
+        RayExecutor(address="auto").connect()
+    assert str(failed.value) == ("cannot join auto: no Ray cluster runs on this machine (start "
+                                 "one with 'ray start --head', or give --ray ray://HOST:PORT)")
+
+
+def test_an_address_where_nothing_answers_fails_before_ray(monkeypatch) -> None:
+    import socket
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # the check needs no Ray
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(ExecutionError, match=rf"^cannot join {address}: nothing answers at "
+                                                 rf"127.0.0.1:{port} \(Connection refused\)$"):
+            RayExecutor(address=address).check_reachable()
+    RayExecutor(address="auto").check_reachable()  # nothing to check without a host
