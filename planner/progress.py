@@ -21,6 +21,8 @@ too).
 from __future__ import annotations
 
 import contextvars
+import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -111,12 +113,25 @@ class BarReporter:
     def open(self, label: str, total: float | None, unit: str, depth: int) -> Step:
         from tqdm import tqdm
 
+        size = _unreported_size(self.stream)
         return _Bar(tqdm(total=total, desc=label, unit=unit, file=self.stream,
                          position=depth, leave=False, delay=self.min_seconds,
-                         dynamic_ncols=True, mininterval=0.25, smoothing=0.1))
+                         dynamic_ncols=size is None, ncols=size and size.columns,
+                         nrows=size and size.lines, mininterval=0.25, smoothing=0.1))
 
     def close(self, step: Any) -> None:
         step.bar.close()
+
+
+def _unreported_size(stream: TextIO) -> os.terminal_size | None:
+    """None when the terminal reports its size (the bars follow it), else a size from
+    ``COLUMNS``/``LINES`` or 80 x 24: a terminal that reports 0 x 0 (a bare
+    pseudo-terminal) would otherwise hide every bar."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        size = os.terminal_size((0, 0))
+    return None if size.columns > 0 and size.lines > 0 else shutil.get_terminal_size()
 
 
 class _Bar:

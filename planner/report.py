@@ -10,8 +10,11 @@ backend, no display).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .errors import CodecascadeError
 from .output import OutputError, atomic_write
@@ -78,6 +81,23 @@ def save_figure(fig, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+@contextmanager
+def figure(size: tuple[float, float]) -> Iterator[tuple[Any, Any]]:
+    """A matplotlib figure and axes (Agg backend, inches ``size``), closed afterwards. Text
+    is drawn as written: ``$`` is a dollar sign, never the start of a formula."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        fig, ax = plt.subplots(figsize=size, dpi=120)
+        try:
+            yield fig, ax
+        finally:
+            plt.close(fig)
+
+
 def log_cost_axis(ax, label: str) -> None:
     """A log-scale x axis of costs with readable ticks at 1, 2 and 5 per decade."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -106,15 +126,13 @@ def frontier_plot(
 
     Points are (cost in $ per problem, accuracy as a fraction); the axes show $ per 1,000
     problems and %. ``budget`` ($ per problem) draws a vertical line; ``chosen`` is starred and
-    labelled with ``chosen_label``.
+    annotated with its accuracy and cost, and ``chosen_label`` (its stages) is written out
+    below the axes.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
-    try:
+    plan_text = ""
+    if chosen is not None and chosen_label:
+        plan_text = "\n".join(textwrap.wrap(f"chosen plan (★): {chosen_label}", 110))
+    with figure((8.0, 5.6 + 0.16 * plan_text.count("\n"))) as (fig, ax):
         def front(points, label, color, z):
             if points:
                 xs, ys = zip(*sorted(points), strict=True)
@@ -138,19 +156,21 @@ def frontier_plot(
                        label=f"budget ${per_1k_problems(budget):g} per 1,000 problems "
                        f"(${budget:g} per problem)", zorder=1)
         if chosen is not None:
-            ax.plot([per_1k_problems(chosen[0])], [100 * chosen[1]], marker="*", markersize=16,
-                    color="tab:red", linestyle="none", label="chosen plan", zorder=4)
-            if chosen_label:
-                ax.annotate(chosen_label, (per_1k_problems(chosen[0]), 100 * chosen[1]),
-                            xytext=(-8, 10), textcoords="offset points", ha="right",
-                            fontsize=7, color="tab:red")
+            x, y = per_1k_problems(chosen[0]), 100 * chosen[1]
+            ax.plot([x], [y], marker="*", markersize=16, color="tab:red", linestyle="none",
+                    label="chosen plan", zorder=4)
+            ax.annotate(f"chosen: {y:.1f} %, ${x:.3g} per 1,000 problems", (x, y),
+                        xytext=(-10, 8), textcoords="offset points", ha="right",
+                        fontsize=8, color="tab:red")
         log_cost_axis(ax, f"expected cost, {TABLE_COST_UNIT} (log scale)")
         ax.set_ylabel("expected accuracy, %")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
         if title:
-            ax.set_title(title, fontsize=10)
-        fig.tight_layout()
+            ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=10)
+        if plan_text:
+            fig.text(0.01, 0.01, plan_text, fontsize=7, color="tab:red", va="bottom")
+            fig.tight_layout(rect=(0, 0.03 + 0.025 * (plan_text.count("\n") + 1), 1, 1))
+        else:
+            fig.tight_layout()
         return save_figure(fig, path)
-    finally:
-        plt.close(fig)

@@ -10,7 +10,10 @@
 * **Costs** are in **$ per problem** (the mean over problems of what a cascade pays for
   one problem): budgets, predictions, spec fields ``*_per_problem``. Tables may show
   **$ per 1,000 problems** (the seed paper's unit, easier to read), and then say so in
-  the column name (``$/1k problems``); JSON never does.
+  the column name (``$/1k problems``); JSON does only where its field name says so (the
+  paper replay's ``*_per_1k_problems``, compared with the paper's published numbers).
+  ``evaluate --json`` keeps its contractual names (``budget``, ``planning_cost``, ...), all
+  in $ per problem; run records' ``cost`` is the $ one problem (or one request) cost.
 
 Conversions happen here and nowhere else.
 """
@@ -37,8 +40,10 @@ def per_token(per_million: float) -> float:
 
 
 def per_million(per_token_price: float) -> float:
-    """A price in $ per token as $ per million tokens (the unit users read)."""
-    return per_token_price * TOKENS_PER_PRICE_UNIT
+    """A price in $ per token as $ per million tokens (the unit users read), rounded to 12
+    significant digits so that a price read in this unit comes back as written (6.65, not
+    6.6499999999999995)."""
+    return float(f"{per_token_price * TOKENS_PER_PRICE_UNIT:.12g}")
 
 
 def per_token_from_per_1k(per_thousand: float) -> float:

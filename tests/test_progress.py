@@ -99,6 +99,26 @@ def test_bars_only_on_a_terminal_and_never_when_turned_off():
     assert "option tables" in stream.getvalue()
 
 
+def test_a_terminal_that_reports_no_size_still_gets_a_bar_with_an_eta():
+    """A bare pseudo-terminal reports 0 x 0; tqdm then hid every bar (nrows 0)."""
+    master, slave = os.openpty()
+    try:
+        with open(slave, "w", closefd=False) as stream:
+            assert os.get_terminal_size(slave) == (0, 0) and progress.wanted(True, stream)
+            with progress.reporting(progress.BarReporter(stream, min_seconds=0)), \
+                    progress.task("option tables", total=4, unit="model") as step:
+                for _ in range(4):
+                    time.sleep(0.3)
+                    step.advance()
+            stream.flush()
+        os.set_blocking(master, False)
+        shown = os.read(master, 1 << 16).decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert "option tables" in shown and "/4 [00:" in shown and "<00:" in shown
+
+
 def test_ctrl_c_during_a_search_stops_it_and_outside_one_interrupts():
     with long_work(True, stop_searches=True) as request:
         with listening():

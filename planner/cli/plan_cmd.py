@@ -64,7 +64,7 @@ def request_of(profile, grid, split, seed, replicates, models, price, share_test
 def _search_note(spec) -> str:
     """How the search ended, for the line on stderr."""
     search = spec.solver
-    gap = "" if search.gap is None else f", gap {100 * search.gap:.2g} %"
+    gap = "" if search.gap is None else f", gap {100 * search.gap:.3g} %"
     return f"{search.method}: {search.status}{gap}, {search.seconds:.1f} s"
 
 

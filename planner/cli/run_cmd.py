@@ -96,12 +96,12 @@ def format_result(result, output: Path) -> str:
         lines.append("accuracy: unknown (the problems carry no tests)")
     lo, hi = s.cost_ci
     lines.append(f"cost: ${s.cost:.6g} per problem [{lo:.6g}, {hi:.6g}] "
-                 f"(billed incl. unkept test lines: ${s.billed_cost:.6g})")
+                 f"(billed incl. unkept test lines: ${s.billed_cost:.6g} per problem)")
     p = result.predicted
     if p is not None:
         lines.append(f"spec predicted ({p.split}, {p.n_problems} problems): accuracy "
                      f"{100 * p.accuracy:.1f}% [{100 * p.accuracy_ci[0]:.1f}, "
-                     f"{100 * p.accuracy_ci[1]:.1f}], cost ${p.cost:.6g} "
+                     f"{100 * p.accuracy_ci[1]:.1f}], cost ${p.cost:.6g} per problem "
                      f"[{p.cost_ci[0]:.6g}, {p.cost_ci[1]:.6g}]")
     reach = ", ".join(f"{r}/{a}" for r, a in zip(s.stage_reached, s.stage_answered,
                                                    strict=True))

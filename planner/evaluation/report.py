@@ -5,12 +5,13 @@ written atomically by planner.report.save_figure)."""
 from __future__ import annotations
 
 import os
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from ..report import format_table, log_cost_axis, save_figure
+from ..report import figure, format_table, log_cost_axis, save_figure
 from ..units import TABLE_COST_COLUMN, TABLE_COST_UNIT, per_1k_problems
 from .evaluate import Evaluation
 
@@ -92,16 +93,10 @@ def evaluation_plot(path: str | os.PathLike[str], evaluation: Evaluation,
                     title: str = "") -> Path:
     """Held-out accuracy against budget for the cascade and the single-model plans: one
     thin line per split, and the mean over splits by budget position (log budget axis)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     by_split: dict[str, list] = defaultdict(list)
     for row in evaluation.rows:
         by_split[row.split].append(row)
-    fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=120)
-    try:
+    with figure((7.5, 5.0)) as (fig, ax):
         for rows in by_split.values():
             b = [per_1k_problems(r.budget) for r in rows]
             ax.plot(b, [100 * r.cascade.heldout_accuracy for r in rows], color="tab:blue",
@@ -121,8 +116,6 @@ def evaluation_plot(path: str | os.PathLike[str], evaluation: Evaluation,
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
         if title:
-            ax.set_title(title, fontsize=10)
+            ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=10)
         fig.tight_layout()
         return save_figure(fig, path)
-    finally:
-        plt.close(fig)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import enum
 import os
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CodecascadeError
+from ..keys import key_variable_problem
+from ..units import per_token
 
 
 class EndpointStyle(enum.StrEnum):
@@ -55,7 +56,6 @@ STYLES = tuple(EndpointStyle)
 
 #: What an environment variable's name looks like (POSIX); anything else in ``api_key_env``
 #: is most likely the key itself, pasted by mistake, and is never printed.
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class EndpointError(CodecascadeError, ValueError):
@@ -98,11 +98,10 @@ class Endpoint:
             raise EndpointError(f"{where}: base_url must start with http:// or https://")
         if not self.model:
             raise EndpointError(f"{where}: model (the served model name) is empty")
-        if self.api_key_env is not None and not _ENV_NAME.fullmatch(self.api_key_env):
-            raise EndpointError(
-                f"{where}: api_key_env must name an environment variable (letters, digits, "
-                "underscores); the value given is not a name and is not shown, in case it is "
-                "a key: put the key in a variable and name the variable here")
+        problem = None if self.api_key_env is None else key_variable_problem(self.api_key_env)
+        if problem is not None:
+            raise EndpointError(f"{where}: api_key_env {problem}: put the key in a variable "
+                                "and name the variable here")
         checks = {
             "temperature": 0.0 <= self.temperature <= 2.0,
             "top_p": 0.0 < self.top_p <= 1.0,
@@ -123,12 +122,12 @@ class Endpoint:
     @property
     def price_generated(self) -> float:
         """$ per generated token."""
-        return self.price_per_1m_generated / 1e6
+        return per_token(self.price_per_1m_generated)
 
     @property
     def price_prompt(self) -> float:
         """$ per prompt token."""
-        return self.price_per_1m_prompt / 1e6
+        return per_token(self.price_per_1m_prompt)
 
     def api_key(self) -> str:
         """The key from ``api_key_env``; local servers without a key get a placeholder."""

@@ -148,9 +148,11 @@ class _BestConsumer(_Consumer):
 
     def gap(self) -> float:
         """Relative gap between the incumbent and the best unexplored bound (0 if the
-        enumeration finished): (bound − accuracy) / accuracy, or (cost − bound) / cost."""
+        enumeration finished): (bound − accuracy) / accuracy, or (cost − bound) / cost. An
+        accuracy bound is a fraction: a looser one is taken as 1."""
         if self.objective.is_budget:
-            return max(0.0, self.open_acc - self.best_acc) / max(abs(self.best_acc), 1e-12)
+            bound = min(self.open_acc, 1.0)
+            return max(0.0, bound - self.best_acc) / max(abs(self.best_acc), 1e-12)
         return max(0.0, self.best_cost - self.open_cost) / max(abs(self.best_cost), 1e-12)
 
     def keep(self, acc_bound: np.ndarray, cost: np.ndarray) -> np.ndarray:

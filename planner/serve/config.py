@@ -9,13 +9,13 @@ from pathlib import Path
 
 from .. import fields
 from ..errors import CodecascadeError, FieldError
+from ..keys import key_variable_problem
 
 #: ``--fallback`` value that answers requests without a function with a 400.
 REJECT = "reject"
 #: ``--fallback`` default: the last stage's model.
 LAST_STAGE = "last"
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ServeError(CodecascadeError, ValueError):
@@ -75,10 +75,9 @@ class ServeOptions:
             if not re.fullmatch(r"[A-Za-z0-9.-]+", self.host):
                 raise ServeError(f"--host must be an IP address or a host name, got "
                                  f"{self.host!r}") from None
-        if self.api_key_env is not None and not _ENV_NAME.fullmatch(self.api_key_env):
-            raise ServeError("--api-key-env must name an environment variable (letters, "
-                             "digits, underscores); the value given is not shown, in case it "
-                             "is a key")
+        problem = None if self.api_key_env is None else key_variable_problem(self.api_key_env)
+        if problem is not None:
+            raise ServeError(f"--api-key-env {problem}")
         if self.model_name is not None and not self.model_name.strip():
             raise ServeError("--model-name is empty")
         if self.log_level not in ("critical", "error", "warning", "info", "debug"):

@@ -91,9 +91,33 @@ def test_a_key_pasted_into_api_key_env_is_refused_and_never_printed(pasted):
 
     data = {"models": {"m": {"base_url": "http://127.0.0.1:1/v1", "model": "m",
                              "api_key_env": pasted}}}
-    with pytest.raises(EndpointError, match="must name an environment variable") as info:
+    with pytest.raises(EndpointError, match=r"must name an?( environment)? variable") as info:
         parse_endpoints(data)
     assert pasted not in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("pasted", ["ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+                                    "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "AKIAIOSFODNN7EXAMPLE",
+                                    "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+                                    "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"])
+def test_a_key_that_is_also_a_valid_variable_name_is_not_printed(pasted):
+    """GitHub, Stripe, AWS, Hugging Face keys and hex tokens are valid variable names: they
+    were echoed in "environment variable ... is not set"."""
+    from planner.runtime.endpoints import EndpointError, parse_endpoints
+
+    data = {"models": {"m": {"base_url": "http://127.0.0.1:1/v1", "model": "m",
+                             "api_key_env": pasted}}}
+    with pytest.raises(EndpointError, match="looks like a key itself") as info:
+        parse_endpoints(data)
+    assert pasted not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "TOGETHER_API_KEY", "my_key", "KEY2",
+                                  "CODECASCADE_TEST_KEY", "AZURE_OPENAI_API_KEY_EASTUS2"])
+def test_ordinary_variable_names_are_accepted(name):
+    from planner.keys import key_variable_problem
+
+    assert key_variable_problem(name) is None
 
 
 def test_a_non_string_api_key_env_is_not_echoed():

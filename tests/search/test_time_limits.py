@@ -53,6 +53,7 @@ def test_exact_search_cut_short_returns_its_incumbent_with_a_proven_gap(seed):
     assert cut.status is SolverStatus.FEASIBLE and cut.gap is not None
     assert cut.accuracy <= optimum.accuracy + 1e-12
     assert cut.accuracy * (1 + cut.gap) >= optimum.accuracy - 1e-9
+    assert cut.accuracy * (1 + cut.gap) <= 1 + 1e-9  # an accuracy bound never passes 100 %
 
 
 def test_exact_search_for_a_target_accuracy_bounds_the_cost():

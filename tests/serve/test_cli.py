@@ -54,6 +54,9 @@ def test_bad_inputs_are_one_line_and_exit_2(files, capsys, monkeypatch):
     _fails(capsys, *base, "--api-key-env", "SERVE_TOKEN_UNSET", expect="is not set or empty")
     err = _fails(capsys, *base, "--api-key-env", "sk-live 1234", expect="must name")
     assert "1234" not in err
+    err = _fails(capsys, *base, "--api-key-env", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+                 expect="looks like a key itself")
+    assert "ghp_16C7" not in err
     _fails(capsys, *base, "--fallback", "gpt-4", expect="--fallback must be")
     _fails(capsys, *base, "--host", "bad host!", expect="--host")
     _fails(capsys, *base, "--log-level", "loud", expect="--log-level")
