@@ -46,3 +46,20 @@ def bootstrap_ci(
     low, high = np.quantile(means, [alpha, 1.0 - alpha], axis=0)
     shape = x.shape[1:]
     return low.reshape(shape), high.reshape(shape)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``successes / n`` (``z``: the normal
+    quantile of the confidence, 1.96 for 95 %); (0, 1) when ``n`` is 0. Wilson (1927),
+    JASA 22:209; it stays inside [0, 1] and is exact at 0 and ``n`` successes."""
+    import math
+
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return (lo, hi)

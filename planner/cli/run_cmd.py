@@ -58,7 +58,9 @@ def run(
 ) -> None:
     """Run a cascade spec on problems against live models and record every generation,
     verdict, decision, cost and latency. With ground truth, report the accuracy next to
-    the spec's prediction. Ctrl-C keeps every finished problem (--resume continues)."""
+    the spec's prediction. Every endpoint is checked before the first problem; problems an
+    endpoint failure left unfinished are redone by --resume, and while any is left the exit
+    status is 3. Ctrl-C keeps every finished problem (--resume continues)."""
     from ..runtime.api import run_spec
     from ..runtime.runner import RunOptions
     from ..sandbox.grid import GridConfig
@@ -80,6 +82,12 @@ def run(
             # SystemExit, not typer.Exit: the CLI wrapper does not pass typer's exit codes on.
             raise SystemExit(130) from None
     typer.echo(format_result(result, output))
+    if result.summary.n_unfinished:
+        raise typer.Exit(UNFINISHED_EXIT)
+
+
+#: Exit status of a run that ended with problems left unfinished by infrastructure failures.
+UNFINISHED_EXIT = 3
 
 
 def format_result(result, output: Path) -> str:
@@ -88,6 +96,14 @@ def format_result(result, output: Path) -> str:
     st = result.stats
     lines = [f"records: {output} ({s.n_problems} problems; {result.ran} run now, "
              f"{result.skipped} already recorded)"]
+    if s.n_unfinished:
+        causes = "; ".join(f"{n} x {cause}" for cause, n in s.unfinished_causes[:3])
+        lines.append(f"unfinished: {s.n_unfinished} problem(s) an endpoint failure kept from "
+                     f"finishing ({causes}); not counted below; run again with --resume to "
+                     "redo them")
+    if s.n_degraded:
+        lines.append(f"degraded: {s.n_degraded} answer(s) came from an earlier stage because "
+                     "a later stage failed")
     if s.accuracy is not None and s.accuracy_ci is not None:
         lo, hi = s.accuracy_ci
         lines.append(f"accuracy: {100 * s.accuracy:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}] "
@@ -106,6 +122,8 @@ def format_result(result, output: Path) -> str:
     reach = ", ".join(f"{r}/{a}" for r, a in zip(s.stage_reached, s.stage_answered,
                                                    strict=True))
     lines.append(f"stages reached/answered: {reach}; generation errors: {s.generation_errors}")
+    for model, note in sorted(st.n_notes.items()):
+        lines.append(f"note: {model}'s endpoint {note}: it was asked one sample per request")
     if result.ran:
         rate = 60 * st.problems / st.wall_s if st.wall_s > 0 else 0.0
         lines.append(f"this run: {st.wall_s:.1f} s, {rate:.1f} problems/min, "

@@ -20,6 +20,7 @@ from .. import fields
 from ..output import OutputError, check_output
 from ..problems import Problem, load_problems, without_ground_truth
 from ..profile import RUN_KEY, Profile, data_dir, file_sha256, save_profile
+from ..sandbox import SandboxBrokenError
 from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
 from .build import MEASURE_CONFIG, measure_profile, model_infos
 from .collected import is_generations_file, read_generations
@@ -188,8 +189,14 @@ def build_profile(
         "prices_file": {"path": price_path.name, "sha256": file_sha256(price_path)},
     }
     chosen = all_problems[:limit]
-    profile = measure_profile(chosen, models, price_table, executor, cache_dir,
-                              provenance=extra)
+    try:
+        profile = measure_profile(chosen, models, price_table, executor, cache_dir,
+                                  provenance=extra)
+    except SandboxBrokenError as exc:
+        raise SandboxBrokenError(
+            f"{exc}; measuring stopped, the cells measured before are kept in {cache_dir}: "
+            "fix the sandbox (codecascade sandbox check) and run the same command again"
+        ) from None
     try:
         save_profile(profile, output)
     except OSError as exc:

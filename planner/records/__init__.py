@@ -29,6 +29,7 @@ from .run import (
     RecordWriter,
     StageRecord,
     finished_task_ids,
+    latest_records,
     read_records,
 )
 from .schema import record_schema, validate_record
@@ -51,6 +52,7 @@ __all__ = [
     "TestRecord",
     "drop_partial_tail",
     "finished_task_ids",
+    "latest_records",
     "read_collected",
     "read_jsonl",
     "read_records",

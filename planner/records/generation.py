@@ -8,9 +8,14 @@ generations (per model and problem) holds the same rows.
 Fields of a :class:`SolutionRecord`: ``text`` is the raw generated text, ``code`` the
 program extracted from it (markdown fences removed; for completion-style prompts the prompt
 plus the completion), ``""`` when nothing usable came back. ``error`` is ``None`` or one line
-saying why the generation failed (after retries); a failed generation still occupies its
-row. ``prompt_tokens`` is the request's prompt-token count, stored on the first generation
-of each request and 0 on the others (an ``n``-sample request pays its prompt once).
+saying why the generation failed (after retries), and ``failure`` the kind of that failure
+(a :class:`planner.runtime.failures.FailureKind` value: ``connection``, ``timeout``,
+``rate_limit``, ``server_error``, ``bad_response``, ``refused``, ``auth``, ``not_found``,
+``circuit_open``; ``None`` in records written before kinds were recorded). A failed
+generation still occupies its row, and is never a sample of the model: the endpoint failed,
+not the model (:attr:`SolutionRecord.failed`). ``prompt_tokens`` is the request's
+prompt-token count, stored on the first generation of each request and 0 on the others (an
+``n``-sample request pays its prompt once).
 ``tokens_estimated`` is true when the endpoint reported only a request total and the split
 over choices or lines was apportioned by characters (exact per-token counts come from
 logprobs when the endpoint returns them). ``attempts`` counts the requests made (retries
@@ -42,6 +47,12 @@ class SolutionRecord:
     finish_reason: str | None = None
     tokens_estimated: bool = False
     attempts: int = 1
+    failure: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when no text came back (an infrastructure failure, not the model's)."""
+        return self.error is not None
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> SolutionRecord:
@@ -64,6 +75,12 @@ class TestRecord:
     finish_reason: str | None = None
     tokens_estimated: bool = False
     attempts: int = 1
+    failure: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when no text came back (an infrastructure failure, not the model's)."""
+        return self.error is not None
 
     def __post_init__(self) -> None:
         if len(self.lines) != len(self.line_tokens):

@@ -18,9 +18,11 @@ JSON Schema is ``records.schema.json`` beside this module, definition ``run_reco
                    "attempts"}],
         "test_columns": [[stage, generation, line], ...],
         "verdicts": [[...]], "chosen", "score", "scale", "accepted", "decision",
-        "cost", "billed_cost", "latency_s", "generation_s", "sandbox_s", "sandbox_level"}],
+        "cost", "billed_cost", "latency_s", "generation_s", "sandbox_s", "sandbox_level",
+        "failure"}],
      "answer": {"model", "stage", "text"} | null, "correct": true | false | null,
-     "correct_verdict", "cost", "billed_cost", "latency_s", "started_at", "error"}
+     "correct_verdict", "cost", "billed_cost", "latency_s", "started_at", "error",
+     "failure", "degraded"}
 
 Meaning of the fields (the generations' own fields: :mod:`planner.records.generation`):
 
@@ -33,8 +35,17 @@ Meaning of the fields (the generations' own fields: :mod:`planner.records.genera
   ``"fail"``, ``"error:<Type>"``, ``"timeout"``, ...; ``"no_code"`` for a failed generation).
 * ``chosen``/``score``/``scale`` come from the spec's scoring rule; the stage accepts iff
   ``score >= theta * scale``; ``decision`` (:class:`Decision`) is ``"accept"``,
-  ``"escalate"``, ``"answer"`` (the last stage, which always answers) or ``"error"`` (no
-  usable solution, or every test generation failed before the last stage: escalate).
+  ``"escalate"``, ``"answer"`` (the last stage, which always answers), ``"error"`` (the
+  model wrote no usable solution: escalate) or ``"failed"`` (an endpoint failed: the
+  stage did not decide; its ``failure`` says why in one line and ``failure_kind`` is the
+  :class:`planner.runtime.failures.FailureKind` value).
+* A problem is *unfinished* when an infrastructure failure (an endpoint's, never the
+  model's) kept its cascade from running as planned: ``failure`` names it in one line. Its
+  verdicts say nothing about the models: ``codecascade run --resume`` asks it again and
+  appends a new record for the task, which supersedes the earlier one (every reader takes
+  the last record of each task: :func:`latest_records`). ``degraded`` is true when the
+  answer is the chosen solution of an earlier stage than the cascade would have answered
+  from, because a later stage failed.
 * ``cost`` is the method's cost in $ (method.md §1.6): generated tokens of the solutions plus
   the kept test lines' tokens, times the model's price, plus prompt tokens times the prompt
   price. ``billed_cost`` counts every generated token (whole test generations included).
@@ -67,6 +78,7 @@ class Decision(enum.StrEnum):
     ESCALATE = "escalate"
     ANSWER = "answer"
     ERROR = "error"
+    FAILED = "failed"
 
     @property
     def answers(self) -> bool:
@@ -100,6 +112,8 @@ class StageRecord:
     generation_s: float
     sandbox_s: float
     sandbox_level: str = ""
+    failure: str | None = None
+    failure_kind: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -146,7 +160,15 @@ class ProblemRecord:
     correct_verdict: str | None = None
     started_at: str = ""
     error: str | None = None
+    failure: str | None = None
+    degraded: bool = False
     format: str = field(default=RECORD_FORMAT)
+
+    @property
+    def finished(self) -> bool:
+        """False when an infrastructure failure kept the cascade from running as planned
+        (``--resume`` redoes the problem)."""
+        return self.failure is None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,6 +201,8 @@ class ProblemRecord:
                 correct_verdict=obj.get("correct_verdict"),
                 started_at=str(obj.get("started_at", "")),
                 error=obj.get("error"),
+                failure=obj.get("failure"),
+                degraded=bool(obj.get("degraded", False)),
             )
         except RecordError:
             raise
@@ -204,8 +228,18 @@ class RecordWriter(JsonlWriter):
     problem."""
 
 
+def latest_records(path: str | os.PathLike[str]) -> dict[str, ProblemRecord]:
+    """The last record of each task in ``path``, in the order tasks first appear (a record
+    appended by ``--resume`` supersedes the unfinished one before it)."""
+    latest: dict[str, ProblemRecord] = {}
+    for record in read_records(path):
+        latest[record.task_id] = record
+    return latest
+
+
 def finished_task_ids(path: str | os.PathLike[str]) -> set[str]:
-    """Task ids already recorded in ``path`` (empty if the file does not exist)."""
+    """Task ids whose last record in ``path`` is finished (empty if the file does not
+    exist): what ``--resume`` skips."""
     if not Path(path).exists():
         return set()
-    return {r.task_id for r in read_records(path)}
+    return {task for task, r in latest_records(path).items() if r.finished}

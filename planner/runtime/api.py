@@ -2,9 +2,10 @@
 
 Loads the spec, endpoints and problems, checks everything before the first request (every
 spec model has an endpoint, every API key variable is set, the records file is new or is
-being resumed with the same spec), then runs the cascade with a progress bar showing the
-running cost and accuracy, and summarises the whole records file next to the spec's
-prediction.
+being resumed with the same spec, every endpoint passes its pre-flight check), then runs
+the cascade with a progress bar showing the running cost and accuracy, and summarises the
+whole records file next to the spec's prediction. ``--resume`` skips the problems whose
+last record is finished and asks the unfinished ones again.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from .. import progress
 from ..errors import CodecascadeError
 from ..output import check_output
 from ..problems import load_problems
-from ..records import RecordWriter, read_records
+from ..records import RecordWriter, finished_task_ids, read_records
+from ..sandbox import SandboxBrokenError
 from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
 from ..units import money
 from .endpoints import check_covers, load_endpoints
-from .runner import CascadeRunner, RunOptions, RunStats, RunSummary, summarize
+from .failures import EndpointDown
+from .runner import CascadeRunner, RunOptions, RunStats
+from .summary import RunSummary, summarize
 
 
 class RunError(CodecascadeError, ValueError):
@@ -93,36 +97,58 @@ def run_spec(
             if record.spec_hash != digest:
                 raise RunError(f"{output} holds records of another spec (task "
                                f"{record.task_id}); resume needs the same spec file")
-            done.add(record.task_id)
+        done = finished_task_ids(output)
     remaining = [p for p in todo if p.task_id not in done]
     if executor is None:
         # Each call runs one problem's batch; RunOptions.sandbox_workers of them run at once.
         executor = SandboxExecutor(execution or GridConfig(), workers=1)
     runner = CascadeRunner(plan, endpoints, executor,
                            spec_hash=digest, options=options)
-    with RecordWriter(output, append=resume) as writer:
-        stats = _run_with_progress(runner, remaining, writer)
+    stats = asyncio.run(_run(runner, remaining, output, resume, options))
     predicted = spec.heldout or spec.planning
     return RunResult(ran=len(remaining), skipped=len(todo) - len(remaining), stats=stats,
                      summary=summarize(output, len(plan.stages)), predicted=predicted)
 
 
-def _run_with_progress(runner: CascadeRunner, problems: list,
-                       writer: RecordWriter) -> RunStats:
+async def _run(runner: CascadeRunner, problems: list, output: Path, append: bool,
+               options: RunOptions) -> RunStats:
+    """The pre-flight check, then (only then: a failed check writes nothing) the run."""
+    if problems and options.preflight:
+        await runner.start()
+        try:
+            await runner.preflight()
+        except BaseException:
+            await runner.close()
+            raise
+    with RecordWriter(output, append=append) as writer:
+        try:
+            return await _run_with_progress(runner, problems, writer)
+        except (EndpointDown, SandboxBrokenError) as exc:
+            raise RunError(f"{exc}; the run stopped after {runner.stats.problems} problem(s), "
+                           f"recorded in {output}: fix the cause and run again with --resume"
+                           ) from None
+
+
+async def _run_with_progress(runner: CascadeRunner, problems: list,
+                             writer: RecordWriter) -> RunStats:
     """Run the problems, reporting each finished one (planner.progress): the mean cost per
-    problem so far, as the summary gives it, and the accuracy where checked."""
-    totals = {"cost": 0.0, "checked": 0, "correct": 0, "n": 0}
+    problem so far, as the summary gives it, the accuracy where checked, and the problems
+    left unfinished by an endpoint failure."""
+    totals = {"cost": 0.0, "checked": 0, "correct": 0, "n": 0, "unfinished": 0}
     with progress.task("run", total=len(problems), unit="problem") as step:
         def on_record(record) -> None:
             totals["n"] += 1
             totals["cost"] += record.cost
-            if record.correct is not None:
+            if record.correct is not None and record.finished:
                 totals["checked"] += 1
                 totals["correct"] += int(record.correct)
+            totals["unfinished"] += not record.finished
             text = money(totals["cost"] / totals["n"], 4)
             if totals["checked"]:
                 text += f", acc {100 * totals['correct'] / totals['checked']:.1f} %"
+            if totals["unfinished"]:
+                text += f", {totals['unfinished']} unfinished"
             step.note(text)
             step.advance()
 
-        return asyncio.run(runner.run(problems, writer, on_record))
+        return await runner.run(problems, writer, on_record)

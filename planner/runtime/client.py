@@ -2,13 +2,27 @@
 
 One :class:`EndpointClient` per model wraps ``openai.AsyncOpenAI`` (with the endpoint's base
 URL, and the client's own retries switched off so that retries are ours, bounded and
-recorded). It requests ``n`` samples in one call where the endpoint supports ``n`` and in
-``n`` parallel calls otherwise (also, from then on, when a server silently answers an
-``n`` request with fewer choices), retries 429, 5xx, timeouts, connection errors and malformed
-bodies with exponential backoff and jitter (honouring ``Retry-After``), and turns whatever
-still fails into a :class:`Generation` with an ``error`` instead of an exception. Only a
-misconfiguration (401, 403, 404: wrong key, URL or model name) stops the run, with an
-:class:`EndpointError`.
+recorded).
+
+* **Retries.** 429, 5xx, 408, timeouts, connection errors and malformed bodies are retried
+  with exponential backoff and jitter (honouring ``Retry-After``), at most
+  ``max_retries`` times; other 4xx are not (another attempt would get the same answer).
+* **Failures are typed** (:class:`~planner.runtime.failures.Failure`): whatever still
+  fails becomes a :class:`Generation` with ``error`` (one line) and ``failure`` (its
+  :class:`~planner.runtime.failures.FailureKind`), never an exception, and never the
+  model's failure. A misconfiguration (401, 403, 404: wrong key, URL or model name) raises
+  :class:`~planner.runtime.failures.EndpointDown` at once.
+* **Circuit breaker.** Every request's final outcome goes to the endpoint's
+  :class:`~planner.runtime.breaker.CircuitBreaker`, which raises
+  :class:`~planner.runtime.failures.EndpointDown` when the endpoint's recent requests all
+  failed the same way (and, open, refuses new requests).
+* **n samples.** ``n`` samples come from one request where the endpoint supports ``n``,
+  else from ``n`` parallel requests. From the first time a server answers an ``n`` request
+  with fewer choices (llama-cpp-python, Ollama), or refuses it (the llama.cpp server: 400,
+  or 500 in some versions, "Only one completion choice is allowed"; recognised by its
+  words without retrying, or by a single request succeeding where the ``n`` request was
+  refused), the client asks one sample per request for the rest of its life
+  (:attr:`EndpointClient.uses_n`, :attr:`EndpointClient.n_note`).
 
 Token counts come from the response's ``usage``. When an ``n``-sample response reports only
 a total, each choice's share is taken from its logprobs tokens when present, else the total
@@ -19,18 +33,18 @@ count is estimated as characters / 4 (also flagged).
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from ..tokens import apportion
-from .endpoints import Endpoint, EndpointError
+from .breaker import CircuitBreaker
+from .endpoints import Endpoint
+from .failures import EndpointDown, Failure, FailureKind, classify, refuses_n
 from .prompts import Prompt
 
 CHARS_PER_TOKEN_GUESS = 4
-_SHORT = "endpoint returned only"
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,8 @@ class Generation:
     ``token_starts`` are the start offsets of the generated tokens in ``text`` when the
     endpoint returned them (logprobs), else None. ``prompt_tokens`` is set on the first
     generation of each request only (a request pays its prompt once). ``wait_s`` is the wall
-    time of the request including retries.
+    time of the request including retries. ``error`` (one line) and ``failure`` (its kind)
+    are set when no text came back: an infrastructure failure, not the model's.
     """
 
     text: str
@@ -52,24 +67,44 @@ class Generation:
     tokens_estimated: bool = False
     attempts: int = 1
     wait_s: float = 0.0
+    failure: FailureKind | None = None
+
+    @classmethod
+    def failed(cls, failure: Failure, attempts: int, wait_s: float) -> Generation:
+        return cls("", 0, 0, error=failure.message, attempts=attempts, wait_s=wait_s,
+                   failure=failure.kind)
 
 
-class _Retryable(Exception):
-    """A failure worth another attempt; carries a suggested delay (Retry-After)."""
+@dataclass(frozen=True)
+class RequestOutcome:
+    """What one request (with its retries) brought: choices, or the failure that ended it
+    (then ``generations`` is empty)."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
+    generations: tuple[Generation, ...] = ()
+    failure: Failure | None = None
+    attempts: int = 1
+    wait_s: float = 0.0
+
+    def failed(self, n: int) -> list[Generation]:
+        assert self.failure is not None
+        return [Generation.failed(self.failure, self.attempts, self.wait_s) for _ in range(n)]
+
+
+class _AttemptFailed(Exception):
+    def __init__(self, failure: Failure):
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 class EndpointClient:
-    """Generations from one endpoint (see the module docstring)."""
+    """Generations from one endpoint (see the module docstring). ``breaker`` defaults to a
+    :class:`~planner.runtime.breaker.CircuitBreaker` with its defaults."""
 
-    def __init__(self, endpoint: Endpoint, *, seed: int | None = None):
+    def __init__(self, endpoint: Endpoint, *, seed: int | None = None,
+                 breaker: CircuitBreaker | None = None):
         import openai
 
         self.endpoint = endpoint
-        self._openai = openai
         self._client = openai.AsyncOpenAI(
             api_key=endpoint.api_key(),
             base_url=endpoint.base_url,
@@ -79,68 +114,110 @@ class EndpointClient:
         self._slots = asyncio.Semaphore(endpoint.max_parallel_requests)
         self._use_n = endpoint.supports_n
         self._rng = random.Random(seed)
+        self.breaker = breaker or CircuitBreaker(endpoint)
+        self.n_note: str | None = None
         self.requests = 0
         self.retries = 0
+
+    @property
+    def openai(self) -> Any:
+        """The underlying ``openai.AsyncOpenAI`` client (for the pre-flight check)."""
+        return self._client
+
+    @property
+    def uses_n(self) -> bool:
+        """True while ``n`` samples are asked in one request."""
+        return self._use_n
+
+    def one_per_request(self, why: str) -> None:
+        """From now on ask one sample per request; ``why`` is kept in :attr:`n_note`."""
+        if self._use_n:
+            self._use_n = False
+            self.n_note = why
 
     async def close(self) -> None:
         await self._client.close()
 
     async def generate(self, prompt: Prompt, n: int, *, greedy: bool,
                        max_tokens: int) -> list[Generation]:
-        """``n`` generations for ``prompt`` (greedy: temperature 0)."""
+        """``n`` generations for ``prompt`` (greedy: temperature 0).
+
+        Raises :class:`EndpointDown` when the endpoint is misconfigured or its circuit
+        breaker opens; every other failure is a generation with ``error`` set."""
         if n <= 0:
             return []
-        if n == 1 or self._use_n:
-            gens = await self._request(prompt, n, greedy=greedy, max_tokens=max_tokens)
-            missing = sum(g.error is not None and g.error.startswith(_SHORT) for g in gens)
-            if not missing:
-                return gens
-            # The server ignored n (llama.cpp, Ollama): ask for the rest one by one, and
-            # from now on always.
-            self._use_n = False
-            kept = [g for g in gens if not (g.error and g.error.startswith(_SHORT))]
-            return kept + await self._separately(prompt, missing, greedy, max_tokens)
-        return await self._separately(prompt, n, greedy, max_tokens)
+        self.breaker.check()
+        if n == 1 or not self._use_n:
+            return await self._separately(prompt, n, greedy, max_tokens)
+        outcome = await self.request(prompt, n, greedy=greedy, max_tokens=max_tokens)
+        if outcome.failure is None:
+            gens = list(outcome.generations)
+            self.breaker.success()
+            if len(gens) >= n:
+                return gens[:n]
+            self.one_per_request(f"answered n={n} with {len(gens)} choice(s)")
+            return gens + await self._separately(prompt, n - len(gens), greedy, max_tokens)
+        failure = outcome.failure
+        if failure.kind in (FailureKind.REFUSED, FailureKind.SERVER_ERROR):
+            # Was it n? One single request decides.
+            single = await self.request(prompt, 1, greedy=greedy, max_tokens=max_tokens)
+            if single.failure is None:
+                self.breaker.success()
+                self.one_per_request(f"refused n={n} ({failure.message})")
+                return list(single.generations) + await self._separately(
+                    prompt, n - 1, greedy, max_tokens)
+            self.breaker.failure(failure)
+            outcome = single
+        self.breaker.failure(outcome.failure)  # type: ignore[arg-type]
+        return outcome.failed(n)
 
     async def _separately(self, prompt: Prompt, n: int, greedy: bool,
                           max_tokens: int) -> list[Generation]:
-        parts = await asyncio.gather(*(
-            self._request(prompt, 1, greedy=greedy, max_tokens=max_tokens) for _ in range(n)))
-        return [g for part in parts for g in part]
+        outcomes = await asyncio.gather(*(
+            self.request(prompt, 1, greedy=greedy, max_tokens=max_tokens) for _ in range(n)))
+        if any(outcome.failure is None for outcome in outcomes):
+            self.breaker.success()
+        for outcome in outcomes:
+            if outcome.failure is not None:
+                self.breaker.failure(outcome.failure)
+        return [outcome.generations[0] if outcome.failure is None else outcome.failed(1)[0]
+                for outcome in outcomes]
 
-    async def _request(self, prompt: Prompt, n: int, *, greedy: bool,
-                       max_tokens: int) -> list[Generation]:
+    async def request(self, prompt: Prompt, n: int, *, greedy: bool, max_tokens: int,
+                      retries: int | None = None) -> RequestOutcome:
+        """One request for ``n`` choices with at most ``retries`` retries (default: the
+        endpoint's): the choices it brought (fewer than ``n`` when the server ignored
+        ``n``), or its final failure. It neither reports to the circuit breaker nor falls
+        back from ``n``; :meth:`generate` does both."""
         ep = self.endpoint
+        retries = ep.max_retries if retries is None else retries
         started = time.perf_counter()
-        last_error = "no attempt made"
+        failure = Failure(FailureKind.CONNECTION, "no attempt made")
         attempts = 0
-        for attempt in range(ep.max_retries + 1):
+        for attempt in range(retries + 1):
             attempts = attempt + 1
             try:
                 async with self._slots:
                     self.requests += 1
                     response = await self._call(prompt, n, greedy=greedy, max_tokens=max_tokens)
-                return self._parse(response, n, attempts, time.perf_counter() - started)
-            except _Retryable as exc:
-                last_error = str(exc)
-                if attempt == ep.max_retries:
-                    break
-                self.retries += 1
-                delay = min(ep.backoff_max_s, ep.backoff_s * 2 ** attempt)
-                delay *= 0.5 + self._rng.random()
-                if exc.retry_after is not None:
-                    delay = max(delay, min(ep.backoff_max_s, exc.retry_after))
-                await asyncio.sleep(delay)
-            except _Final as exc:
-                last_error = str(exc)
+                gens = self._parse(response, n, attempts, time.perf_counter() - started)
+                return RequestOutcome(tuple(gens), None, attempts,
+                                      time.perf_counter() - started)
+            except _AttemptFailed as exc:
+                failure = exc.failure
+            if (not failure.kind.retryable or attempt == retries
+                    or (n > 1 and refuses_n(failure))):
                 break
-        wait = time.perf_counter() - started
-        return [Generation("", 0, 0, error=last_error, attempts=attempts, wait_s=wait)
-                for _ in range(n)]
+            self.retries += 1
+            delay = min(ep.backoff_max_s, ep.backoff_s * 2 ** attempt)
+            delay *= 0.5 + self._rng.random()
+            if failure.retry_after is not None:
+                delay = max(delay, min(ep.backoff_max_s, failure.retry_after))
+            await asyncio.sleep(delay)
+        return RequestOutcome((), failure, attempts, time.perf_counter() - started)
 
     async def _call(self, prompt: Prompt, n: int, *, greedy: bool, max_tokens: int) -> Any:
         ep = self.endpoint
-        oa = self._openai
         sampling: dict[str, Any] = {"temperature": 0.0} if greedy else {
             "temperature": ep.temperature, "top_p": ep.top_p}
         if n > 1:
@@ -158,34 +235,20 @@ class EndpointClient:
                 sampling["logprobs"] = 1
             return await self._client.completions.create(
                 model=ep.model, prompt=prompt.text or "", max_tokens=max_tokens, **sampling)
-        except (oa.AuthenticationError, oa.PermissionDeniedError, oa.NotFoundError) as exc:
-            raise EndpointError(
-                f"endpoint {ep.name!r} ({ep.base_url}, model {ep.model!r}) refused the "
-                f"request: HTTP {exc.status_code} {_one_line(exc.message)}"
-                + (f"; check {ep.api_key_env}" if ep.api_key_env else "")
-            ) from None
-        except oa.RateLimitError as exc:
-            raise _Retryable(f"HTTP 429 {_one_line(exc.message)}", _retry_after(exc)) from None
-        except oa.APITimeoutError:
-            raise _Retryable(f"timeout after {ep.timeout_s:g} s") from None
-        except oa.APIConnectionError as exc:
-            cause = exc.__cause__ or exc.__context__
-            detail = f" ({type(cause).__name__}: {_one_line(str(cause))})" if cause else ""
-            raise _Retryable(f"connection error{detail}") from None
-        except oa.APIStatusError as exc:
-            if exc.status_code >= 500 or exc.status_code == 408:
-                raise _Retryable(f"HTTP {exc.status_code} {_one_line(exc.message)}",
-                                 _retry_after(exc)) from None
-            raise _Final(f"HTTP {exc.status_code} {_one_line(exc.message)}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise _Retryable(f"malformed response body: {_one_line(str(exc))}") from None
-        except oa.APIResponseValidationError as exc:
-            raise _Retryable(f"malformed response: {_one_line(str(exc))}") from None
+        except Exception as exc:
+            failure = classify(exc, ep)
+            if failure is None:
+                raise
+            if failure.kind.misconfiguration:
+                raise EndpointDown(ep, failure, "refused the request") from None
+            raise _AttemptFailed(failure) from None
 
     def _parse(self, response: Any, n: int, attempts: int, wait: float) -> list[Generation]:
+        """The choices of a response (at most ``n``; fewer when the server ignored ``n``)."""
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
-            raise _Retryable("malformed response: no choices")
+            raise _AttemptFailed(Failure(FailureKind.BAD_RESPONSE,
+                                         "malformed response: no choices"))
         chat = hasattr(choices[0], "message")
         texts: list[str | None] = []
         starts: list[tuple[int, ...] | None] = []
@@ -213,38 +276,20 @@ class EndpointClient:
             estimated = any(s is None for s in starts)
         out = []
         for i, text in enumerate(texts):
-            error = None if text is not None else "malformed response: choice without text"
+            missing = text is None
             out.append(Generation(
                 text=text or "",
                 completion_tokens=int(counts[i]),
                 prompt_tokens=int(prompt_tokens or 0) if i == 0 else 0,
                 token_starts=starts[i],
                 finish_reason=reasons[i],
-                error=error,
+                error="malformed response: choice without text" if missing else None,
                 tokens_estimated=estimated or not isinstance(prompt_tokens, int),
                 attempts=attempts,
                 wait_s=wait,
+                failure=FailureKind.BAD_RESPONSE if missing else None,
             ))
-        for _ in range(n - len(out)):
-            out.append(Generation("", 0, 0, error=f"{_SHORT} {len(texts)} of {n} choices",
-                                  attempts=attempts, wait_s=wait))
         return out
-
-
-class _Final(Exception):
-    """A failure that another attempt would not fix (a 4xx other than 408/429)."""
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:200]
-
-
-def _retry_after(exc: Any) -> float | None:
-    try:
-        value = exc.response.headers.get("retry-after")
-        return float(value) if value is not None else None
-    except (AttributeError, TypeError, ValueError):
-        return None
 
 
 def _token_starts(choice: Any, text: str) -> tuple[int, ...] | None:

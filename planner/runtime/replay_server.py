@@ -8,7 +8,9 @@ the runtime tested, without a GPU:
 
 * the model is chosen from the request's ``model`` (the size in it: ``7B``, ``13B``,
   ``34B``, ``16B``);
-* the problem is the HumanEval problem whose prompt appears in the request;
+* the problem is the HumanEval problem whose prompt appears in the request (a request
+  without one, such as a pre-flight check, is answered "OK");
+* ``GET /models`` lists :func:`served_names`;
 * a request is for tests when the request text outside the problem mentions ``assert``;
 * temperature 0 serves the greedy generation (``p0`` files; CodeGen has none and serves
   its first sample; HTTP 400 where nothing was recorded); otherwise the next ``n`` recorded
@@ -33,8 +35,9 @@ the runtime tested, without a GPU:
 Faults can be injected for robustness tests and benchmarks: HTTP 429 and 500, slow
 responses, malformed JSON bodies, bodies cut off mid-way, and a fixed delay per response
 plus per generated token. Every served request is logged in :attr:`ReplayServer.served`.
-With ``honour_n=False`` it answers every request with one choice, as llama.cpp and Ollama
-do.
+With ``honour_n=False`` it answers every request with one choice, as llama-cpp-python and
+Ollama do; with ``refuse_n_status`` (400, or 500 as some versions do) it refuses ``n > 1``
+as the llama.cpp server does ("Only one completion choice is allowed").
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from ..testlines import raw_lines
-from .replay_data import Recorded, ReplayData, synthetic_tokens
+from .replay_data import CODEGEN_KEY, Recorded, ReplayData, synthetic_tokens
 
 #: The earlier name of :class:`ReplayData`, which other parts' tests and benchmarks use.
 WizardCoderData = ReplayData
@@ -112,6 +115,7 @@ class ReplayServer:
     served: list[ServedRequest] = field(default_factory=list)
     requests: int = 0
     honour_n: bool = True
+    refuse_n_status: int | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -137,8 +141,8 @@ class ReplayServer:
             def do_GET(self) -> None:
                 if self.path.rstrip("/").endswith("/models"):
                     body = {"object": "list", "data": [
-                        {"id": s, "object": "model", "owned_by": "replay"}
-                        for s in server.data.keys]}
+                        {"id": name, "object": "model", "owned_by": "replay"}
+                        for name in served_names(server.data.keys)]}
                     self._send(200, json.dumps(body).encode())
                 else:
                     self._send(404, b'{"error": {"message": "not found"}}')
@@ -204,6 +208,18 @@ class ReplayServer:
         self.stop()
 
     # ---- answering ------------------------------------------------------------------
+    def plain_reply(self, body: dict[str, Any], chat: bool, n: int) -> bytes:
+        """The answer to a prompt that holds no HumanEval problem (a pre-flight request):
+        "OK", one token per choice, ``n`` choices."""
+        choices = [({"index": i, "finish_reason": "length",
+                     "message": {"role": "assistant", "content": "OK"}} if chat else
+                    {"index": i, "finish_reason": "length", "text": "OK"}) for i in range(n)]
+        return json.dumps({
+            "id": "replay-plain", "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()), "model": str(body.get("model")), "choices": choices,
+            "usage": {"prompt_tokens": 8, "completion_tokens": n, "total_tokens": 8 + n},
+        }).encode()
+
     def respond(self, body: dict[str, Any], chat: bool) -> tuple[int, bytes, str | None, float]:
         """(status, payload, fault, delay) for one request body."""
         with self._lock:
@@ -213,6 +229,11 @@ class ReplayServer:
             return 429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', fault, 0
         if fault == "server_error":
             return 500, b'{"error": {"message": "internal error"}}', fault, 0
+        if self.refuse_n_status is not None and int(body.get("n", 1) or 1) > 1:
+            return self.refuse_n_status, json.dumps({"error": {
+                "code": self.refuse_n_status, "message": "Only one completion choice is allowed",
+                "type": "invalid_request_error" if self.refuse_n_status < 500
+                else "server_error"}}).encode(), None, 0
         size = _model_size(str(body.get("model", "")), self.data.keys)
         if size is None:
             return 404, json.dumps({"error": {"message": f"unknown model {body.get('model')}"}}
@@ -223,7 +244,8 @@ class ReplayServer:
             text = str(body.get("prompt", ""))
         number = self.data.find_problem(text)
         if number is None:
-            return 400, b'{"error": {"message": "no known problem in the prompt"}}', None, 0
+            n = max(1, int(body.get("n", 1) or 1)) if self.honour_n else 1
+            return 200, self.plain_reply(body, chat, n), None, self.faults.delay_s
         task_id = self.data.task_ids[number]
         rest = text.replace(self.data.prompts[number], "")
         kind = "tests" if "assert" in rest else "solutions"
@@ -297,6 +319,21 @@ class ReplayServer:
         if fault == "slow":
             delay += self.faults.slow_s
         return 200, payload, fault, delay
+
+
+def served_names(keys: tuple[str, ...]) -> list[str]:
+    """The model names ``GET /models`` lists for the model keys served: the project's name
+    and the Hugging Face name of each (``WizardCoder-Python-7B`` and
+    ``WizardLM/WizardCoder-Python-7B-V1.0``; ``CodeGen-Mono-16B`` and
+    ``Salesforce/codegen-16B-mono``). A request is answered for any name that contains a
+    key."""
+    names = []
+    for key in keys:
+        if key == CODEGEN_KEY:
+            names += [f"CodeGen-Mono-{key}", f"Salesforce/codegen-{key}-mono"]
+        else:
+            names += [f"WizardCoder-Python-{key}", f"WizardLM/WizardCoder-Python-{key}-V1.0"]
+    return names
 
 
 def _model_size(model: str, sizes: tuple[str, ...]) -> str | None:

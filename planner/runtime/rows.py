@@ -6,7 +6,7 @@ A solution's program comes from :func:`~planner.runtime.extract.extract_code`; a
 generation's lines from :func:`~planner.runtime.extract.extract_lines`, with per-line
 tokens from :func:`planner.tokens.line_tokens` (exact from logprobs tokens, else the
 request's count apportioned by characters and flagged). A failed generation keeps its row
-with the error and no code or lines.
+with the error, its failure kind and no code or lines.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def solution_record(g: Generation, problem: Problem, endpoint: Endpoint,
         text=g.text, code=code, completion_tokens=g.completion_tokens,
         prompt_tokens=g.prompt_tokens, greedy=greedy, error=g.error,
         finish_reason=g.finish_reason, tokens_estimated=g.tokens_estimated,
-        attempts=g.attempts)
+        attempts=g.attempts, failure=_kind(g))
 
 
 def test_record(g: Generation, endpoint: Endpoint, greedy: bool) -> TestRecord:
@@ -41,7 +41,12 @@ def test_record(g: Generation, endpoint: Endpoint, greedy: bool) -> TestRecord:
         completion_tokens=g.completion_tokens, prompt_tokens=g.prompt_tokens,
         greedy=greedy, error=g.error, finish_reason=g.finish_reason,
         tokens_estimated=g.tokens_estimated or (estimated and bool(lines)),
-        attempts=g.attempts)
+        attempts=g.attempts, failure=_kind(g))
+
+
+def _kind(g: Generation) -> str | None:
+    """The failure kind as records store it (a FailureKind value), None when it came back."""
+    return None if g.failure is None else str(g.failure)
 
 
 test_record.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -16,20 +16,34 @@ Per problem, stage by stage (docs/method.md §1, with the generalisations of §2
    from the endpoint's usage (see :mod:`planner.records.run`).
 
 Problems run concurrently (at most ``concurrency`` at a time); sandbox batches run in worker
-threads, at most ``sandbox_workers`` at a time. Every finished problem is appended to the
-records file at once. Generation failures are recorded, never raised; only a misconfigured
-endpoint or an unusable sandbox stops the run.
+threads, at most ``sandbox_workers`` at a time. Every problem is appended to the records
+file as soon as it is done.
+
+Infrastructure failures are never the model's (:mod:`planner.runtime.failures`). Before the
+first problem every endpoint passes a pre-flight check (:mod:`planner.runtime.preflight`).
+A stage whose requests failed (after retries) does not decide: it is recorded as
+``failed``, and the problem as *unfinished* (``--resume`` asks it again) with the cause.
+What happens next is :class:`OnFailure`: ``stop`` (``codecascade run``) ends the problem
+there; ``escalate`` (``codecascade serve``, where a user waits) asks the later stages
+anyway. Either way, when no stage answers, the answer is the chosen solution of the last
+stage that scored usable solutions, and the record says the cascade *degraded*. A
+misconfigured endpoint (wrong key, URL or model: under either policy), an endpoint whose
+circuit breaker opens (its recent requests all failed the same way) and a sandbox that
+stopped working
+(:class:`~planner.sandbox.SandboxBrokenError`) stop a ``stop`` run with one line; the
+problems in flight are not recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import enum
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,32 +58,45 @@ from ..records import (
     SolutionRecord,
     StageRecord,
     TestRecord,
-    read_records,
 )
 from ..sandbox.grid import Executor, GridJob, GridResult, run_one
 from ..scoring import accepts, select_solution
 from ..testlines import is_test_line
 from .client import EndpointClient
 from .endpoints import Endpoint, check_covers
+from .failures import EndpointDown
+from .preflight import EndpointCheck, preflight_clients
 from .prompts import solution_prompt, test_prompt
 from .rows import solution_record, test_record
+
+
+class OnFailure(enum.StrEnum):
+    """What the cascade does after a stage's endpoint failed (see the module docstring):
+    ``stop`` the problem there (and the run when an endpoint is down), or ``escalate``."""
+
+    STOP = "stop"
+    ESCALATE = "escalate"
 
 
 @dataclass(frozen=True)
 class RunOptions:
     """How a run proceeds: ``concurrency`` problems in flight (>= 1), ``sandbox_workers``
-    sandbox batches at once (0: one per CPU). (What decides a verdict, time limits
-    included, is the executor's :class:`~planner.sandbox.GridConfig`; the progress bar is
-    the command line's, planner.progress.) FieldError naming a bad value."""
+    sandbox batches at once (0: one per CPU), the pre-flight check, and what a failed stage
+    leads to (:class:`OnFailure`). (What decides a verdict, time limits included, is the
+    executor's :class:`~planner.sandbox.GridConfig`; the progress bar is the command
+    line's, planner.progress.) FieldError naming a bad value."""
 
     concurrency: int = 8
     sandbox_workers: int = 0  # 0: one per CPU
+    preflight: bool = True
+    on_failure: OnFailure = OnFailure.STOP
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "concurrency",
                            fields.whole(self.concurrency, "concurrency", least=1))
         object.__setattr__(self, "sandbox_workers",
                            fields.whole(self.sandbox_workers, "sandbox_workers", least=0))
+        object.__setattr__(self, "on_failure", OnFailure(self.on_failure))
 
     def workers(self) -> int:
         return self.sandbox_workers or (os.cpu_count() or 1)
@@ -87,6 +114,10 @@ class RunStats:
     requests: int = 0
     retries: int = 0
     generation_errors: int = 0
+    unfinished: int = 0
+    degraded: int = 0
+    checks: dict[str, EndpointCheck] = field(default_factory=dict)
+    n_notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,6 +142,7 @@ class CascadeRunner:
         self.stats = RunStats()
         self._clients: dict[str, EndpointClient] = {}
         self._slots: _Slots | None = None
+        self._checked = False
 
     # ---- opening and closing ---------------------------------------------------------
     async def start(self) -> None:
@@ -124,13 +156,16 @@ class CascadeRunner:
     async def close(self) -> None:
         """Close the endpoint clients, adding their request and retry counts to the stats."""
         clients, self._clients = self._clients, {}
-        for client in clients.values():
+        for model, client in clients.items():
             self.stats.requests += client.requests
             self.stats.retries += client.retries
+            if client.n_note is not None:
+                self.stats.n_notes[model] = client.n_note
             await client.close()
         if self._slots is not None:
             self.stats.sandbox_queue_s = self._slots.queue_s
         self._slots = None
+        self._checked = False
 
     def client(self, model: str) -> EndpointClient:
         """The open client of one of the plan's models (after :meth:`start`)."""
@@ -138,12 +173,30 @@ class CascadeRunner:
             raise KeyError(f"no open client for {model!r}; call start() first")
         return self._clients[model]
 
+    async def preflight(self) -> dict[str, EndpointCheck]:
+        """The pre-flight check of every endpoint of the plan (after :meth:`start`); ``n``
+        is probed where a stage samples with it. Raises
+        :class:`~planner.runtime.preflight.PreflightError` naming each failing endpoint."""
+        sampled = {s.model for s in self.plan.stages if s.option.k >= 2}
+        checks = await preflight_clients(self._clients, probe_n=sampled)
+        self.stats.checks.update(checks)
+        self._checked = True
+        return checks
+
     # ---- the run -------------------------------------------------------------------
     async def run(self, problems: Sequence[Problem], writer: RecordWriter,
                   on_record: Callable[[ProblemRecord], None] | None = None) -> RunStats:
-        """Run every problem, appending each record to ``writer`` as soon as it is done."""
+        """Run every problem, appending each record to ``writer`` as soon as it is done
+        (after the pre-flight check, when :attr:`RunOptions.preflight` and it has not been
+        done since :meth:`start`)."""
         started = time.perf_counter()
         await self.start()
+        if self.options.preflight and problems and not self._checked:
+            try:
+                await self.preflight()
+            except BaseException:
+                await self.close()
+                raise
         queue: asyncio.Queue[Problem] = asyncio.Queue()
         for problem in problems:
             queue.put_nowait(problem)
@@ -157,6 +210,8 @@ class CascadeRunner:
                 record = await self.run_problem(problem)
                 writer.write(record)
                 self.stats.problems += 1
+                self.stats.unfinished += not record.finished
+                self.stats.degraded += record.degraded
                 if on_record is not None:
                     on_record(record)
 
@@ -184,6 +239,7 @@ class CascadeRunner:
         started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         stages: list[StageRecord] = []
         answer: AnswerRecord | None = None
+        failure: str | None = None
         for i, stage in enumerate(self.plan.stages):
             record = await self._run_stage(i, stage, problem, stages)
             stages.append(record)
@@ -191,11 +247,21 @@ class CascadeRunner:
                 on_stage(record)
             self.stats.generation_s += record.generation_s
             self.stats.sandbox_s += record.sandbox_s
+            if record.decision is Decision.FAILED:
+                failure = failure or f"{stage.model}: {record.failure}"
+                if self.options.on_failure is OnFailure.STOP:
+                    break
+                continue
             if record.decision.answers:
                 answer = AnswerRecord(stage.model, i, record.solutions[record.chosen].code)
                 break
+        if answer is None and failure is not None:
+            answer = _last_usable(stages)
         latency = time.perf_counter() - started
-        correct, verdict, check_s = await self._check(problem, answer)
+        if answer is None and failure is not None:
+            correct, verdict, check_s = None, None, 0.0  # not the models' doing: no verdict
+        else:
+            correct, verdict, check_s = await self._check(problem, answer)
         self.stats.sandbox_s += check_s
         return ProblemRecord(
             task_id=problem.task_id,
@@ -211,6 +277,8 @@ class CascadeRunner:
             correct_verdict=verdict,
             started_at=started_at,
             error=None if answer is not None else "no stage produced a usable solution",
+            failure=failure,
+            degraded=failure is not None and answer is not None,
         )
 
     # ---- one stage -----------------------------------------------------------------
@@ -230,12 +298,25 @@ class CascadeRunner:
         test_request = client.generate(
             test_prompt(ep, problem.prompt, problem.entry_point, opt.l), n_tests,
             greedy=greedy, max_tokens=ep.test_max_tokens)
-        sol_gens, test_gens = await asyncio.gather(sol_request, test_request)
+        try:
+            sol_gens, test_gens = await asyncio.gather(sol_request, test_request)
+        except EndpointDown as exc:
+            if (self.options.on_failure is OnFailure.STOP
+                    or exc.failure.kind.misconfiguration):
+                raise
+            return _failed_stage(stage, str(exc), str(exc.failure.kind),
+                                 time.perf_counter() - started)
         generation_s = time.perf_counter() - started
         self.stats.generation_errors += sum(g.error is not None for g in (*sol_gens, *test_gens))
 
         solutions = tuple(solution_record(g, problem, ep, greedy) for g in sol_gens)
         tests = tuple(test_record(g, ep, greedy) for g in test_gens)
+        failed = next((g for g in (*sol_gens, *test_gens) if g.failure is not None), None)
+        if failed is not None:
+            cost, billed = _stage_cost(ep, solutions, tests, opt.l)
+            return _failed_stage(stage, failed.error or "", str(failed.failure),
+                                 time.perf_counter() - started, solutions, tests, cost, billed,
+                                 generation_s)
         columns = _own_columns(index, tests, opt.l)
         if opt.share_tests:
             for s, prev in enumerate(earlier):
@@ -255,8 +336,7 @@ class CascadeRunner:
                 passed[i] = executed_passed[row]
                 verdicts[i] = executed_verdicts[row]
 
-        tests_failed = bool(tests) and all(t.error is not None for t in tests)
-        if not usable or (tests_failed and not last):
+        if not usable:
             chosen = usable[-1] if usable else len(solutions) - 1
             score, scale, accepted = 0.0, 0.0, False
             decision = Decision.ERROR
@@ -305,6 +385,31 @@ class CascadeRunner:
         return bool(execution.passed[0, 0]), str(execution.verdicts[0, 0]), execution.seconds
 
 
+def _failed_stage(stage: Stage, cause: str, kind: str, latency: float,
+                  solutions: tuple[SolutionRecord, ...] = (), tests: tuple[TestRecord, ...] = (),
+                  cost: float = 0.0, billed: float = 0.0, generation_s: float | None = None
+                  ) -> StageRecord:
+    """The record of a stage whose endpoint failed: no verdicts, no decision."""
+    opt = stage.option
+    return StageRecord(
+        model=stage.model, k=opt.k, t=opt.t, l=opt.l, theta=opt.theta, rule=opt.rule,
+        share_tests=opt.share_tests, solutions=solutions, tests=tests, test_columns=(),
+        verdicts=tuple(() for _ in solutions), chosen=0, score=0.0, scale=0.0,
+        accepted=False, decision=Decision.FAILED, cost=cost, billed_cost=billed,
+        latency_s=latency, generation_s=latency if generation_s is None else generation_s,
+        sandbox_s=0.0, failure=cause, failure_kind=kind)
+
+
+def _last_usable(stages: Sequence[StageRecord]) -> AnswerRecord | None:
+    """The degraded answer: the chosen solution of the last stage that scored usable
+    solutions and escalated (None when there is none)."""
+    for i in range(len(stages) - 1, -1, -1):
+        s = stages[i]
+        if s.decision is Decision.ESCALATE and s.solutions[s.chosen].code:
+            return AnswerRecord(s.model, i, s.solutions[s.chosen].code)
+    return None
+
+
 def _own_columns(stage: int, tests: Sequence[TestRecord], l: int  # noqa: E741
                  ) -> list[tuple[int, int, int]]:
     """(stage, generation, line) of the test lines a stage generated: the first ``l`` lines
@@ -330,80 +435,3 @@ def _stage_cost(ep: Endpoint, solutions: Sequence[SolutionRecord],
     paid_prompt = ep.price_prompt * prompt
     return (ep.price_generated * (sol_tokens + kept) + paid_prompt,
             ep.price_generated * (sol_tokens + every) + paid_prompt)
-
-
-# ---- summary ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """What a records file says about a spec: accuracy with a Wilson interval (when the
-    problems carry ground truth), mean cost with a normal interval, per-stage reach."""
-
-    n_problems: int
-    n_answered: int
-    n_with_truth: int
-    n_correct: int
-    accuracy: float | None
-    accuracy_ci: tuple[float, float] | None
-    cost: float
-    cost_ci: tuple[float, float]
-    billed_cost: float
-    stage_reached: tuple[int, ...]
-    stage_answered: tuple[int, ...]
-    generation_errors: int
-    latency_s: float
-
-
-def summarize(path: str | os.PathLike[str], n_stages: int, confidence: float = 0.95
-              ) -> RunSummary:
-    """Summary of every record in a records file."""
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + confidence / 2))
-    records = list(read_records(path))
-    n = len(records)
-    truth = [r.correct for r in records if r.correct is not None]
-    n_correct = sum(truth)
-    accuracy = n_correct / len(truth) if truth else None
-    accuracy_ci = wilson_interval(n_correct, len(truth), z) if truth else None
-    costs = np.array([r.cost for r in records], dtype=np.float64)
-    mean = float(costs.mean()) if n else 0.0
-    half = z * float(costs.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
-    reached = [0] * n_stages
-    answered = [0] * n_stages
-    errors = 0
-    for r in records:
-        for i, s in enumerate(r.stages[:n_stages]):
-            reached[i] += 1
-            errors += sum(x.error is not None for x in (*s.solutions, *s.tests))
-        if r.answer is not None and r.answer.stage < n_stages:
-            answered[r.answer.stage] += 1
-    return RunSummary(
-        n_problems=n,
-        n_answered=sum(r.answer is not None for r in records),
-        n_with_truth=len(truth),
-        n_correct=n_correct,
-        accuracy=accuracy,
-        accuracy_ci=accuracy_ci,
-        cost=mean,
-        cost_ci=(mean - half, mean + half),
-        billed_cost=float(np.mean([r.billed_cost for r in records])) if n else 0.0,
-        stage_reached=tuple(reached),
-        stage_answered=tuple(answered),
-        generation_errors=errors,
-        latency_s=float(np.mean([r.latency_s for r in records])) if n else 0.0,
-    )
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if successes == 0 else max(0.0, centre - half)
-    hi = 1.0 if successes == n else min(1.0, centre + half)
-    return (lo, hi)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import fields
 from ..errors import FieldError
-from .jobs import Limits, SandboxError
+from .jobs import Limits, SandboxBrokenError, SandboxError
 from .modes import Clock, SandboxMode
 
 
@@ -151,13 +151,15 @@ class GridResult:
     """The verdicts of one job: ``codes`` uint8 [solutions, tests] (:class:`Verdict`),
     ``detail`` uint16 [solutions, tests] indexing ``vocabulary`` (the sandbox's exact verdict
     strings, e.g. ``error:NameError``), the isolation ``level`` ("A", "B", "C"; "" when
-    nothing ran) and the wall ``seconds`` from the executor's call to this result."""
+    nothing ran), the wall ``seconds`` from the executor's call to this result, and the
+    sandbox's own ``errors`` while running it (a sandbox that died, and why)."""
 
     codes: np.ndarray
     detail: np.ndarray
     vocabulary: tuple[str, ...]
     level: str
     seconds: float = 0.0
+    errors: tuple[str, ...] = ()
 
     @classmethod
     def empty(cls, n_solutions: int, n_tests: int) -> GridResult:
@@ -196,6 +198,25 @@ class Executor(Protocol):
     def run(self, jobs: Sequence[GridJob]) -> Iterator[tuple[int, GridResult]]: ...
 
 
+#: The verdict of a cell the sandbox could not run (its sandbox died twice).
+HARNESS_ERROR = "harness_error"
+
+
+def broken_cause(job: GridJob, result: GridResult) -> str | None:
+    """Why the sandbox, not the code, decided ``result`` (one line), or None when it did
+    not: every cell is ``harness_error``, or ``job`` is a check job and every solution's
+    ground-truth check is ``harness_error``. Such verdicts say nothing about the solutions,
+    so no consumer may record them; executors raise :class:`SandboxBrokenError` instead."""
+    if not result.codes.size:
+        return None
+    harness = result.verdicts == HARNESS_ERROR
+    if not (harness.all() or (job.check and harness[:, 0].all())):
+        return None
+    cause = result.errors[-1] if result.errors else "every sandbox of the batch died"
+    level = f" (level {result.level})" if result.level else ""
+    return f"the sandbox stopped working{level}: {cause}"
+
+
 def run_one(executor: Executor, job: GridJob) -> GridResult:
     """Run a single job and return its result (blocking; the runtime calls this in a
     worker thread)."""
@@ -220,7 +241,7 @@ def expand(result: GridResult, rows: np.ndarray, cols: np.ndarray) -> GridResult
     """The result of the original job from the result of its :func:`dedupe` d job."""
     index = np.ix_(rows, cols)
     return GridResult(result.codes[index], result.detail[index], result.vocabulary,
-                      result.level, result.seconds)
+                      result.level, result.seconds, result.errors)
 
 
 def _unique(items: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -236,7 +257,9 @@ class SandboxExecutor:
     CPU). The runtime, which runs several problems' batches at once from threads, gives each
     call one worker. ``allow_unsafe`` lets the sandbox run at level C (no isolation layer at
     all). ``description`` names the executor and its :class:`GridConfig`; ``limits`` holds
-    the sandbox limits of a line and of a check (for provenance).
+    the sandbox limits of a line and of a check (for provenance). A batch the sandbox could
+    not run (:func:`broken_cause`) raises :class:`SandboxBrokenError`: a sandbox that stops
+    working mid-run stops ``run`` and ``measure``, never becomes verdicts.
     """
 
     def __init__(self, config: GridConfig | None = None, *, workers: int | None = None,
@@ -287,7 +310,11 @@ class SandboxExecutor:
                 result = GridResult(verdict_codes(batch.verdicts, passed),
                                     np.asarray(batch.codes, dtype=np.uint16),
                                     tuple(batch.vocabulary), str(batch.level),
-                                    time.perf_counter() - started)
+                                    time.perf_counter() - started,
+                                    tuple(str(e) for e in batch.meta.get("sandbox_errors", ())))
+                cause = broken_cause(job, result)
+                if cause is not None:
+                    raise SandboxBrokenError(cause)
                 yield pending[k], expand(result, rows, cols)
         finally:
             results.close()

@@ -75,7 +75,7 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     until :meth:`Prepared.watch_drift` is given the predictions."""
     from ..runtime.api import spec_hash
     from ..runtime.endpoints import check_covers, load_endpoints
-    from ..runtime.runner import CascadeRunner, RunOptions
+    from ..runtime.runner import CascadeRunner, OnFailure, RunOptions
     from ..spec import load_spec
 
     spec = load_spec(options.spec)
@@ -93,7 +93,10 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     else:
         raise ServeError(f"--fallback must be 'last', 'reject' or a model of the spec "
                          f"({', '.join(spec.models)}), got {options.fallback!r}")
-    run_options = RunOptions(sandbox_workers=options.sandbox_workers)
+    # A user waits for every request: a failed stage escalates (the answer may degrade to
+    # an earlier stage's), an endpoint's circuit breaker fails its stages fast.
+    run_options = RunOptions(sandbox_workers=options.sandbox_workers, preflight=False,
+                             on_failure=OnFailure.ESCALATE)
     if executor is None:
         executor, level = _sandbox(options, run_options.workers())
     else:

@@ -22,8 +22,8 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from ..intervals import wilson_interval
 from ..records import ProblemRecord
-from ..runtime.runner import wilson_interval
 from .metrics import Metrics
 
 log = logging.getLogger("codecascade.serve")

@@ -123,7 +123,7 @@ class Metrics:
             completion = sum(x.completion_tokens for x in (*stage.solutions, *stage.tests))
             self.tokens.labels(stage.model, "prompt").inc(prompt)
             self.tokens.labels(stage.model, "completion").inc(completion)
-            if stage.decision == "error":
+            if stage.decision in ("error", "failed"):
                 self.stage_errors.labels(*label).inc()
                 continue
             if stage.decision in ("accept", "answer"):

@@ -63,7 +63,7 @@ def record_extension(record: ProblemRecord) -> dict[str, Any]:
             "generation_errors": sum(x.error is not None for x in (*s.solutions, *s.tests)),
             "cost": s.cost, "billed_cost": s.billed_cost, "latency_s": s.latency_s,
             "generation_s": s.generation_s, "sandbox_s": s.sandbox_s,
-            "sandbox_level": s.sandbox_level,
+            "sandbox_level": s.sandbox_level, "failure": s.failure,
         })
     answer = record.answer
     return {
@@ -80,6 +80,8 @@ def record_extension(record: ProblemRecord) -> dict[str, Any]:
         "sandbox_s": math.fsum(s.sandbox_s for s in record.stages),
         "fallback": None,
         "error": record.error,
+        "degraded": record.degraded,
+        "failure": record.failure,
     }
 
 
@@ -94,6 +96,8 @@ def record_headers(record: ProblemRecord) -> dict[str, str]:
     if record.answer is not None:
         headers["X-Codecascade-Stage"] = str(record.answer.stage)
         headers["X-Codecascade-Model"] = record.answer.model
+    if record.degraded:
+        headers["X-Codecascade-Degraded"] = "true"
     return headers
 
 

@@ -7,11 +7,18 @@ Per request (a task, so that a disconnect or shutdown can cancel it):
   the very code ``codecascade run`` uses (prompts, extraction, sandbox, scoring rule, θ,
   test sharing, retries and cost), under the request's deadline;
 * a request without one goes to the fallback model (or is refused with a 400);
+* a stage whose endpoint fails (after retries, or at once while that endpoint's circuit
+  breaker is open) does not decide and the cascade goes on to the next stage; when no
+  stage answers, the chosen solution of the last stage that scored one is the answer,
+  marked degraded (``X-Codecascade-Degraded``, and ``degraded`` / ``failure`` in the
+  ``codecascade`` object);
 * whatever happens, a cascade run is appended to the records file and counted: answered;
-  no usable solution from any stage (502, or 504 when every failure was a timeout); an
-  endpoint refusing the server's key or model (502); the deadline (504); shutdown past the
-  grace period (503); a client that disconnected (no answer; the stages still running are
-  cancelled).
+  no usable solution from any stage (502 ``upstream_error``; 504 ``upstream_timeout`` when
+  every failure was a timeout; 503 ``upstream_unavailable`` with ``Retry-After`` when every
+  failed stage was skipped because its endpoint's circuit breaker is open); an endpoint
+  refusing the server's key or model (502 ``upstream_refused``); the deadline (504); shutdown
+  past the grace period (503); a client that disconnected (no answer; the stages still
+  running are cancelled).
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..problems import Problem
-from ..records import ProblemRecord, StageRecord
+from ..records import Decision, ProblemRecord, StageRecord
+from ..runtime.breaker import COOLDOWN_S
 from ..runtime.endpoints import Endpoint, EndpointError
+from ..runtime.failures import EndpointDown, FailureKind
 from ..runtime.runner import CascadeRunner
 from ..sandbox import SandboxError
 from .drift import DriftMonitor
@@ -253,13 +262,17 @@ class CascadeService:
             raise APIError(504, f"the fallback model did not answer within the deadline of "
                            f"{self.deadline_s:g} s", ErrorType.TIMEOUT,
                            code="deadline_exceeded") from None
-        except EndpointError as exc:
+        except EndpointDown as exc:
+            if not exc.failure.kind.misconfiguration:  # its circuit breaker is open
+                raise APIError(503, f"the fallback model is unavailable: {exc}",
+                               ErrorType.SERVER, code="upstream_unavailable",
+                               headers={"Retry-After": f"{COOLDOWN_S:g}"}) from None
             log.error("upstream refused: %s", exc)
             raise APIError(502, f"an upstream endpoint refused the request: {exc}",
                            ErrorType.UPSTREAM, code="upstream_refused") from None
         g = generations[0]
         if g.error is not None:
-            status = 504 if g.error.startswith("timeout") else 502
+            status = 504 if g.failure is FailureKind.TIMEOUT else 502
             raise APIError(status, f"the fallback model {model} failed: {g.error} (after "
                            f"{g.attempts} attempt(s))",
                            ErrorType.TIMEOUT if status == 504 else ErrorType.UPSTREAM,
@@ -280,20 +293,28 @@ class CascadeService:
 
 
 def _no_answer(record: ProblemRecord) -> APIError:
-    """502 (504 when every failed generation timed out) naming each stage's failure."""
-    errors = [x.error for s in record.stages for x in (*s.solutions, *s.tests)
-              if x.error is not None]
-    timeouts = bool(errors) and all(e.startswith("timeout") for e in errors)
+    """The error answer of a cascade run without an answer, naming each stage's failure:
+    504 when every failure was a timeout, 503 (with ``Retry-After``) when every failed stage
+    was skipped by an open circuit breaker, else 502."""
+    kinds = [x.failure for s in record.stages for x in (*s.solutions, *s.tests)
+             if x.error is not None]
+    kinds += [s.failure_kind for s in record.stages
+              if s.decision == Decision.FAILED and not (s.solutions or s.tests)]
     causes = []
     for s in record.stages:
         first = next((x for x in (*s.solutions, *s.tests) if x.error is not None), None)
         if first is not None:
             causes.append(f"{s.model}: {first.error} (after {first.attempts} attempt(s))")
+        elif s.failure is not None:
+            causes.append(f"{s.model}: {s.failure}")
         else:
             causes.append(f"{s.model}: no usable solution")
     message = "no stage produced a usable solution; " + "; ".join(causes)
-    if timeouts:
+    if kinds and all(k == FailureKind.TIMEOUT for k in kinds):
         return APIError(504, message, ErrorType.TIMEOUT, code="upstream_timeout")
+    if kinds and all(k == FailureKind.CIRCUIT_OPEN for k in kinds):
+        return APIError(503, message, ErrorType.SERVER, code="upstream_unavailable",
+                        headers={"Retry-After": f"{COOLDOWN_S:g}"})
     return APIError(502, message, ErrorType.UPSTREAM, code="upstream_error")
 
 

@@ -53,3 +53,38 @@ def test_sources_are_checked_when_made(tmp_path: Path) -> None:
         MeasureSources(wizardcoder=tmp_path, wizardcoder_models=("", " "))
     assert MeasureSources(codet=tmp_path).default_problems() == "humaneval"
     assert MEASURE_CONFIG.to_json()["test_timeout_s"] == 0.25
+
+
+def test_a_sandbox_that_stops_working_stops_measure_and_stores_nothing(
+        wizard_dir, price_file, tmp_path, monkeypatch, capsys) -> None:
+    """The sandbox's runner dies at start (as with /dev/null unusable inside it): every
+    cell would be harness_error. measure stops with one line naming the cause; no cell of
+    the broken batch reaches the cache, no profile is written."""
+    import planner.sandbox.executor as sandbox_executor
+    from planner.cli import _register_commands, app, run_command
+    from planner.sandbox import SandboxBrokenError, SandboxExecutor
+
+    runner = tmp_path / "runner.py"
+    runner.write_text("import sys\nsys.stderr.write('cannot open /dev/null: Permission "
+                      "denied\\n')\nsys.exit(3)\n")
+    monkeypatch.setattr(sandbox_executor, "_RUNNER_SOURCE", runner)
+    sources = MeasureSources(wizardcoder=wizard_dir, wizardcoder_models=("7B",))
+    out = tmp_path / "p.npz"
+    with pytest.raises(SandboxBrokenError) as info:
+        build_profile(out, sources, prices=price_file, progress=False, limit=1,
+                      executor=SandboxExecutor(MEASURE_CONFIG, workers=1))
+    message = str(info.value)
+    assert message.startswith("the sandbox stopped working (level ")
+    assert "cannot open /dev/null: Permission denied" in message
+    assert "cells measured before are kept in" in message and "\n" not in message
+    assert not out.exists()
+    assert not any((tmp_path / ".codecascade-cells").rglob("*.npz"))
+    import typer
+
+    _register_commands()
+    code = run_command(typer.main.get_command(app), [
+        "measure", str(tmp_path / "q.npz"), "--wizardcoder", str(wizard_dir),
+        "--wizardcoder-models", "7B", "--prices", str(price_file), "--no-progress"],
+        "codecascade")
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: the sandbox stopped working") and "\n" not in err

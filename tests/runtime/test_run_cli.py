@@ -38,11 +38,12 @@ def make_spec(path, stages=STAGES):
     return save_spec(spec, path)
 
 
-def make_endpoints(path, base_url, key_env=None):
+def make_endpoints(path, base_url, key_env=None, **defaults):
     key = f'api_key_env = "{key_env}"\n' if key_env else ""
+    extra = "".join(f"{k} = {v!r}\n" for k, v in defaults.items())
     path.write_text(
         f'[defaults]\nbase_url = "{base_url}"\nstyle = "chat"\nlogprobs = true\n'
-        f'backoff_s = 0.0\n{key}\n'
+        f'backoff_s = 0.0\n{key}{extra}\n'
         '[models."WizardCoder-Python-7B"]\nmodel = "WizardLM/WizardCoder-Python-7B-V1.0"\n'
         'price_per_1m_generated = 1.91\n\n'
         '[models."WizardCoder-Python-34B"]\nmodel = "WizardLM/WizardCoder-Python-34B-V1.0"\n'

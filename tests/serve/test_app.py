@@ -232,20 +232,16 @@ def test_requests_without_a_function_go_to_the_fallback_model(replay, serving):
     class AnswersAnything(ReplayServer):
         """The replay server, also answering prompts that are no HumanEval problem."""
 
-        def respond(self, body, chat):
-            status, payload, fault, delay = super().respond(body, chat)
-            if status == 400:
-                text = "A closure keeps the variables of the scope it was made in."
-                choice = ({"index": 0, "message": {"role": "assistant", "content": text},
-                           "finish_reason": "stop"} if chat else
-                          {"index": 0, "text": text, "finish_reason": "stop"})
-                self.fallback_bodies = [*getattr(self, "fallback_bodies", []), body]
-                payload = json.dumps({"id": "x", "object": "chat.completion", "created": 0,
-                                      "model": body["model"], "choices": [choice],
-                                      "usage": {"prompt_tokens": 12, "completion_tokens": 11,
-                                                "total_tokens": 23}}).encode()
-                return 200, payload, None, 0
-            return status, payload, fault, delay
+        def plain_reply(self, body, chat, n):
+            text = "A closure keeps the variables of the scope it was made in."
+            choice = ({"index": 0, "message": {"role": "assistant", "content": text},
+                       "finish_reason": "stop"} if chat else
+                      {"index": 0, "text": text, "finish_reason": "stop"})
+            self.fallback_bodies = [*getattr(self, "fallback_bodies", []), body]
+            return json.dumps({"id": "x", "object": "chat.completion", "created": 0,
+                               "model": body["model"], "choices": [choice],
+                               "usage": {"prompt_tokens": 12, "completion_tokens": 11,
+                                         "total_tokens": 23}}).encode()
 
     upstream = replay(cls=AnswersAnything)
     server, client = serving(upstream.base_url, HashExecutor())

@@ -78,13 +78,14 @@ def test_persistent_upstream_faults_end_in_openai_errors(replay, serving, humane
             assert isinstance(error, openai.APIStatusError) and error.status_code == status
         assert error.body["code"] == code and cause in error.body["message"]
         assert error.body["message"].startswith("no stage produced a usable solution")
-    # every model was tried, each failure recorded (not as the model's wrong answer)
+    # every model was tried, each failure recorded (not as the model's wrong answer): the
+    # stages failed, the problem is unfinished
     records = list(read_records(server.prepared.options.records))
     assert len(records) == len(styles)
     for record in records:
-        assert record.answer is None and record.correct is None
+        assert record.answer is None and record.correct is None and not record.finished
         assert [s.model for s in record.stages] == list(MODELS)
-        assert all(s.decision == "error" for s in record.stages)
+        assert all(s.decision == "failed" and s.failure for s in record.stages)
     # the server is still up and healthy
     assert raw(server, "GET", "/health")[0] == 200
     _, _, metrics = raw(server, "GET", "/metrics")
@@ -197,3 +198,52 @@ def test_a_disconnecting_client_cancels_the_remaining_stages(replay, serving, hu
     assert wait_for(lambda: server.prepared.service.in_flight == 0, what="slot released")
     health = json.loads(raw(server, "GET", "/health")[2])
     assert health["in_flight"] == 0 and health["records_written"] == 1
+
+
+def _unused_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+
+
+def test_later_stages_down_degrade_to_the_first_stages_answer(replay, serving, humaneval):
+    """13B and 34B down: the 7B stage's chosen solution answers, said to be degraded."""
+    down = {"base_url": _unused_url()}
+    server, client = serving(replay().base_url, Always(False),
+                             endpoint_defaults={"max_retries": 0},
+                             endpoint_overrides={MODELS[1]: down, MODELS[2]: down})
+    response = client.completions.with_raw_response.create(model="cascade",
+                                                           prompt=humaneval[43].prompt)
+    answer = response.parse()
+    assert answer.choices[0].text
+    assert response.headers["X-Codecascade-Degraded"] == "true"
+    assert response.headers["X-Codecascade-Decisions"] == "escalate,failed,failed"
+    extension = answer.model_extra["codecascade"]
+    assert extension["degraded"] and extension["answered_by"]["model"] == MODELS[0]
+    assert extension["failure"].startswith(f"{MODELS[1]}: connection error")
+    record = next(iter(read_records(server.prepared.options.records)))
+    assert record.degraded and not record.finished and record.answer.stage == 0
+
+
+def test_an_endpoint_that_keeps_failing_gets_its_circuit_opened(replay, serving, humaneval):
+    """Every request to the only stage fails with 500: its third failure opens the circuit
+    breaker, and the next cascade is refused at once with 503 and Retry-After."""
+    from planner.options import CascadePlan, Stage, StageOption
+
+    upstream = replay(Faults(server_error=1.0))
+    plan = CascadePlan((Stage(MODELS[0], StageOption(k=0)),))  # one request per cascade
+    server, client = serving(upstream.base_url, HashExecutor(), plan=plan,
+                             endpoint_defaults={"max_retries": 0})
+    statuses = []
+    for p in humaneval[44:48]:
+        with pytest.raises(openai.APIStatusError) as info:
+            client.completions.create(model="cascade", prompt=p.prompt)
+        statuses.append((info.value.status_code, info.value.body["code"]))
+    assert statuses == [(502, "upstream_error")] * 3 + [(503, "upstream_unavailable")]
+    assert info.value.response.headers["Retry-After"] == "30"
+    assert "is failing: its last 3 requests failed the same way: HTTP 500" in \
+        info.value.body["message"]
+    assert upstream.requests == 3  # the fourth cascade was not sent upstream
+    assert raw(server, "GET", "/health")[0] == 200

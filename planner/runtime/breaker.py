@@ -1,0 +1,106 @@
+"""A circuit breaker per endpoint: stop asking an endpoint that fails every request the same
+way.
+
+Each request's final outcome (after its retries) is reported to the endpoint's
+:class:`CircuitBreaker`. When the last ``threshold`` outcomes are all failures with the
+same cause (:attr:`planner.runtime.failures.Failure.cause`: kind and HTTP status), the
+breaker *opens*: :meth:`CircuitBreaker.check` raises
+:class:`~planner.runtime.failures.EndpointDown` naming the endpoint and the cause. A run
+stops there (its problems in flight are not recorded; ``--resume`` redoes them); a server
+keeps the breaker open for ``cooldown_s`` seconds, fails requests to that endpoint at once
+meanwhile, then lets one request through (*half-open*): its success closes the breaker,
+its failure opens it again. One success anywhere in the window resets the count, so an
+endpoint that fails some requests (a prompt too long for one problem) never opens it.
+(The pattern as in Nygard, *Release It!*, ch. 5.)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from .endpoints import Endpoint
+from .failures import EndpointDown, Failure, FailureKind
+
+#: Consecutive final failures with one cause that open a breaker.
+THRESHOLD = 3
+#: Seconds an open breaker refuses requests before it lets one through.
+COOLDOWN_S = 30.0
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive final failures with one cause (see the module
+    docstring); ``clock`` returns seconds (monotonic), injectable for tests."""
+
+    def __init__(self, endpoint: Endpoint, *, threshold: int = THRESHOLD,
+                 cooldown_s: float = COOLDOWN_S,
+                 clock: Callable[[], float] = time.monotonic):
+        if threshold < 1:
+            raise ValueError(f"threshold must be >= 1, got {threshold}")
+        if cooldown_s < 0:
+            raise ValueError(f"cooldown_s must be >= 0, got {cooldown_s}")
+        self.endpoint = endpoint
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._recent: deque[Failure] = deque(maxlen=threshold)
+        self._opened_at: float | None = None
+        self._trial = False
+        self._lock = threading.Lock()
+        self.trips = 0
+
+    @property
+    def open(self) -> bool:
+        """True while requests are refused (open, and not yet half-open)."""
+        with self._lock:
+            return self._opened_at is not None and not self._cooled()
+
+    @property
+    def last_failure(self) -> Failure | None:
+        with self._lock:
+            return self._recent[-1] if self._recent else None
+
+    def _cooled(self) -> bool:
+        return (self._opened_at is not None
+                and self._clock() - self._opened_at >= self.cooldown_s)
+
+    def check(self) -> None:
+        """Raise :class:`EndpointDown` when the breaker is open; when it has cooled down,
+        let exactly one request through (half-open) and refuse the others until that one
+        reports."""
+        with self._lock:
+            if self._opened_at is None:
+                return
+            if self._cooled() and not self._trial:
+                self._trial = True
+                return
+            failure = self._recent[-1]
+        raise EndpointDown(self.endpoint, Failure(
+            FailureKind.CIRCUIT_OPEN, failure.message, failure.status),
+            f"is failing: its last {self.threshold} requests failed the same way")
+
+    def success(self) -> None:
+        """A request came back: close the breaker, forget the failures."""
+        with self._lock:
+            self._recent.clear()
+            self._opened_at = None
+            self._trial = False
+
+    def failure(self, failure: Failure) -> None:
+        """A request failed for good (after its retries); raise :class:`EndpointDown` when
+        this opens the breaker."""
+        with self._lock:
+            if self._recent and self._recent[-1].cause != failure.cause:
+                self._recent.clear()
+            self._recent.append(failure)
+            trial_failed = self._trial
+            self._trial = False
+            if len(self._recent) < self.threshold and not trial_failed:
+                return
+            self._opened_at = self._clock()
+            self.trips += 1
+        raise EndpointDown(self.endpoint, failure,
+                           f"is failing: its last {self.threshold} requests failed the "
+                           "same way")
