@@ -7,10 +7,10 @@ For each endpoint a run (or a collection) will use, concurrently:
    loaded model, so a typo would otherwise go unnoticed). A server without the route
    (404/405) or with a broken one is not held to it: step 2 decides.
 2. One tiny request (``max_tokens=1``, greedy) in the endpoint's style, with at most
-   :data:`PREFLIGHT_RETRIES` retries. Where samples will be asked with ``n`` (``probe_n``),
-   the request asks ``n=2`` instead, so that a server refusing or ignoring ``n`` is known
-   before the first problem (:class:`NSupport`; the client then asks one sample per
-   request).
+   :data:`PREFLIGHT_RETRIES` retries (fewer when the endpoint allows fewer). Where samples
+   will be asked with ``n`` (``probe_n``), the request asks ``n=2`` instead, so that a
+   server refusing or ignoring ``n`` is known before the first problem (:class:`NSupport`;
+   the client then asks one sample per request).
 
 Every failure is collected and reported in one line, naming each endpoint and its cause
 (:class:`PreflightError`); the cost is a few tokens per endpoint.
@@ -29,8 +29,9 @@ from .endpoints import Endpoint, EndpointError, EndpointStyle, check_covers
 from .failures import EndpointDown, Failure, FailureKind, classify, one_line
 from .prompts import Prompt
 
-#: Retries of the tiny request (a server that is down should not cost minutes of backoff).
-PREFLIGHT_RETRIES = 1
+#: Retries of the tiny request at most: enough for a busy server (429, a 503 while it
+#: loads), few enough that a server that is down costs seconds of backoff, not minutes.
+PREFLIGHT_RETRIES = 3
 #: What the tiny request asks.
 PING_TEXT = "Reply with the single word OK."
 #: Models listed in the error message at most.
@@ -107,13 +108,14 @@ async def check_endpoint(client: EndpointClient, *, probe_n: bool = False) -> En
                                        "endpoints file"), "is not usable")
     n = 2 if probe_n and client.uses_n else 1
     greedy = n == 1
+    retries = min(ep.max_retries, PREFLIGHT_RETRIES)
     outcome = await client.request(ping_prompt(ep), n, greedy=greedy, max_tokens=1,
-                                    retries=PREFLIGHT_RETRIES)
+                                   retries=retries)
     support = NSupport.UNUSED
     if outcome.failure is not None and n > 1 and outcome.failure.kind in (
             FailureKind.REFUSED, FailureKind.SERVER_ERROR):
         single = await client.request(ping_prompt(ep), 1, greedy=True, max_tokens=1,
-                                       retries=PREFLIGHT_RETRIES)
+                                      retries=retries)
         if single.failure is None:
             support = NSupport.REFUSED
             client.one_per_request(f"refused n=2 ({outcome.failure.message})")

@@ -113,7 +113,7 @@ def base_args(spec: Path, endpoints: Path, out: Path, *extra: str) -> list[str]:
 
 @pytest.mark.parametrize(("behaviour", "cause"), [
     ("unused", "cannot be reached (GET /models): connection error"),
-    ("http500", "failed a 1-token request after 2 attempt(s): HTTP 500"),
+    ("http500", "failed a 1-token request after 4 attempt(s): HTTP 500"),
     ("hang", "cannot be reached (GET /models): timeout after 0.5 s"),
     ("not_json", "failed a 1-token request"),
 ])
