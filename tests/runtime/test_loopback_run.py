@@ -119,10 +119,10 @@ def test_three_stage_run_matches_the_replay_of_the_same_samples(replay_server, w
 
 def test_faults_end_with_every_problem_recorded(replay_server, wizard_data, tmp_path):
     faults = Faults(rate_limit=0.1, server_error=0.1, malformed=0.05, cut_off=0.05,
-                    slow=0.05, slow_s=0.5, seed=11,
+                    slow=0.05, slow_s=3.0, seed=11,
                     always_malformed_tasks=frozenset({"HumanEval/3"}))
     server = replay_server(faults)
-    eps = endpoints_for(server, max_retries=8, timeout_s=0.3)
+    eps = endpoints_for(server, max_retries=8, timeout_s=1.5)
     problems = load_problems("humaneval", limit=10)
     stats, records = run(PLAN, eps, RuleExecutor(), problems, tmp_path / "r.jsonl",
                          concurrency=4, preflight=False)
