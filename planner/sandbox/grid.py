@@ -204,17 +204,18 @@ HARNESS_ERROR = "harness_error"
 
 def broken_cause(job: GridJob, result: GridResult) -> str | None:
     """Why the sandbox, not the code, decided ``result`` (one line), or None when it did
-    not: every cell is ``harness_error``, or ``job`` is a check job and every solution's
-    ground-truth check is ``harness_error``. Such verdicts say nothing about the solutions,
-    so no consumer may record them; executors raise :class:`SandboxBrokenError` instead."""
+    not: every cell is ``harness_error`` (:attr:`planner.sandbox.BatchResult.broken`, for
+    any executor), or ``job`` is a check job and every solution's ground-truth check is
+    ``harness_error``. Such verdicts say nothing about the solutions, so no consumer may
+    record them; executors raise :class:`SandboxBrokenError` instead."""
     if not result.codes.size:
         return None
     harness = result.verdicts == HARNESS_ERROR
     if not (harness.all() or (job.check and harness[:, 0].all())):
         return None
     cause = result.errors[-1] if result.errors else "every sandbox of the batch died"
-    level = f" (level {result.level})" if result.level else ""
-    return f"the sandbox stopped working{level}: {cause}"
+    what = "" if harness.all() else "every ground-truth check of a batch failed to run: "
+    return f"sandbox level {result.level or '?'} stopped working: {what}{cause}"
 
 
 def run_one(executor: Executor, job: GridJob) -> GridResult:
@@ -307,6 +308,7 @@ class SandboxExecutor:
                 if passed.shape != (len(job.solutions), len(job.tests)):
                     raise ExecutionError(f"sandbox returned a {passed.shape} result for a "
                                          f"{(len(job.solutions), len(job.tests))} job")
+                batch.raise_if_broken()
                 result = GridResult(verdict_codes(batch.verdicts, passed),
                                     np.asarray(batch.codes, dtype=np.uint16),
                                     tuple(batch.vocabulary), str(batch.level),

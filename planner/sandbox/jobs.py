@@ -30,13 +30,6 @@ class SandboxBrokenError(SandboxError):
     the message is one line naming the cause (see :meth:`BatchResult.raise_if_broken`)."""
 
 
-class SandboxBrokenError(SandboxError):
-    """The sandbox stopped working: a batch came back with every cell ``harness_error`` (its
-    sandboxes died, twice for every solution), or with every ground-truth check
-    ``harness_error``. An infrastructure failure, never the model's; the message is one line
-    naming the cause (see :func:`planner.sandbox.grid.broken_cause`)."""
-
-
 @dataclass(frozen=True)
 class Limits:
     """Per-execution limits (defaults follow the sandbox research, section 4.5).

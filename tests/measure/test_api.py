@@ -74,7 +74,7 @@ def test_a_sandbox_that_stops_working_stops_measure_and_stores_nothing(
         build_profile(out, sources, prices=price_file, progress=False, limit=1,
                       executor=SandboxExecutor(MEASURE_CONFIG, workers=1))
     message = str(info.value)
-    assert message.startswith("the sandbox stopped working (level ")
+    assert message.startswith("sandbox level ") and "stopped working: " in message
     assert "cannot open /dev/null: Permission denied" in message
     assert "cells measured before are kept in" in message and "\n" not in message
     assert not out.exists()
@@ -87,4 +87,4 @@ def test_a_sandbox_that_stops_working_stops_measure_and_stores_nothing(
         "--wizardcoder-models", "7B", "--prices", str(price_file), "--no-progress"],
         "codecascade")
     err = capsys.readouterr().err.strip()
-    assert code == 2 and err.startswith("error: the sandbox stopped working") and "\n" not in err
+    assert code == 2 and err.startswith("error: sandbox level ") and "\n" not in err

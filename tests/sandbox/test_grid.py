@@ -118,3 +118,31 @@ def test_assert_lines_as_ground_truth_decide_correctness(level_a):
     job = GridJob((GOOD, WRONG), (problem.ground_truth_test,), problem.preamble, check=True)
     result = run_one(SandboxExecutor(workers=1), job)
     assert list(result.verdicts[:, 0]) == ["pass", "fail"]
+
+
+def test_broken_cause_names_a_batch_the_sandbox_could_not_run():
+    import numpy as np
+
+    from planner.sandbox.grid import GridJob, GridResult, broken_cause
+
+    vocabulary = ("pass", "fail", "harness_error")
+
+    def result(detail):
+        detail = np.array(detail, dtype=np.uint16)
+        codes = np.where(detail == 0, 1, np.where(detail == 1, 2, 5)).astype(np.uint8)
+        return GridResult(codes, detail, vocabulary, "A", 0.1,
+                          ("runner exited with status 3: 'cannot open /dev/null'",))
+
+    plain = GridJob(("a", "b"), ("t1", "t2"))
+    check = GridJob(("a", "b"), ("check", "t1"), check=True)
+    assert broken_cause(plain, result([[0, 1], [2, 0]])) is None
+    assert broken_cause(plain, result([[2, 2], [2, 2]])) == (
+        "sandbox level A stopped working: runner exited with status 3: 'cannot open "
+        "/dev/null'")
+    # one solution's check could not run (it killed its sandbox twice): that solution's
+    # doing; every check of the batch: the sandbox's
+    assert broken_cause(check, result([[2, 1], [0, 0]])) is None
+    assert "every ground-truth check of a batch failed to run" in broken_cause(
+        check, result([[2, 0], [2, 1]]))
+    assert broken_cause(plain, result([[2, 0], [2, 1]])) is None
+    assert broken_cause(plain, GridResult.empty(0, 2)) is None
