@@ -3,14 +3,19 @@ way.
 
 Each request's final outcome (after its retries) is reported to the endpoint's
 :class:`CircuitBreaker`. When the last ``threshold`` outcomes are all failures with the
-same cause (:attr:`planner.runtime.failures.Failure.cause`: kind and HTTP status), the
-breaker *opens*: :meth:`CircuitBreaker.check` raises
+same cause (:attr:`planner.runtime.failures.Failure.cause`: kind and HTTP status) that
+says the endpoint cannot serve (unreachable, too slow, 5xx, 429 after every retry, bodies
+that are not completions), the breaker *opens*: :meth:`CircuitBreaker.check` raises
 :class:`~planner.runtime.failures.EndpointDown` naming the endpoint and the cause. A run
 stops there (its problems in flight are not recorded; ``--resume`` redoes them); a server
 keeps the breaker open for ``cooldown_s`` seconds, fails requests to that endpoint at once
 meanwhile, then lets one request through (*half-open*): its success closes the breaker,
-its failure opens it again. One success anywhere in the window resets the count, so an
-endpoint that fails some requests (a prompt too long for one problem) never opens it.
+its failure opens it again. One success anywhere in the window resets the count. A
+refusal (HTTP 400, 422: a prompt too long for one problem, a greedy request a server cannot
+serve) is about the request, not the endpoint's health: it neither counts nor resets, and
+a refused half-open trial only lets the next request be the trial (an
+endpoint that refuses every request is the pre-flight check's to find,
+:mod:`planner.runtime.preflight`; a wrong key, URL or model stops a run at once).
 (The pattern as in Nygard, *Release It!*, ch. 5.)
 """
 
@@ -90,7 +95,11 @@ class CircuitBreaker:
 
     def failure(self, failure: Failure) -> None:
         """A request failed for good (after its retries); raise :class:`EndpointDown` when
-        this opens the breaker."""
+        this opens the breaker (a refusal never does: see the module docstring)."""
+        if failure.kind is FailureKind.REFUSED:
+            with self._lock:
+                self._trial = False  # a half-open trial that was refused: let another try
+            return
         with self._lock:
             if self._recent and self._recent[-1].cause != failure.cause:
                 self._recent.clear()

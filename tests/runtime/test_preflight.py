@@ -192,6 +192,8 @@ def test_the_breaker_opens_after_the_same_failure_three_times_in_a_row():
     breaker.success()  # an answer in between resets the count
     breaker.failure(http500)
     breaker.failure(http500)
+    for _ in range(5):  # a refusal is about one request: it neither counts nor resets
+        breaker.failure(Failure(FailureKind.REFUSED, "HTTP 400 prompt too long", 400))
     assert not breaker.open
     with pytest.raises(EndpointDown) as info:
         breaker.failure(http500)
@@ -256,3 +258,19 @@ def test_the_records_schema_knows_every_failure_kind():
 
     kinds = record_schema("codecascade-record/1")["$defs"]["failure_kind"]["enum"]
     assert kinds == [None, *(str(k) for k in FailureKind)]
+
+
+def test_a_refused_half_open_trial_lets_the_next_request_be_the_trial():
+    now = [0.0]
+    breaker = CircuitBreaker(breaker_endpoint(), threshold=1, cooldown_s=10,
+                             clock=lambda: now[0])
+    with pytest.raises(EndpointDown):
+        breaker.failure(Failure(FailureKind.CONNECTION, "connection error"))
+    now[0] = 10.0
+    breaker.check()  # the trial ...
+    breaker.failure(Failure(FailureKind.REFUSED, "HTTP 400 prompt too long", 400))
+    breaker.check()  # ... was refused: the next request is the trial, not refused forever
+    with pytest.raises(EndpointDown):
+        breaker.check()
+    breaker.success()
+    assert not breaker.open
