@@ -17,6 +17,13 @@ a refused half-open trial only lets the next request be the trial (an
 endpoint that refuses every request is the pre-flight check's to find,
 :mod:`planner.runtime.preflight`; a wrong key, URL or model stops a run at once).
 (The pattern as in Nygard, *Release It!*, ch. 5.)
+
+The evidence is counted in attempts: a final failure of an endpoint with ``max_retries``
+retries stands for ``max_retries + 1`` failed attempts, and the default threshold
+(:func:`threshold_for`) asks for at least :data:`THRESHOLD` requests and
+:data:`MIN_ATTEMPTS` attempts. With the default 6 retries that is 3 requests; with
+retries switched off it is 12, so that a flaky endpoint (30 % of requests answered 500)
+does not open it by chance (0.3^12 ≈ 5e-7 per request) while a dead one still does.
 """
 
 from __future__ import annotations
@@ -29,19 +36,30 @@ from collections.abc import Callable
 from .endpoints import Endpoint
 from .failures import EndpointDown, Failure, FailureKind
 
-#: Consecutive final failures with one cause that open a breaker.
+#: Consecutive final failures with one cause that open a breaker, at least.
 THRESHOLD = 3
+#: Consecutive failed attempts (retries included) with one cause that open a breaker, at
+#: least.
+MIN_ATTEMPTS = 12
 #: Seconds an open breaker refuses requests before it lets one through.
 COOLDOWN_S = 30.0
 
 
-class CircuitBreaker:
-    """Opens after ``threshold`` consecutive final failures with one cause (see the module
-    docstring); ``clock`` returns seconds (monotonic), injectable for tests."""
+def threshold_for(endpoint: Endpoint) -> int:
+    """Consecutive final failures that open ``endpoint``'s breaker: at least
+    :data:`THRESHOLD`, and enough for :data:`MIN_ATTEMPTS` attempts."""
+    return max(THRESHOLD, -(-MIN_ATTEMPTS // (endpoint.max_retries + 1)))
 
-    def __init__(self, endpoint: Endpoint, *, threshold: int = THRESHOLD,
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive final failures with one cause (default
+    :func:`threshold_for` the endpoint; see the module docstring); ``clock`` returns
+    seconds (monotonic), injectable for tests."""
+
+    def __init__(self, endpoint: Endpoint, *, threshold: int | None = None,
                  cooldown_s: float = COOLDOWN_S,
                  clock: Callable[[], float] = time.monotonic):
+        threshold = threshold_for(endpoint) if threshold is None else threshold
         if threshold < 1:
             raise ValueError(f"threshold must be >= 1, got {threshold}")
         if cooldown_s < 0:

@@ -230,7 +230,7 @@ def test_an_open_breaker_lets_one_trial_through_after_its_cooldown():
 
 def test_a_client_stops_asking_an_endpoint_that_keeps_failing():
     with Misbehaving("http500") as server:
-        ep = endpoints(server.base_url, max_retries=1)["m"]
+        ep = endpoints(server.base_url, max_retries=3)["m"]
 
         async def go():
             client = EndpointClient(ep, seed=0)
@@ -247,8 +247,8 @@ def test_a_client_stops_asking_an_endpoint_that_keeps_failing():
 
         gens = asyncio.run(go())
         # the n=2 request, the single request that checks whether n was the cause, and
-        # the third request: three failures, each after one retry
-        assert server.hits["/chat/completions"] == 3 * 2
+        # the third request: three failures, each after three retries
+        assert server.hits["/chat/completions"] == 3 * 4
     assert all(g.failure is FailureKind.SERVER_ERROR and g.error.startswith("HTTP 500")
                for g in gens)
 
@@ -274,3 +274,16 @@ def test_a_refused_half_open_trial_lets_the_next_request_be_the_trial():
         breaker.check()
     breaker.success()
     assert not breaker.open
+
+
+def test_the_default_threshold_counts_attempts_so_a_flaky_endpoint_without_retries_stays_up():
+    assert CircuitBreaker(endpoints("http://127.0.0.1:1/v1")["m"]).threshold == 3  # 6 retries
+    assert CircuitBreaker(endpoints("http://127.0.0.1:1/v1",
+                                    max_retries=1)["m"]).threshold == 6
+    without_retries = CircuitBreaker(endpoints("http://127.0.0.1:1/v1", max_retries=0)["m"])
+    assert without_retries.threshold == 12
+    http500 = Failure(FailureKind.SERVER_ERROR, "HTTP 500 boom", 500)
+    for _ in range(11):
+        without_retries.failure(http500)
+    with pytest.raises(EndpointDown):
+        without_retries.failure(http500)

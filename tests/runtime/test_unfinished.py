@@ -165,7 +165,7 @@ def test_an_endpoint_going_down_mid_run_stops_it_and_resume_redoes_what_it_touch
         return "http500" if down["on"] else None
 
     with Misbehaving("forward", upstream=replay_server().base_url, override=override) as proxy:
-        eps = make_endpoints(tmp_path / "e.toml", proxy.base_url, max_retries=0)
+        eps = make_endpoints(tmp_path / "e.toml", proxy.base_url, max_retries=3)
         code, err = error_of(capsys, *base_args(spec, eps, out, "--limit", "6",
                                                 "--concurrency", "1"))
         assert code == 2, err

@@ -228,14 +228,15 @@ def test_later_stages_down_degrade_to_the_first_stages_answer(replay, serving, h
 
 
 def test_an_endpoint_that_keeps_failing_gets_its_circuit_opened(replay, serving, humaneval):
-    """Every request to the only stage fails with 500: its third failure opens the circuit
-    breaker, and the next cascade is refused at once with 503 and Retry-After."""
+    """Every request to the only stage fails with 500 (after 3 retries: 4 attempts): its
+    third failure opens the circuit breaker, and the next cascade is refused at once with
+    503 and Retry-After."""
     from planner.options import CascadePlan, Stage, StageOption
 
     upstream = replay(Faults(server_error=1.0))
     plan = CascadePlan((Stage(MODELS[0], StageOption(k=0)),))  # one request per cascade
     server, client = serving(upstream.base_url, HashExecutor(), plan=plan,
-                             endpoint_defaults={"max_retries": 0})
+                             endpoint_defaults={"max_retries": 3})
     statuses = []
     for p in humaneval[44:48]:
         with pytest.raises(openai.APIStatusError) as info:
@@ -245,5 +246,5 @@ def test_an_endpoint_that_keeps_failing_gets_its_circuit_opened(replay, serving,
     assert info.value.response.headers["Retry-After"] == "30"
     assert "is failing: its last 3 requests failed the same way: HTTP 500" in \
         info.value.body["message"]
-    assert upstream.requests == 3  # the fourth cascade was not sent upstream
+    assert upstream.requests == 3 * 4  # the fourth cascade was not sent upstream
     assert raw(server, "GET", "/health")[0] == 200
