@@ -183,7 +183,24 @@ class _Slot:
             self.proc.stdin.write(rt._U32.pack(len(data)) + data)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
+            self._drain_stderr()
             raise _SandboxDied(f"runner pipe closed ({exc}){self._stderr_tail()}") from None
+
+    def _drain_stderr(self, timeout: float = 2.0) -> None:
+        """What a runner that died wrote on stderr (at most ``_MAX_STDERR`` bytes, waiting at
+        most ``timeout`` seconds), so that the error names its cause, whichever of the
+        write and the runner's death came first."""
+        assert self.proc.stderr is not None
+        err_fd = self.proc.stderr.fileno()
+        deadline = time.monotonic() + timeout
+        while len(self.stderr) < _MAX_STDERR:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([err_fd], [], [], left)[0]:
+                return
+            chunk = os.read(err_fd, 65536)
+            if not chunk:
+                return
+            self.stderr += chunk[: _MAX_STDERR - len(self.stderr)]
 
     def _stderr_tail(self) -> str:
         text = bytes(self.stderr).decode("utf-8", "replace").strip().splitlines()
