@@ -71,7 +71,7 @@ def test_a_sandbox_that_stops_working_stops_measure_and_stores_nothing(
     sources = MeasureSources(wizardcoder=wizard_dir, wizardcoder_models=("7B",))
     out = tmp_path / "p.npz"
     with pytest.raises(SandboxBrokenError) as info:
-        build_profile(out, sources, prices=price_file, progress=False, limit=1,
+        build_profile(out, sources, prices=price_file, limit=1,
                       executor=SandboxExecutor(MEASURE_CONFIG, workers=1))
     message = str(info.value)
     assert message.startswith("sandbox level ") and "stopped working: " in message

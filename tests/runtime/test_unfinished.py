@@ -42,7 +42,7 @@ def endpoints(up: str, down: str, down_models=("13B", "34B")):
 
 def run_problem(plan, eps, executor, problem, on_failure):
     runner = CascadeRunner(plan, eps, executor, spec_hash="h",
-                           options=RunOptions(progress=False, on_failure=on_failure))
+                           options=RunOptions(on_failure=on_failure))
 
     async def go():
         await runner.start()
@@ -244,7 +244,7 @@ def test_a_broken_sandbox_stops_the_run_and_records_nothing(replay_server, tmp_p
     server = replay_server()
     eps = endpoints(server.base_url, server.base_url)
     runner = CascadeRunner(plan, eps, SandboxExecutor(GridConfig(), workers=1),
-                           spec_hash="h", options=RunOptions(progress=False))
+                           spec_hash="h", options=RunOptions())
     out = tmp_path / "r.jsonl"
     with RecordWriter(out, append=False) as writer, pytest.raises(SandboxBrokenError) as info:
         asyncio.run(runner.run(load_problems("humaneval", limit=2), writer))
