@@ -10,7 +10,9 @@ that are not completions), the breaker *opens*: :meth:`CircuitBreaker.check` rai
 stops there (its problems in flight are not recorded; ``--resume`` redoes them); a server
 keeps the breaker open for ``cooldown_s`` seconds, fails requests to that endpoint at once
 meanwhile, then lets one request through (*half-open*): its success closes the breaker,
-its failure opens it again. One success anywhere in the window resets the count. A
+its failure opens it again. One success anywhere in the window resets the count, and
+the failures of one prompt count once (one problem's parallel samples, all refused for
+the same reason, are one piece of evidence, not ``k``). A
 refusal (HTTP 400, 422: a prompt too long for one problem, a greedy request a server cannot
 serve) is about the request, not the endpoint's health: it neither counts nor resets, and
 a refused half-open trial only lets the next request be the trial (an
@@ -31,7 +33,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from .endpoints import Endpoint
 from .failures import EndpointDown, Failure, FailureKind
@@ -69,6 +71,7 @@ class CircuitBreaker:
         self.cooldown_s = cooldown_s
         self._clock = clock
         self._recent: deque[Failure] = deque(maxlen=threshold)
+        self._keys: deque[Hashable | None] = deque(maxlen=threshold)
         self._opened_at: float | None = None
         self._trial = False
         self._lock = threading.Lock()
@@ -108,12 +111,15 @@ class CircuitBreaker:
         """A request came back: close the breaker, forget the failures."""
         with self._lock:
             self._recent.clear()
+            self._keys.clear()
             self._opened_at = None
             self._trial = False
 
-    def failure(self, failure: Failure) -> None:
+    def failure(self, failure: Failure, key: Hashable | None = None) -> None:
         """A request failed for good (after its retries); raise :class:`EndpointDown` when
-        this opens the breaker (a refusal never does: see the module docstring)."""
+        this opens the breaker (a refusal never does: see the module docstring). ``key``
+        names what was asked (the prompt): failures of one prompt count once, so that the
+        parallel samples of one problem the endpoint cannot serve do not open it alone."""
         if failure.kind is FailureKind.REFUSED:
             with self._lock:
                 self._trial = False  # a half-open trial that was refused: let another try
@@ -121,7 +127,11 @@ class CircuitBreaker:
         with self._lock:
             if self._recent and self._recent[-1].cause != failure.cause:
                 self._recent.clear()
+                self._keys.clear()
+            if key is not None and key in self._keys and not self._trial:
+                return
             self._recent.append(failure)
+            self._keys.append(key)
             trial_failed = self._trial
             self._trial = False
             if len(self._recent) < self.threshold and not trial_failed:

@@ -166,9 +166,9 @@ class EndpointClient:
                 self.one_per_request(f"refused n={n} ({failure.message})")
                 return list(single.generations) + await self._separately(
                     prompt, n - 1, greedy, max_tokens)
-            self.breaker.failure(failure)
+            self.breaker.failure(failure, _key(prompt))
             outcome = single
-        self.breaker.failure(outcome.failure)  # type: ignore[arg-type]
+        self.breaker.failure(outcome.failure, _key(prompt))  # type: ignore[arg-type]
         return outcome.failed(n)
 
     async def _separately(self, prompt: Prompt, n: int, greedy: bool,
@@ -179,7 +179,7 @@ class EndpointClient:
             self.breaker.success()
         for outcome in outcomes:
             if outcome.failure is not None:
-                self.breaker.failure(outcome.failure)
+                self.breaker.failure(outcome.failure, _key(prompt))
         return [outcome.generations[0] if outcome.failure is None else outcome.failed(1)[0]
                 for outcome in outcomes]
 
@@ -290,6 +290,11 @@ class EndpointClient:
                 failure=FailureKind.BAD_RESPONSE if missing else None,
             ))
         return out
+
+
+def _key(prompt: Prompt) -> str:
+    """What the circuit breaker knows a prompt by."""
+    return repr((prompt.text, prompt.messages))
 
 
 def _token_starts(choice: Any, text: str) -> tuple[int, ...] | None:

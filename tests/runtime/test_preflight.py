@@ -235,20 +235,24 @@ def test_a_client_stops_asking_an_endpoint_that_keeps_failing():
         async def go():
             client = EndpointClient(ep, seed=0)
             try:
-                prompt = solution_prompt(ep, "def f():\n", "f")
-                gens = await client.generate(prompt, 2, greedy=True, max_tokens=4)
+                def prompt(name):
+                    return solution_prompt(ep, f"def {name}():\n", name)
+
+                # the n=2 request and the single one that checks n: one prompt, one count
+                gens = await client.generate(prompt("f"), 2, greedy=True, max_tokens=4)
+                await client.generate(prompt("g"), 1, greedy=True, max_tokens=4)
                 with pytest.raises(EndpointDown, match="its last 3 requests failed the same"):
-                    await client.generate(prompt, 1, greedy=True, max_tokens=4)
+                    await client.generate(prompt("h"), 1, greedy=True, max_tokens=4)
                 with pytest.raises(EndpointDown):  # open: not even sent
-                    await client.generate(prompt, 1, greedy=True, max_tokens=4)
+                    await client.generate(prompt("i"), 1, greedy=True, max_tokens=4)
                 return gens
             finally:
                 await client.close()
 
         gens = asyncio.run(go())
         # the n=2 request, the single request that checks whether n was the cause, and
-        # the third request: three failures, each after three retries
-        assert server.hits["/chat/completions"] == 3 * 4
+        # two more prompts: four requests, each after three retries
+        assert server.hits["/chat/completions"] == 4 * 4
     assert all(g.failure is FailureKind.SERVER_ERROR and g.error.startswith("HTTP 500")
                for g in gens)
 
@@ -287,3 +291,14 @@ def test_the_default_threshold_counts_attempts_so_a_flaky_endpoint_without_retri
         without_retries.failure(http500)
     with pytest.raises(EndpointDown):
         without_retries.failure(http500)
+
+
+def test_one_prompts_failures_count_once():
+    breaker = CircuitBreaker(breaker_endpoint(), threshold=3)
+    malformed = Failure(FailureKind.BAD_RESPONSE, "malformed response: no choices")
+    for _ in range(10):  # one problem's ten parallel samples, all answered badly
+        breaker.failure(malformed, key="HumanEval/3")
+    breaker.failure(malformed, key="HumanEval/4")
+    assert not breaker.open
+    with pytest.raises(EndpointDown):
+        breaker.failure(malformed, key="HumanEval/5")
