@@ -201,11 +201,21 @@ class _Descent:
                 stay = self.mid_stay[j][allowed]
                 base_acc = acc_j.mean() + self.mid_gain[j][allowed] @ reach_j / n
                 base_cost = cost_j.mean() + self.mid_cost[j][allowed] @ reach_j / n
-                self.deadline.check()
-                acc = base_acc[:, None] + stay @ (self.last_gain[i] * reach_j).T / n
-                cost = base_cost[:, None] + stay @ (self.last_cost[i] * reach_j).T / n
-                ok, score, best = self._pick(acc, cost)
-                a, b = np.unravel_index(best, acc.shape)
+                gain = (self.last_gain[i] * reach_j).T / n  # problems x last rows
+                spend = (self.last_cost[i] * reach_j).T / n
+                # (mid rows x last rows) pairs in blocks of about PICK_BLOCK, the deadline
+                # checked between them: on a large grid one product took seconds
+                block = max(1, PICK_BLOCK // max(1, last.size))
+                best = None
+                for lo in range(0, stay.shape[0], block):
+                    self.deadline.check()
+                    part = slice(lo, lo + block)
+                    ok, score, flat = self._pick(base_acc[part, None] + stay[part] @ gain,
+                                                 base_cost[part, None] + stay[part] @ spend)
+                    if best is None or (ok, score) > best[:2]:
+                        best = (ok, score, lo * last.size + flat)
+                ok, score, flat = best
+                a, b = divmod(flat, last.size)
                 yield ok, score, (*head, (j, int(rows[a])), (i, int(last[b])))
 
     def theta_moves(self, stages):

@@ -86,6 +86,10 @@ class OptunaSearch(SearchMethod):
                             deadline=deadline, clock=self.clock)
 
     def _search(self, space: SearchSpace, objective: Objective, seed: int) -> SearchOutcome:
+        # the limit counts from here: importing optuna and building the decoder take time too
+        deadline = Deadline.after(self.time_limit, self.clock)
+        if self.deadline is not None and self.deadline.at < deadline.at:
+            deadline = self.deadline
         import optuna
 
         if self.seed is not None:
@@ -153,19 +157,19 @@ class OptunaSearch(SearchMethod):
                 enqueued += 1
                 study.enqueue_trial({f"m{j}": greedy[0] if j == i else SKIP
                                      for j in range(space.n_models)})
-        deadline = Deadline.after(self.time_limit, self.clock)
-        if self.deadline is not None and self.deadline.at < deadline.at:
-            deadline = self.deadline
+        finished = [0]
         with progress.task("optuna trials", total=self.trials, unit="trial") as step:
             def after_trial(study, trial) -> None:
+                # counted here: study.trials deep-copies every trial (quadratic in trials)
+                finished[0] += 1
                 step.advance()
-                if len(study.trials) >= enqueued and deadline.expired():
+                if finished[0] >= enqueued and deadline.expired():
                     study.stop()
 
             study.optimize(evaluate, n_trials=self.trials, show_progress_bar=False,
                            callbacks=[after_trial])
         best = None
-        for trial in study.trials:
+        for trial in study.get_trials(deepcopy=False):
             if "stages" not in trial.user_attrs:
                 continue
             stages = tuple((int(i), int(r)) for i, r in trial.user_attrs["stages"])
@@ -177,5 +181,5 @@ class OptunaSearch(SearchMethod):
         if best is None:
             raise unreachable(space, objective, self.name)
         return SearchOutcome(best[0], SolverStatus.HEURISTIC, None,
-                             f"optuna {optuna.__version__} TPE", len(study.trials))
+                             f"optuna {optuna.__version__} TPE", finished[0])
 
