@@ -1,8 +1,10 @@
 """Getting programs and ``assert`` lines out of generated text.
 
-Chat and instruction models answer in markdown; completion models continue code. Both
+Chat and instruction models answer in Markdown (its code blocks are read by
+:mod:`planner.runtime.fences`, a CommonMark parser); completion models continue code. Both
 extractors also return character spans into the raw text, so that token counts known per
-token (logprobs) can be attributed to the lines that were kept.
+token (logprobs) can be attributed to the lines that were kept. Programs and lines have
+``\n`` line ends and no byte-order mark, whatever the reply had.
 """
 
 from __future__ import annotations
@@ -10,11 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .fences import CodeBlock, line_starts, parse_blocks
 from .prompts import COMPLETION_STOPS
-
-_FENCE_OPEN = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*$", re.MULTILINE)
-_FENCE_CLOSE = re.compile(r"^[ \t]*```[ \t]*$", re.MULTILINE)
-_CODE_LANGS = {"", "python", "py", "python3", "py3"}
 
 
 @dataclass(frozen=True)
@@ -24,26 +23,6 @@ class Line:
     text: str
     start: int
     end: int
-
-
-def code_blocks(text: str) -> list[tuple[int, int]]:
-    """Spans of the contents of markdown code blocks (Python or untagged). An unclosed last
-    block (a generation cut off by max_tokens) runs to the end of the text."""
-    spans = []
-    pos = 0
-    while True:
-        opening = _FENCE_OPEN.search(text, pos)
-        if opening is None:
-            break
-        start = opening.end() + 1 if opening.end() < len(text) else opening.end()
-        closing = _FENCE_CLOSE.search(text, start)
-        end = closing.start() if closing else len(text)
-        if opening.group(1).lower() in _CODE_LANGS:
-            spans.append((start, max(start, end)))
-        if closing is None:
-            break
-        pos = closing.end()
-    return spans
 
 
 def _truncate_at_stops(text: str) -> str:
@@ -59,14 +38,16 @@ def extract_code(text: str, prompt: str, entry_point: str, style: str) -> str:
     """The program to run for a generated solution ("" when there is none).
 
     Completion style: the prompt plus the completion, cut where top-level code starts.
-    Otherwise: the first code block that defines ``entry_point`` (else the first block,
-    else the whole text); a body without the ``def`` line gets the problem's prompt in front.
+    Otherwise: the first Python (or untagged) code block that defines ``entry_point`` (else
+    the first such block, else the whole text); a body without the ``def`` line gets the
+    problem's prompt in front.
     """
+    text = _normalized(text)
     if style == "completion":
         body = _truncate_at_stops(text)
         return (prompt + body).rstrip() + "\n" if body.strip() else ""
     definition = re.compile(rf"^\s*(async\s+)?def\s+{re.escape(entry_point)}\s*\(", re.MULTILINE)
-    blocks = [text[a:b] for a, b in code_blocks(text)]
+    blocks = [b.content for b in parse_blocks(text) if b.python]
     candidates = [b for b in blocks if definition.search(b)]
     if candidates:
         code = candidates[0]
@@ -87,32 +68,41 @@ def extract_lines(text: str, style: str) -> list[Line]:
     Blank lines are kept as lines (the paper's "first l lines" counts raw lines, and so do
     profiles), except a trailing empty piece after the last newline. Completion style
     continues a prompt ending in ``assert ``: the first line gets it back. Otherwise lines
-    come from the code blocks that contain an ``assert`` (else all blocks), or from the
-    whole text when it has no blocks.
+    come from the Python (or untagged) code blocks that contain an ``assert`` (else all
+    of them), or from the whole text, fence lines left out, when it has none. A line of a
+    block inside a list item or a block quote is its content without that prefix; its span
+    is the raw line.
     """
     if style == "completion":
-        lines = _lines_in(text, 0, len(text))
+        lines = _whole_text_lines(text)
         if lines:
             first = lines[0]
             lines[0] = Line("assert " + first.text, first.start, first.end)
         return lines
-    spans = code_blocks(text)
-    with_asserts = [(a, b) for a, b in spans if re.search(r"^\s*assert\b", text[a:b], re.M)]
-    spans = with_asserts or spans or [(0, len(text))]
-    result: list[Line] = []
-    for start, end in spans:
-        result.extend(_lines_in(text, start, end))
-    return result
+    blocks = [b for b in parse_blocks(text) if b.python]
+    with_asserts = [b for b in blocks if re.search(r"^\s*assert\b", b.content, re.M)]
+    chosen = with_asserts or blocks
+    if not chosen:
+        return _whole_text_lines(text)
+    return [line for block in chosen for line in _block_lines(block)]
 
 
-def _lines_in(text: str, start: int, end: int) -> list[Line]:
+def _normalized(text: str) -> str:
+    """``text`` without a leading byte-order mark and with ``\n`` line ends."""
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _block_lines(block: CodeBlock) -> list[Line]:
+    contents = block.content.split("\n")
+    return [Line(content.strip(), start, end)
+            for content, (start, end) in zip(contents, block.line_spans, strict=False)]
+
+
+def _whole_text_lines(text: str) -> list[Line]:
+    starts = line_starts(text)
     lines = []
-    pos = start
-    while pos < end:
-        nl = text.find("\n", pos, end)
-        stop = end if nl < 0 else nl + 1
-        stripped = text[pos:stop].strip()
-        if not stripped.startswith("```"):
-            lines.append(Line(stripped, pos, stop))
-        pos = stop
+    for i in range(len(starts) - 1):
+        stripped = text[starts[i]:starts[i + 1]].strip().lstrip("\ufeff")
+        if not stripped.startswith(("```", "~~~")):
+            lines.append(Line(stripped, starts[i], starts[i + 1]))
     return lines

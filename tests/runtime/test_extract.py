@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.runtime.endpoints import EndpointError, parse_endpoints
-from planner.runtime.extract import code_blocks, extract_code, extract_lines
+from planner.runtime.extract import extract_code, extract_lines
+from planner.runtime.fences import code_blocks
 from planner.runtime.prompts import solution_prompt, test_prompt
 from planner.testlines import is_test_line
 
@@ -68,14 +69,70 @@ def test_completion_test_lines_get_assert_back():
     assert [ln.text for ln in lines] == ["assert add(1, 2) == 3", "assert add(2, 2) == 4"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from("ab \n`python"), max_size=80))
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", " ", "\n", "\r\n", "\r", "`", "```", "~", "python",
+                                  "> ", "- ", "def ", "assert ", "\ufeff"]),
+                max_size=30).map("".join))
 def test_line_spans_point_at_their_text(text):
     for style in ("chat", "completion"):
         for line in extract_lines(text, style):
-            raw = text[line.start:line.end].strip()
-            assert line.text == raw or line.text == "assert " + raw
+            raw = text[line.start:line.end]
+            assert line.text.removeprefix("assert ") in raw
+            assert "\n" not in line.text and "\r" not in line.text
             assert 0 <= line.start <= line.end <= len(text)
+
+
+# ---- reply shapes seen in real data: each example with its right value -----------------
+
+FUNCTION = "def add(a, b):\n    return a + b\n"
+
+
+@pytest.mark.parametrize("reply", [
+    FUNCTION + "```",  # a lone closing fence (51 / 251 / 170 recorded WizardCoder answers)
+    FUNCTION + "``` ",
+    FUNCTION + "```\n\nLet's test the function:\n\n```python\nprint(add(1, 2))",
+    FUNCTION + "```\nThis adds a and b.\n",
+    "```python title=\"add.py\"\n" + FUNCTION + "```\n",  # info string after the language
+    "```py {linenos=true}\n" + FUNCTION + "```",
+    "\ufeff```python\n" + FUNCTION + "```\n",  # byte-order mark before the fence
+    "\ufeff" + FUNCTION + "```",
+    "Here it is:\r\n```python\r\n" + FUNCTION.replace("\n", "\r\n") + "```\r\nDone.\r\n",
+    "Here it is:\r```python\r" + FUNCTION.replace("\n", "\r") + "```\rDone.",  # CR only
+    "Here it is:\n~~~python\n" + FUNCTION + "~~~\nDone.",
+    "1. Write it:\n\n   ```python\n   def add(a, b):\n       return a + b\n   ```\n",
+    "> ```python\n> def add(a, b):\n>     return a + b\n> ```\n",
+    "````python\n" + FUNCTION + "```\n````\n",  # a longer fence holds a shorter one
+])
+def test_replies_as_models_write_them_extract_to_the_function(reply):
+    assert extract_code(reply, PROMPT, "add", "chat") == FUNCTION + (
+        "```\n" if reply.startswith("````") else "")
+
+
+def test_code_before_a_lone_closing_fence_is_kept_whole():
+    reply = "from typing import List\n\n\n" + FUNCTION + "```\n"
+    assert extract_code(reply, PROMPT, "add", "chat") == reply.removesuffix("```\n")
+
+
+def test_a_lone_closing_fence_after_prose_is_an_unclosed_block_and_indented_fences_are_code():
+    # prose, then a fence: a block cut off by max_tokens (no code before the fence)
+    assert extract_code("Sure, here:\n```\n" + FUNCTION, PROMPT, "add", "chat") == FUNCTION
+    # backticks indented as code are part of the program, not a fence
+    text = 'def add(a, b):\n    """\n    ```\n    add(1, 2)\n    ```\n    """\n    return 3\n'
+    assert extract_code(text, PROMPT, "add", "chat") == text
+    assert code_blocks(text) == []
+
+
+def test_test_lines_with_crlf_or_a_lone_closing_fence_are_the_asserts_not_the_prose():
+    crlf = ("Here are the tests:\r\n```python\r\nassert add(1, 2) == 3\r\n"
+            "assert add(0, 0) == 0\r\n```\r\nThey check small numbers.\r\n")
+    lines = extract_lines(crlf, "chat")
+    assert [ln.text for ln in lines] == ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]
+    assert crlf[lines[0].start:lines[0].end] == "assert add(1, 2) == 3\r\n"
+    lone = "assert add(1, 2) == 3\nassert add(2, 2) == 4\n```\nThese tests check add.\n"
+    assert [ln.text for ln in extract_lines(lone, "chat")] == [
+        "assert add(1, 2) == 3", "assert add(2, 2) == 4"]
+    bom = "\ufeffassert add(1, 2) == 3\n"
+    assert [ln.text for ln in extract_lines(bom, "chat")] == ["assert add(1, 2) == 3"]
 
 
 def test_prompts_in_each_style():
