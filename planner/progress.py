@@ -21,6 +21,7 @@ too).
 from __future__ import annotations
 
 import contextvars
+import math
 import os
 import shutil
 import sys
@@ -114,6 +115,7 @@ class BarReporter:
         from tqdm import tqdm
 
         size = _unreported_size(self.stream)
+        total = None if total is None else math.ceil(total)
         return _Bar(tqdm(total=total, desc=label, unit=unit, file=self.stream,
                          position=depth, leave=False, delay=self.min_seconds,
                          dynamic_ncols=size is None, ncols=size and size.columns,
@@ -135,16 +137,22 @@ def _unreported_size(stream: TextIO) -> os.terminal_size | None:
 
 
 class _Bar:
-    """A tqdm bar as a :class:`Step`."""
+    """A tqdm bar as a :class:`Step`. Steps may be fractional (a search's weighted
+    subtrees); the bar counts whole ones, so it shows ``6127/5473237``, not
+    ``6127.092077087795/5473237.0``."""
 
     def __init__(self, bar: Any) -> None:
         self.bar = bar
+        self.done = 0.0
 
     def advance(self, n: float = 1) -> None:
-        self.bar.update(n)
+        self.done += n
+        whole = int(self.done) - self.bar.n
+        if whole > 0:
+            self.bar.update(whole)
 
     def set_total(self, total: float | None) -> None:
-        self.bar.total = total
+        self.bar.total = None if total is None else math.ceil(total)
         self.bar.refresh()
 
     def note(self, text: str) -> None:

@@ -99,6 +99,20 @@ def test_bars_only_on_a_terminal_and_never_when_turned_off():
     assert "option tables" in stream.getvalue()
 
 
+def test_fractional_steps_are_shown_as_whole_counts():
+    """The exact front advances by weighted subtrees: its bar read
+    ``6127.092077087795/5473237.0``."""
+    stream = FakeTerminal(True)
+    with progress.reporting(progress.BarReporter(stream, min_seconds=0)), \
+            progress.task("exact front", unit="subtree") as step:
+        step.set_total(5473236.4)
+        for _ in range(3):
+            time.sleep(0.3)  # bars redraw at most every 0.25 s
+            step.advance(2042.364025695)
+    shown = stream.getvalue()
+    assert "6127/5473237" in shown and "6127.09" not in shown and ".0 [" not in shown
+
+
 def test_a_terminal_that_reports_no_size_still_gets_a_bar_with_an_eta():
     """A bare pseudo-terminal reports 0 x 0; tqdm then hid every bar (nrows 0)."""
     master, slave = os.openpty()
