@@ -58,6 +58,18 @@ def test_usage_errors_are_one_line_naming_the_help(capsys):
 
 
 @pytest.mark.parametrize(("argv", "line"), [
+    (["plan", "--budget"],
+     "error: Option '--budget' requires an argument (see 'codecascade plan --help')"),
+    (["frontier", "--plot"],
+     "error: Option '--plot' requires an argument (see 'codecascade frontier --help')"),
+    (["--bogus"], "error: No such option: --bogus (see 'codecascade --help')"),
+])
+def test_usage_errors_send_to_the_commands_help(argv, line, capsys):
+    code, err = _status(argv, capsys)
+    assert code == 2 and err == line + "\n"
+
+
+@pytest.mark.parametrize(("argv", "line"), [
     # the CLI library's parse errors and the domain's range errors read alike
     (["plan", "--seed", "x"], "error: --seed must be a whole number, got 'x'"),
     (["plan", "--seed", "-1", "--budget", "0.01"],

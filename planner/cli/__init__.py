@@ -60,6 +60,15 @@ def _register_commands() -> None:
             import_module(f"{__name__}.{name}")
 
 
+def _command_path(command: Any, argv: Sequence[str] | None, prog_name: str) -> str:
+    """``codecascade plan`` when the arguments name a subcommand, else ``codecascade``
+    (where a usage error without its command's context sends the user for --help)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    names = getattr(command, "commands", {})
+    first = next((a for a in args if not a.startswith("-")), None)
+    return f"{prog_name} {first}" if first in names else prog_name
+
+
 def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
     """Run a Typer command and turn every failure into one line and an exit status.
 
@@ -85,7 +94,7 @@ def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int
         print("aborted", file=sys.stderr)
         return 130
     except typer.TyperException as exc:
-        print(usage_line(exc, prog_name), file=sys.stderr)
+        print(usage_line(exc, _command_path(command, argv, prog_name)), file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print(f"\ninterrupted after {time.monotonic() - start:.0f} s: nothing written",
