@@ -282,7 +282,11 @@ def replay_spec(spec_path: str | os.PathLike[str], profile_name: str | None = No
     spec was planned with (its ``provenance``, overrides included) unless ``prices``
     ($ per million generated tokens by model) override them. The Monte Carlo seed
     defaults to the spec's estimator seed, so replaying the planning part reproduces the
-    prediction; another seed gives independent draws.
+    prediction; another seed gives independent draws. A spec with a statement for new
+    problems (``predicted.new_problems``) gets it checked against the replay
+    (``new_problems``: stated minus replayed, and whether the replay falls within its
+    intervals); the check means something on problems the plan was not chosen on (the
+    held-out part, or another profile's problems).
 
     Notes say when the profile is not the one the spec was planned on, when the spec's
     stages were edited after planning (its predictions are then for another plan), and
@@ -343,9 +347,15 @@ def replay_spec(spec_path: str | os.PathLike[str], profile_name: str | None = No
     problems = split.part(the_part) if split is not None else None
     est = estimate_plan(profile, cascade.plan, problems, sampling=sampling,
                         confidence=confidence)
+    same_profile = sha == prov.profile_sha256
     predicted = {"validation": cascade.planning, "test": cascade.heldout}.get(the_part)
-    if the_part == "all" and cascade.planning.split == "all":
-        predicted = cascade.planning
+    if cascade.planning.split == "all":
+        predicted = cascade.planning if same_profile else None
+        if same_profile:
+            notes.append("the spec was planned on every problem of this profile: there is "
+                         "no held-out part, so this replay is in sample (replay on new "
+                         "problems with --profile)")
+    unseen = not same_profile or (the_part == "test" and cascade.planning.split != "all")
     return {
         "spec": str(spec_path),
         "plan": cascade.plan.label(),
@@ -355,7 +365,27 @@ def replay_spec(spec_path: str | os.PathLike[str], profile_name: str | None = No
         "predicted": None if predicted is None else predicted.to_json(),
         "prediction_matches_stages": not cascade.edited,
         "replayed": est.to_json(),
+        "new_problems": _new_problem_check(cascade.new_problems, est, unseen),
         "notes": notes,
+    }
+
+
+def _new_problem_check(stated, est, unseen: bool) -> dict[str, object] | None:
+    """The spec's statement for new problems beside the replay: its errors (stated minus
+    replayed; accuracy in percentage points, cost relative) and whether the replayed
+    means fall inside its intervals. ``unseen`` says whether the replayed problems are
+    ones the plan was not chosen on (held-out, or another profile), the only replay
+    that checks the statement."""
+    if stated is None:
+        return None
+    return {
+        "stated": stated.to_json(),
+        "unseen_problems": unseen,
+        "accuracy_error_pp": 100.0 * (stated.accuracy - est.accuracy),
+        "cost_error": (stated.cost - est.cost) / est.cost if est.cost else None,
+        "accuracy_within_interval": stated.accuracy_ci[0] <= est.accuracy
+        <= stated.accuracy_ci[1],
+        "cost_within_interval": stated.cost_ci[0] <= est.cost <= stated.cost_ci[1],
     }
 
 

@@ -11,6 +11,9 @@ format 1 specs are still read (``spec-v1.schema.json``) and converted. :func:`lo
 validates a file against its schema and against the plan rules of :mod:`planner.options`,
 so a consumer (``codecascade run`` / ``replay``) can trust what it gets, and both agree on
 what a valid spec is. :func:`save_spec` writes atomically (format 2).
+``predicted.new_problems`` (when the plan was chosen by a selector with an honest
+statement) is what the plan is expected to do on problems it was not chosen on: corrected
+for selection, with intervals.
 """
 
 from __future__ import annotations
@@ -95,6 +98,43 @@ class Prediction:
             accuracy_mc_se=optional("accuracy_mc_se"),
             cost_mc_se=optional("cost_per_problem_mc_se"),
         )
+
+
+@dataclass(frozen=True)
+class NewProblemEstimate:
+    """What a plan is stated to do on *new* problems: mean accuracy (fraction) and cost
+    ($ per problem) corrected for selection, with intervals at ``confidence``. ``method``
+    says how it was made (in-sample mean, nested cross-validation, .632 weighting ...;
+    planner.selection.honest); ``selection`` is the selector that chose the plan, as
+    ``--selection`` spells it."""
+
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    cost: float
+    cost_ci: tuple[float, float]
+    method: str
+    confidence: float = 0.95
+    selection: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Format 2: costs named with their unit (``cost_per_problem``)."""
+        out: dict[str, Any] = {
+            "accuracy": self.accuracy, "accuracy_ci": list(self.accuracy_ci),
+            "cost_per_problem": self.cost, "cost_per_problem_ci": list(self.cost_ci),
+            "method": self.method, "confidence": self.confidence}
+        if self.selection is not None:
+            out["selection"] = self.selection
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> NewProblemEstimate:
+        return cls(accuracy=float(obj["accuracy"]),
+                   accuracy_ci=(float(obj["accuracy_ci"][0]), float(obj["accuracy_ci"][1])),
+                   cost=float(obj["cost_per_problem"]),
+                   cost_ci=(float(obj["cost_per_problem_ci"][0]),
+                            float(obj["cost_per_problem_ci"][1])),
+                   method=str(obj["method"]), confidence=float(obj["confidence"]),
+                   selection=None if obj.get("selection") is None else str(obj["selection"]))
 
 
 @dataclass(frozen=True)
@@ -227,6 +267,7 @@ class CascadeSpec:
     solver: SolverInfo
     provenance: Provenance
     plan_sha256: str | None = None
+    new_problems: NewProblemEstimate | None = None
 
     def __post_init__(self) -> None:
         if self.plan_sha256 is None:
@@ -273,6 +314,8 @@ class CascadeSpec:
                 "plan_sha256": self.plan_sha256 or plan_digest(self.stages),
                 "planning": self.planning.to_json(),
                 "heldout": None if self.heldout is None else self.heldout.to_json(),
+                **({} if self.new_problems is None
+                   else {"new_problems": self.new_problems.to_json()}),
             },
             "search": self.solver.to_json(),
             "provenance": self.provenance.to_json(),
@@ -299,6 +342,7 @@ class CascadeSpec:
             )
             heldout = obj["predicted"]["heldout"]
             budget = obj["budget_per_problem"]
+            new = obj["predicted"].get("new_problems")
             return cls(
                 stages=stages,
                 objective=str(obj["objective"]),
@@ -311,6 +355,7 @@ class CascadeSpec:
                 solver=SolverInfo.from_json(obj["search"]),
                 provenance=Provenance.from_json(obj["provenance"], version),
                 plan_sha256=obj["predicted"].get("plan_sha256", ""),
+                new_problems=None if new is None else NewProblemEstimate.from_json(new),
             )
         except PlanError as exc:
             raise SpecError(f"invalid stage: {exc}") from None

@@ -41,11 +41,11 @@ def evaluate(
         "planning-part single-model front (20), a list of $ per problem (0.001,0.01), or "
         "LOW:HIGH:N log-spaced.")
     ] = "20",
-    selection: Annotated[str, typer.Option(
+    selection: Annotated[str | None, typer.Option(
         metavar="NAME[:K=V,...]", help="How the plan is chosen on the planning part: NAME "
-        "naive (today's plan), one-se, bootstrap or shrinkage, with options "
-        "(docs/selection.md).")
-    ] = "naive",
+        "shrinkage (default: plan's, shrinkage:budget_confidence=0.95,prediction=632), "
+        "naive (the best plan on the planning part, the paper's rule), one-se or bootstrap, "
+        "with options (docs/selection.md).")] = None,
     profile: ProfileOpt = None,
     grid: GridOpt = GridName.DEFAULT,
     method: Annotated[MethodName, typer.Option(
@@ -79,7 +79,7 @@ def evaluate(
 
     if plot is not None:
         check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
-    selector = get_selector(selection)
+    selector = None if selection is None else get_selector(selection)
     the_budgets = parse_budgets(budgets)
     with option_names():
         request = request_of(profile, grid, "paper-seed3", seed, replicates, models, price,

@@ -29,7 +29,8 @@ OPTION_NAMES = {
     "replicates": "--replicates", "models": "--models", "prices": "--price",
     "share_tests": "--share-tests", "time_limit": "--time-limit", "solver": "--ilp-solver",
     "confidence": "--confidence", "theta": "--theta", "folds": "--folds",
-    "repeats": "--repeats", "trials": "--trials",
+    "repeats": "--repeats", "trials": "--trials", "selection": "--selection",
+    "budget_confidence": "--budget-confidence",
 }
 
 
@@ -48,10 +49,12 @@ ProfileOpt = Annotated[str | None, typer.Option(
 GridOpt = Annotated[GridName, typer.Option(
     help="Option grid: default (per-stage θ, t independent of k), paper (the seed paper's: "
          "one θ for all stages, t = k, l in {2, 4}) or generalised (all scoring rules).")]
-SplitOpt = Annotated[str, typer.Option(
+SplitOpt = Annotated[str | None, typer.Option(
     metavar="SPLIT",
-    help="Plan on the validation part of this split and predict on its test part: "
-         "paper-seed<S> (30 %/70 %), kfold<K>-seed<S>-fold<I>, or all (no held-out part).")]
+    help="Problems to plan on: all (default; the prediction for new problems comes from "
+         "cross-validation inside them), or the validation part of paper-seed<S> (the "
+         "paper's 30 %/70 % splits) or kfold<K>-seed<S>-fold<I>, predicted on its test "
+         "part too.")]
 SeedOpt = Annotated[int, typer.Option(
     metavar="N", help="Seed (>= 0) of the estimator, search and bootstrap.")]
 ReplicatesOpt = Annotated[int, typer.Option(

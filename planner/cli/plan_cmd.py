@@ -37,6 +37,16 @@ BudgetOpt = Annotated[float | None, typer.Option(
 TargetOpt = Annotated[float | None, typer.Option(
     "--target-accuracy", metavar="FRACTION", help="Instead of a budget: the cheapest plan "
     "reaching this expected accuracy (a fraction, e.g. 0.8).")]
+SelectionOpt = Annotated[str | None, typer.Option(
+    "--selection", metavar="NAME[:K=V,...]", help="How the plan is chosen among those "
+    "within budget: shrinkage:budget_confidence=0.95,prediction=632 (default: shrinkage of "
+    "per-problem estimates, a 0.95 budget confidence and the .632 statement for new "
+    "problems), naive (the best plan on the planning problems: the paper's rule), one-se, "
+    "bootstrap (docs/selection.md).")]
+BudgetConfidenceOpt = Annotated[float | None, typer.Option(
+    "--budget-confidence", metavar="P", help="Probability (0.5-0.999) that the plan's mean "
+    "cost on new problems stays within the budget (an upper bootstrap bound must fit); "
+    "default: the selection's own (0.95 for the default selection).")]
 
 
 def method_options(methods: list[MethodName], time_limit: float | None,
@@ -53,11 +63,17 @@ def method_options(methods: list[MethodName], time_limit: float | None,
 
 
 def request_of(profile, grid, split, seed, replicates, models, price, share_tests, **fields):
-    """The request of a planning command (call inside :func:`option_names`)."""
+    """The request of a planning command (call inside :func:`option_names`); a split or
+    selection left out (None) is the request's default (planner.planning.request), so the
+    command line imports no planning code to know it."""
     from ..planning import PlanRequest, parse_prices
 
-    return PlanRequest(profile=profile, grid=grid, split=split, seed=seed,
-                       replicates=replicates, models=models, prices=parse_prices(price or []),
+    if split is not None:
+        fields["split"] = split
+    if fields.get("selection", "") is None:
+        del fields["selection"]
+    return PlanRequest(profile=profile, grid=grid, seed=seed, replicates=replicates,
+                       models=models, prices=parse_prices(price or []),
                        share_tests=share_tests, **fields)
 
 
@@ -77,7 +93,7 @@ def plan(
              "(milliseconds) or optuna (TPE baseline).")] = MethodName.EXACT,
     profile: ProfileOpt = None,
     grid: GridOpt = GridName.DEFAULT,
-    split: SplitOpt = "paper-seed3",
+    split: SplitOpt = None,
     seed: SeedOpt = 0,
     replicates: ReplicatesOpt = 64,
     models: ModelsOpt = None,
@@ -85,15 +101,18 @@ def plan(
     time_limit: TimeLimitOpt = None,
     ilp_solver: IlpSolverOpt = IlpSolver.AUTO,
     share_tests: ShareTestsOpt = False,
+    selection: SelectionOpt = None,
+    budget_confidence: BudgetConfidenceOpt = None,
     output: Annotated[str | None, typer.Option(
         "-o", "--output", metavar="FILE",
         help="Write the spec to this file (atomically; - for stdout).")] = None,
     overwrite: OverwriteOpt = False,
     no_progress: NoProgressOpt = False,
 ) -> None:
-    """Find the most accurate cascade whose expected cost fits the budget, and print its
-    JSON cascade spec (stages, predictions with intervals, search status, provenance).
-    Ctrl-C during the search ends it with its best plan so far."""
+    """Choose the cascade for the budget and print its JSON cascade spec (stages;
+    predictions with intervals on the planning problems, on the held-out ones when the
+    split has them, and for new problems corrected for selection; search status;
+    provenance). Ctrl-C during the search ends it with its best plan so far."""
     from ..output import check_output
     from ..planning import plan as plan_of
     from ..spec import save_spec
@@ -103,7 +122,8 @@ def plan(
     with option_names():
         request = request_of(profile, grid, split, seed, replicates, models, price,
                              share_tests, budget=budget, target_accuracy=target_accuracy,
-                             method=method,
+                             method=method, selection=selection,
+                             budget_confidence=budget_confidence,
                              method_options=method_options([method], time_limit, ilp_solver))
         with long_work(no_progress, stop_searches=True) as stop:
             spec = plan_of(request)
@@ -131,7 +151,7 @@ def _per_1k(cost: float | None) -> float | None:
 def frontier(
     profile: ProfileOpt = None,
     grid: GridOpt = GridName.DEFAULT,
-    split: SplitOpt = "paper-seed3",
+    split: SplitOpt = None,
     seed: SeedOpt = 0,
     replicates: ReplicatesOpt = 64,
     models: ModelsOpt = None,
@@ -149,18 +169,23 @@ def frontier(
         "(or on Ctrl-C) the front of the plans enumerated so far is shown, marked partial.")
     ] = None,
     no_progress: NoProgressOpt = False,
+    selection: SelectionOpt = None,
+    budget_confidence: BudgetConfidenceOpt = None,
 ) -> None:
     """The exact cost–accuracy Pareto front of all cascades (planning part, with each
-    plan's held-out accuracy and cost), the best single-model front beside it, and
-    optionally a plot."""
+    plan's held-out accuracy and cost), the best single-model front beside it, the plans
+    the selection chooses (unless --selection naive; the one `plan` returns is marked),
+    and optionally a plot."""
     from ..output import check_output
     from ..planning import frontier as frontier_of
     from ..report import PLOT_FORMATS, format_table, frontier_plot, pct
 
     with option_names():
         request = request_of(profile, grid, split, seed, replicates, models, price,
-                             share_tests, budget=budget, method_options=method_options(
-                                 [MethodName.EXACT], time_limit, IlpSolver.AUTO))
+                             share_tests, budget=budget, selection=selection,
+                             budget_confidence=budget_confidence,
+                             method_options=method_options([MethodName.EXACT], time_limit,
+                                                           IlpSolver.AUTO))
     if plot is not None:
         check_output(plot, overwrite=overwrite, suffixes=PLOT_FORMATS, what="plot")
     with option_names(), long_work(no_progress, stop_searches=True):
@@ -194,6 +219,8 @@ def frontier(
             "chosen": None if chosen is None else chosen.to_json(),
             "cascade_front": [p.to_json() for p in front],
             "single_model_front": [p.to_json() for p in single],
+            "selection": request.selector().label(),
+            "selected": [p.to_json() for p in fronts.selected],
             "plot": None if plot is None else str(plot),
         }, indent=1))
         return
@@ -210,6 +237,13 @@ def frontier(
     typer.echo("")
     typer.echo(f"best single-model front: {len(single)} plans")
     typer.echo(format_table(headers, [row(p, "") for p in single]))
+    label = request.selector().label()
+    if label != "naive" and fronts.complete:
+        typer.echo("")
+        typer.echo(f"plans the selection {label} chooses at the cascade front's costs: "
+                   f"{len(fronts.selected)} plans")
+        typer.echo(format_table(headers, [row(p, "*" if p.label == marked else "")
+                                          for p in fronts.selected]))
     if plot is not None:
         typer.echo(f"\nplot written to {plot}")
 
@@ -223,7 +257,7 @@ def compare(
         "optuna).")] = "exact,ilp,heuristic,optuna",
     profile: ProfileOpt = None,
     grid: GridOpt = GridName.DEFAULT,
-    split: SplitOpt = "paper-seed3",
+    split: SplitOpt = None,
     seed: SeedOpt = 0,
     replicates: ReplicatesOpt = 64,
     models: ModelsOpt = None,
@@ -237,10 +271,13 @@ def compare(
     share_tests: ShareTestsOpt = False,
     as_json: JsonOpt = False,
     no_progress: NoProgressOpt = False,
+    selection: SelectionOpt = None,
+    budget_confidence: BudgetConfidenceOpt = None,
 ) -> None:
     """One table of every method's plan, accuracy, cost, gap to the exact optimum and time
     (the same planning problems for all; held-out numbers beside). With --share-tests each
-    plan is first refined by test sharing, as `plan --share-tests` does."""
+    plan is first refined by test sharing, as `plan --share-tests` does. Unless
+    --selection is naive, a last row is the plan the selection chooses (`plan`'s)."""
     from ..fields import names as field_names
     from ..planning import compare_methods, planning_context
     from ..report import format_table, pct
@@ -251,6 +288,7 @@ def compare(
         chosen = [method_entry(name).name for name in names or ()]
         request = request_of(profile, grid, split, seed, replicates, models, price,
                              share_tests, budget=budget, target_accuracy=target_accuracy,
+                             selection=selection, budget_confidence=budget_confidence,
                              method_options=method_options(chosen, time_limit, ilp_solver))
         objective = request.require_objective()
         with long_work(no_progress):

@@ -95,6 +95,11 @@ def format_spec_replay(out: dict) -> str:
         name = "predicted" if out["prediction_matches_stages"] else "predicted!"
         rows.append((name, pred["accuracy"], pred["accuracy_ci"], pred["cost_per_problem"],
                      pred["cost_per_problem_ci"]))
+    new = out.get("new_problems")
+    if new is not None:
+        st = new["stated"]
+        rows.append(("new-stated", st["accuracy"], st["accuracy_ci"], st["cost_per_problem"],
+                     st["cost_per_problem_ci"]))
     rows.append(("replayed", rep["accuracy"], rep["accuracy_ci"], rep["cost_per_problem"],
                  rep["cost_per_problem_ci"]))
     lines.append(f"{'':10} {'accuracy':>8} {'interval':>15}   {COST_COLUMN:>10} "
@@ -106,6 +111,16 @@ def format_spec_replay(out: dict) -> str:
                  f"estimate: {rep['method']}; Monte Carlo SE {100 * rep['accuracy_mc_se']:.2f} "
                  f"pp accuracy, ${rep['cost_per_problem_mc_se']:.2g} per problem cost "
                  f"({rep['replicates']} replicates)")
+    if new is not None:
+        where = ("problems the plan was not chosen on" if new["unseen_problems"]
+                 else "the plan's own planning problems: this does not check it")
+        lines.append(f"new-problem statement ({new['stated']['method']}) minus replay on "
+                     f"{where}: {new['accuracy_error_pp']:+.2f} pp accuracy"
+                     + ("" if new["cost_error"] is None
+                        else f", {100 * new['cost_error']:+.1f} % cost")
+                     + f"; replay within its intervals: accuracy "
+                     f"{'yes' if new['accuracy_within_interval'] else 'no'}, cost "
+                     f"{'yes' if new['cost_within_interval'] else 'no'}")
     lines += [f"note: {n}" for n in out["notes"]]
     return "\n".join(lines)
 

@@ -114,7 +114,7 @@ def _outcome(part: _Split, choice: Choice) -> PlanOutcome:
 def evaluate_many(
     request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
     *,
-    selections: Sequence[str | Selector] = ("naive",),
+    selections: Sequence[str | Selector | None] = (None,),
     protocol: Protocol | str = Protocol.PAPER,
     budgets: int | str | Budgets | Sequence[float] = 20,
     folds: int = 5,
@@ -123,7 +123,8 @@ def evaluate_many(
     **fields: Any,
 ) -> list[Evaluation]:
     """:func:`evaluate` for several selections on the same splits and budgets, sharing the
-    option tables, candidate plans and inner resampling between them."""
+    option tables, candidate plans and inner resampling between them (None: the
+    request's selection and budget confidence, as ``plan`` uses them)."""
     from ..planning import as_request
 
     if chosen_on not in CHOSEN_ON:
@@ -133,7 +134,7 @@ def evaluate_many(
     if request.objective is not None:
         raise CodecascadeError("evaluate places its own budgets (budgets=...); the request "
                                "must not carry a budget or a target accuracy")
-    selectors = [get_selector(s) for s in selections]
+    selectors = [request.selector() if s is None else get_selector(s) for s in selections]
     if not selectors:
         raise CodecascadeError("no selection to evaluate")
     if chosen_on == "heldout":
@@ -187,7 +188,7 @@ def evaluate_many(
 def evaluate(
     request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
     *,
-    selection: str | Selector = "naive",
+    selection: str | Selector | None = None,
     protocol: Protocol | str = Protocol.PAPER,
     budgets: int | str | Budgets | Sequence[float] = 20,
     folds: int = 5,
@@ -195,8 +196,9 @@ def evaluate(
     chosen_on: str = "planning",
     **fields: Any,
 ) -> Evaluation:
-    """Choose plans on each split's planning part with ``selection`` and score them on its
-    held-out part (see the module docstring).
+    """Choose plans on each split's planning part with ``selection`` (default: the
+    request's, i.e. ``plan``'s default) and score them on its held-out part (see the module
+    docstring).
 
     ``request`` is a :class:`~planner.planning.PlanRequest` or the profile with the
     request's fields as keywords (grid, seed, replicates, models, prices, method,

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .. import progress
+from ..errors import CodecascadeError
 from ..search.deadline import Deadline
 from ..search.errors import SearchError
 from ..search.objective import Objective
 from ..search.registry import method_entry
 from ..search.result import SearchResult
 from ..search.stages import score_stages
+from ..selection import SelectionTask, Selector
 from ..vocabulary import MethodName, SolverStatus
 from .context import PlanningContext
+from .fronts import in_sample
 from .refinement import refine_result
 from .searches import run_search
 
@@ -59,10 +63,10 @@ class Comparison:
 
 
 def _compared(context: PlanningContext, name: str, result: SearchResult,
-              objective: Objective) -> Comparison:
+              objective: Objective, method: str | None = None) -> Comparison:
     """A method's row before its gap is known; with the request's ``share_tests`` its plan
-    refined by test sharing (:func:`refine_result`), predicted by simulation when a sharing
-    variant won."""
+    refined by test sharing (:func:`refine_result`) within ``method``'s time limit
+    (default: the row's method), predicted by simulation when a sharing variant won."""
     label = context.stages_plan(result.stages).label()
     accuracy, cost = result.accuracy, result.cost
     status, seconds = result.status, result.seconds
@@ -70,7 +74,7 @@ def _compared(context: PlanningContext, name: str, result: SearchResult,
     if context.heldout is not None:
         h_acc, h_cost = score_stages(context.heldout, result.stages)
     if context.request.share_tests:
-        limit = context.request.time_limit(name)
+        limit = context.request.time_limit(method or name)
         left = None if limit is None else max(0.0, limit - result.seconds)
         shared = refine_result(context, result, objective, Deadline.after(left))
         seconds += shared.seconds
@@ -91,7 +95,12 @@ def compare_methods(context: PlanningContext, objective: Objective,
     it), with its gap to the exact optimum in percentage points of accuracy (cost for a
     target accuracy: relative, in %). With the request's ``share_tests`` every plan, the
     exact optimum's included, is refined by test sharing first, so the gaps compare
-    refined plans. A method that fails gets its error in its row; unknown names raise."""
+    refined plans. A method that fails gets its error in its row; unknown names raise.
+
+    Unless the request's selection is ``naive``, a last row (method ``selection``) is the
+    plan the selection chooses among the plans within budget (``plan``'s default: it
+    gives up some planning-part accuracy, the gap, for accuracy on new problems; the
+    held-out columns show what that buys on this split)."""
     names = [method_entry(m).name for m in methods]
     rows: dict[MethodName, Comparison] = {}
     todo = list(dict.fromkeys([MethodName.EXACT, *names]))
@@ -106,6 +115,10 @@ def compare_methods(context: PlanningContext, objective: Objective,
             else:
                 rows[name] = _compared(context, name, result, objective)
             step.advance()
+    selector = context.request.selector()
+    if selector.label() != "naive":
+        names.append("selection")
+        rows["selection"] = _selected(context, selector, objective)
     exact = rows[MethodName.EXACT]
     assert exact.accuracy is not None and exact.cost is not None
     out = []
@@ -120,3 +133,22 @@ def compare_methods(context: PlanningContext, objective: Objective,
             row = replace(row, gap_pp=gap, gap_unit=GAP_UNITS[objective.is_budget])
         out.append(row)
     return out
+
+
+def _selected(context: PlanningContext, selector: Selector, objective: Objective
+              ) -> Comparison:
+    """The selection's row of :func:`compare_methods` (its error in the row if it fails)."""
+    start = time.perf_counter()
+    try:
+        choice = in_sample(selector).select(SelectionTask.from_context(context),
+                                            [objective])[0]
+    except CodecascadeError as exc:
+        return Comparison("selection", None, "", None, None, None, str(exc))
+    if not choice.fits:
+        return Comparison("selection", None, "", None, None, None,
+                          "no plan fits the budget with the selection's confidence")
+    result = SearchResult(f"selection {selector.label()}", choice.stages,
+                          choice.planning_accuracy, choice.planning_cost,
+                          SolverStatus.FEASIBLE, None, time.perf_counter() - start)
+    return _compared(context, f"selection {selector.label()}", result, objective,
+                     context.request.method)

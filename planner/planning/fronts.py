@@ -10,22 +10,24 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
-
-import numpy as np
 
 from ..options import CascadePlan
 from ..profile import Profile
 from ..search.blas import single_threaded_blas
 from ..search.deadline import Deadline
+from ..search.errors import BudgetTooLowError
 from ..search.exact import exact_front
 from ..search.objective import Objective
-from ..search.pareto import ParetoFront
+from ..search.result import SearchResult
 from ..search.sharing import sharing_front, simulate_point
 from ..search.stages import normalise_stages, score_stages, stages_from_codes
 from ..search.stopping import listening
-from ..vocabulary import MethodName
+from ..selection import SelectionTask, Selector
+from ..selection.candidate_selector import CandidateSelector
+from ..selection.candidates import single_model_codes
+from ..vocabulary import MethodName, SolverStatus
 from .context import PlanningContext, planning_context
 from .refinement import refine_result
 from .request import PlanRequest, as_request
@@ -121,28 +123,33 @@ def _cascade_front(context: PlanningContext, share_tests: bool | None,
 
 def single_model_front(context: PlanningContext) -> list[FrontPoint]:
     """The front of single-model plans (one model, its own tests deciding): the baseline
-    a cascade has to beat."""
-    space = context.planning
-    front = ParetoFront(space.n_models)
-    for i, cand in enumerate(space.last):
-        if not cand.rows.size:
-            continue
-        table = space.tables[i]
-        codes = np.full((cand.rows.size, space.n_models), -1, dtype=np.int64)
-        codes[:, i] = cand.rows
-        front.add(table.correct[cand.rows].mean(axis=1), table.cost[cand.rows].mean(axis=1),
-                  codes)
+    a cascade has to beat (planner.selection.candidates.single_model_codes)."""
+    front = single_model_codes(context.planning)
     return front_points(context, [stages_from_codes(c) for c in front.codes])
 
 
 def chosen_point(context: PlanningContext, objective: Objective,
                  deadline: Deadline | None = None) -> FrontPoint:
-    """The exact method's plan for ``objective`` as a front point; with the request's
-    ``share_tests``, refined by test sharing as ``plan`` refines it (a sharing plan is then
-    predicted by simulation). At ``deadline``: the best plan found by then."""
-    left = math.inf if deadline is None else deadline.remaining()
-    options = {} if math.isinf(left) else {"time_limit": max(1e-3, left)}
-    result = run_search(context, objective, MethodName.EXACT, **options)
+    """The plan ``plan`` returns for ``objective`` as a front point: the request's
+    selection's choice (``naive``: the exact method's plan, the best found by
+    ``deadline``); with the request's ``share_tests``, refined by test sharing as ``plan``
+    refines it (a sharing plan is then predicted by simulation)."""
+    selector = context.request.selector()
+    if selector.label() == "naive":
+        left = math.inf if deadline is None else deadline.remaining()
+        options = {} if math.isinf(left) else {"time_limit": max(1e-3, left)}
+        result = run_search(context, objective, MethodName.EXACT, **options)
+    else:
+        choice = in_sample(selector).select(SelectionTask.from_context(context),
+                                            [objective])[0]
+        if not choice.fits:
+            raise BudgetTooLowError(
+                f"no plan stays within ${objective.budget:.6g} per problem with confidence "
+                f"{selector.budget_confidence:g}; raise the budget or lower the budget "
+                "confidence")
+        acc, cost = score_stages(context.planning, choice.stages)
+        result = SearchResult(f"selection {selector.label()}", choice.stages, acc, cost,
+                              SolverStatus.FEASIBLE, None, 0.0)
     chosen = front_points(context, [result.stages])[0]
     if context.request.share_tests:
         best = refine_result(context, result, objective, deadline).refinement.best
@@ -151,10 +158,33 @@ def chosen_point(context: PlanningContext, objective: Objective,
     return chosen
 
 
+def in_sample(selector: Selector) -> Selector:
+    """``selector`` without its statement for new problems (a front shows in-sample and
+    held-out numbers; the inner cross-validation would only slow it)."""
+    if isinstance(selector, CandidateSelector):
+        return replace(selector, prediction="in-sample")
+    return selector
+
+
+def selected_points(context: PlanningContext, budgets: Sequence[float]) -> list[FrontPoint]:
+    """The plans the request's selection chooses at ``budgets`` ($ per problem), distinct,
+    cheapest first; budgets no plan meets under the selection's cost rule are left out."""
+    selector = in_sample(context.request.selector())
+    task = SelectionTask.from_context(context)
+    wanted = sorted({float(b) for b in budgets
+                     if b >= float(task.candidates.mean_cost.min()) - 1e-12})
+    choices = selector.select(task, [Objective(budget=b) for b in wanted])
+    stages = dict.fromkeys(c.stages for c in choices if c.fits)
+    points = front_points(context, list(stages))
+    return sorted(points, key=lambda p: (p.cost, -p.accuracy))
+
+
 @dataclass(frozen=True)
 class Frontier:
-    """What ``frontier`` shows: the cascade front, the single-model front beside it, and
-    the plan chosen for the request's objective (None without one), all in ``context``."""
+    """What ``frontier`` shows: the cascade front, the single-model front beside it, the
+    plan chosen for the request's objective (None without one), and the plans the
+    request's selection chooses at the cascade front's costs (``selected``; the front's own
+    plans for ``naive``), all in ``context``."""
 
     context: PlanningContext
     cascade: list[FrontPoint]
@@ -163,6 +193,7 @@ class Frontier:
     #: False when the time limit (or Ctrl-C) cut the enumeration short: ``cascade`` is
     #: then the front of the plans enumerated so far
     complete: bool = True
+    selected: list[FrontPoint] = field(default_factory=list)
 
 
 def frontier(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
@@ -183,7 +214,10 @@ def frontier_in(context: PlanningContext) -> Frontier:
     if request.objective is not None:
         chosen = (chosen_point(context, request.objective, deadline) if complete
                   else _best_on(cascade, request.objective))
-    return Frontier(context, cascade, single, chosen, complete)
+    selected = cascade
+    if request.selector().label() != "naive" and complete:
+        selected = selected_points(context, [p.cost for p in cascade if not p.simulated])
+    return Frontier(context, cascade, single, chosen, complete, selected)
 
 
 def _best_on(points: Sequence[FrontPoint], objective: Objective) -> FrontPoint | None:

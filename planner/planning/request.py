@@ -25,6 +25,14 @@ from ..options import Grid
 from ..profile import DEFAULT_PROFILE_NAME, Profile
 from ..search.objective import Objective
 from ..search.registry import method_entry
+from ..selection import (
+    CONFIDENCE_RANGE,
+    DEFAULT_SELECTION,
+    SelectionError,
+    Selector,
+    get_selector,
+    with_budget_confidence,
+)
 from ..units import PRICE_UNIT
 from ..vocabulary import GridName, MethodName, choices
 
@@ -32,8 +40,10 @@ from ..vocabulary import GridName, MethodName, choices
 #: optimal and fast on the bundled grids.
 DEFAULT_METHOD = MethodName.EXACT
 DEFAULT_GRID = GridName.DEFAULT
-#: The first of the paper's five validation/test splits.
-DEFAULT_SPLIT = "paper-seed3"
+#: Plan on every problem of the profile; the statement for new problems comes from
+#: cross-validation inside them (the selection's ``prediction``). The paper's splits
+#: (``paper-seed<S>``) stay available for comparison with the paper.
+DEFAULT_SPLIT = "all"
 DEFAULT_REPLICATES = 64
 def _prices(prices: Mapping[str, float] | None) -> Mapping[str, float]:
     """Generated-token prices ($ per million tokens) by model name, each a finite number
@@ -85,6 +95,12 @@ class PlanRequest:
       order. ``prices``: generated-token prices overriding the profile's, $ per million
       tokens (planner.units), e.g. ``{"gpt-4": 60.0}``.
     - ``share_tests``: also search test sharing (planner.search.sharing).
+    - ``selection``: how the plan is chosen among those that fit (``NAME[:KEY=VALUE,...]``,
+      planner.selection; default :data:`~planner.selection.DEFAULT_SELECTION`; ``naive``
+      is the plan best on the planning problems, the paper's rule).
+      ``budget_confidence`` (in [0.5, 0.999], or None for the selection's own): the
+      probability that the plan's mean cost on new problems stays within the budget
+      (an upper bootstrap bound of the planning cost must fit).
 
     Raises :class:`~planner.errors.FieldError` (one line, naming the field) for any bad
     value: a negative seed, replicates < 1, an empty model list, a non-numeric budget ...
@@ -103,6 +119,8 @@ class PlanRequest:
     models: tuple[str, ...] | None = None
     prices: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     share_tests: bool = False
+    selection: str = DEFAULT_SELECTION
+    budget_confidence: float | None = None
     objective: Objective | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -133,6 +151,26 @@ class PlanRequest:
         if not isinstance(self.share_tests, bool):
             raise FieldError("{share_tests} must be True or False", "share_tests",
                              got=self.share_tests)
+        if not isinstance(self.selection, str):
+            raise FieldError("{selection} must be a selection such as 'naive' or "
+                             f"{DEFAULT_SELECTION!r}", "selection", got=self.selection)
+        try:
+            get_selector(self.selection)
+        except SelectionError as exc:
+            raise FieldError(f"{{selection}}: {exc}", "selection") from None
+        if self.budget_confidence is not None:
+            low, high = CONFIDENCE_RANGE
+            value = self.budget_confidence
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    low <= value <= high):
+                raise FieldError(f"{{budget_confidence}} must be a probability in "
+                                 f"[{low}, {high}]", "budget_confidence", got=value)
+            put("budget_confidence", float(value))
+            try:
+                with_budget_confidence(get_selector(self.selection), value)
+            except SelectionError as exc:
+                raise FieldError(f"{{budget_confidence}}: {exc}", "budget_confidence") \
+                    from None
 
     @property
     def profile_label(self) -> str:
@@ -140,6 +178,10 @@ class PlanRequest:
         if isinstance(self.profile, Profile):
             return str(self.profile.provenance.get("name", "in-memory profile"))
         return DEFAULT_PROFILE_NAME if self.profile is None else str(self.profile)
+
+    def selector(self) -> Selector:
+        """The selector of ``selection`` with ``budget_confidence`` applied."""
+        return with_budget_confidence(get_selector(self.selection), self.budget_confidence)
 
     def require_objective(self) -> Objective:
         """The objective; FieldError if the request has neither a budget nor a target."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..search.objective import Objective
 from ..search.result import SearchResult
 from ..search.sharing import SimulatedPlan
+from ..selection import Choice
 from ..spec import CascadeSpec, SolverInfo
 from ..vocabulary import SolverStatus
 from .context import PlanningContext
@@ -68,3 +71,18 @@ def spec_from_result(context: PlanningContext, result: SearchResult, objective: 
                           solver=solver, plans_evaluated=evaluated),
         provenance=provenance(context, prediction, extra),
     )
+
+
+def spec_from_choice(context: PlanningContext, choice: Choice, result: SearchResult,
+                     objective: Objective, shared: SharedResult | None = None
+                     ) -> CascadeSpec:
+    """The spec of a selector's choice (``result`` holds its stages and the selection's
+    time, ``shared`` its refinement by test sharing): the spec of
+    :func:`spec_from_result` with the choice's statement for new problems
+    (``predicted.new_problems``). When test sharing changed the plan, the statement is
+    the plan's before sharing, and says so."""
+    spec = spec_from_result(context, result, objective, shared)
+    new = replace(choice.predicted, selection=result.method.partition("+")[2] or None)
+    if shared is not None and shared.refinement.improved:
+        new = replace(new, method=new.method + "; of the plan before test sharing")
+    return replace(spec, new_problems=new)

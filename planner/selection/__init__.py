@@ -10,10 +10,13 @@ returns one :class:`Choice` per objective.
 from __future__ import annotations
 
 from .base import Choice, NewProblemEstimate, SelectionError, SelectionTask, Selector
+from .candidate_selector import CONFIDENCE_RANGE
 from .candidates import PlanFamily
-from .registry import get_selector, selector_names
+from .registry import DEFAULT_SELECTION, get_selector, selector_names, with_budget_confidence
 
 __all__ = [
+    "CONFIDENCE_RANGE",
+    "DEFAULT_SELECTION",
     "Choice",
     "NewProblemEstimate",
     "PlanFamily",
@@ -22,4 +25,5 @@ __all__ = [
     "Selector",
     "get_selector",
     "selector_names",
+    "with_budget_confidence",
 ]

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import CodecascadeError
 from ..search.objective import Objective
 from ..search.space import SearchSpace
+from ..spec import NewProblemEstimate
 from .candidates import (
     FRONT_LIMIT,
     CandidateSet,
@@ -69,11 +70,18 @@ class SelectionTask:
                      ) -> SelectionTask:
         """The task of a :class:`~planner.planning.PlanningContext`: its planning part, seed
         and the request's search method with its options (the held-out part is not passed
-        on)."""
+        on). A cascade task whose method is not ``exact`` takes its candidates from that
+        method's searches (one per budget), so ``--method`` decides how plans are found
+        for every selection."""
         request = context.request
-        return cls(planning=context.planning, family=PlanFamily(family), seed=context.seed,
+        family = PlanFamily(family)
+        source = None
+        if family is PlanFamily.CASCADE and str(request.method) != "exact":
+            source = CandidateSource.SEARCH
+        return cls(planning=context.planning, family=family, seed=context.seed,
                    method=str(request.method),
-                   method_options=dict(request.options_for(request.method)))
+                   method_options=dict(request.options_for(request.method)),
+                   candidate_source=source)
 
     def search(self, objective: Objective) -> tuple[tuple[int, int], ...]:
         """The stages of the task's search method's plan for ``objective`` on the planning
@@ -127,25 +135,6 @@ class SelectionTask:
         if key is not None:
             self._inner[key] = task
         return task
-
-
-@dataclass(frozen=True)
-class NewProblemEstimate:
-    """A selector's statement of a chosen plan's mean accuracy (fraction) and cost ($ per
-    problem) on new problems, with intervals at ``confidence``; ``method`` says how it was
-    made (in-sample, nested cross-validation, bootstrap bias correction)."""
-
-    accuracy: float
-    accuracy_ci: tuple[float, float]
-    cost: float
-    cost_ci: tuple[float, float]
-    method: str
-    confidence: float = 0.95
-
-    def to_json(self) -> dict[str, Any]:
-        return {"accuracy": self.accuracy, "accuracy_ci": list(self.accuracy_ci),
-                "cost": self.cost, "cost_ci": list(self.cost_ci), "method": self.method,
-                "confidence": self.confidence}
 
 
 @dataclass(frozen=True)

@@ -100,13 +100,29 @@ class CandidateSelector(Selector):
         """Candidates from searches of ``search_task`` (the task itself, or the same options
         with other numbers): for every budget, the method's plan, its budget lowered until
         the plan fits under the cost rule with ``task``'s true numbers (at most
-        ``SEARCH_ROUNDS`` searches), plus the cheapest plan. Cached per task."""
+        ``SEARCH_ROUNDS`` searches), for every target accuracy the method's cheapest plan
+        reaching it, plus the cheapest plan. Cached per task."""
         budgets = tuple(sorted({o.budget for o in objectives if o.is_budget}))
-        key = ("searched", id(search_task), self.budget_confidence, budgets)
+        targets = tuple(sorted({o.target_accuracy for o in objectives if not o.is_budget}))
+        key = ("searched", id(search_task), self.budget_confidence, budgets, targets)
         return task.memo(key, lambda: candidate_set(task.planning, [
             search_task.search(Objective(target_accuracy=0.0)),
-            *(self._fitting(task, search_task, b) for b in budgets)],
+            *(self._fitting(task, search_task, b) for b in budgets),
+            *self._reaching(search_task, targets)],
             None if search_task is task else search_task.planning))
+
+    def _reaching(self, search_task: SelectionTask, targets: Sequence[float]
+                  ) -> list[tuple[tuple[int, int], ...]]:
+        """The method's cheapest plan reaching each target accuracy on ``search_task``'s
+        numbers (an unreachable target raises, except on an inner resample)."""
+        out = []
+        for target in targets:
+            try:
+                out.append(search_task.search(Objective(target_accuracy=target)))
+            except SearchError:
+                if not self.resampled:
+                    raise
+        return out
 
     def _fitting(self, task: SelectionTask, search_task: SelectionTask, budget: float
                  ) -> tuple[tuple[int, int], ...]:

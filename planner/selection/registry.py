@@ -13,6 +13,13 @@ import typing
 
 from .base import SelectionError, Selector, options
 
+#: The selection ``plan``, ``frontier`` and ``compare`` use unless told otherwise: the
+#: winner of benchmarks/bench_heldout.py (README, docs/selection.md): per-problem
+#: estimates shrunk toward each option's mean, a cost rule that holds with probability
+#: 0.9 on new problems, and the .632 statement for new problems from 5-fold inner
+#: cross-validation.
+DEFAULT_SELECTION = "shrinkage:budget_confidence=0.9,prediction=632"
+
 
 def _selectors() -> dict[str, type[Selector]]:
     from .bootstrap import BootstrapSelector
@@ -54,6 +61,19 @@ def _convert(cls: type[Selector], field: dataclasses.Field, text: str) -> object
         elif option is str:
             return text
     raise SelectionError(f"selection {cls.name!r}: option {field.name} cannot be {text!r}")
+
+
+def with_budget_confidence(selector: Selector, confidence: float | None) -> Selector:
+    """``selector`` with its cost rule's confidence set to ``confidence`` (None: unchanged);
+    SelectionError if the selector has no cost rule or the value is out of range."""
+    if confidence is None:
+        return selector
+    if "budget_confidence" not in {f.name for f in options(selector)}:
+        raise SelectionError(f"selection {selector.name!r} has no budget confidence")
+    try:
+        return dataclasses.replace(selector, budget_confidence=float(confidence))
+    except (TypeError, ValueError) as exc:
+        raise SelectionError(str(exc)) from None
 
 
 def get_selector(text: str | Selector) -> Selector:

@@ -18,6 +18,8 @@ outcome were independent of the problem. Costs are never shrunk, so the budget h
 computed. Single-model plans are unaffected (a mean does not move under shrinkage toward
 itself).
 
+For a target accuracy it takes the cheapest plan whose shrunk accuracy reaches the target.
+
 ``tune=True`` chooses ``keep`` from (0, 0.25, 0.5, 1) by inner cross-validation over the
 planning problems (each inner training part shrinks toward its own means).
 """
@@ -61,6 +63,7 @@ class Shrinkage(CandidateSelector):
     summary = "best plan by per-problem estimates shrunk toward each option's mean"
     knob = "keep"
     knob_grid = (0.0, 0.25, 0.5, 1.0)
+    supports_target_accuracy = True
     keep: float = 0.25
 
     def __post_init__(self) -> None:
@@ -82,7 +85,28 @@ class Shrinkage(CandidateSelector):
 
     def pick(self, task: SelectionTask, candidates: CandidateSet, objective: Objective,
              feasible: np.ndarray) -> tuple[int, dict[str, Any]]:
+        if not objective.is_budget:
+            return self._cheapest_reaching(task, candidates, objective)
         score = np.where(feasible, candidates.ranking_accuracy, -np.inf)
         near = score >= score.max() - TOLERANCE
         j = int(np.flatnonzero(near)[np.argmin(candidates.mean_cost[near])])
         return j, {"shrunk_accuracy": float(candidates.ranking_accuracy[j])}
+
+    def _cheapest_reaching(self, task: SelectionTask, candidates: CandidateSet,
+                           objective: Objective) -> tuple[int, dict[str, Any]]:
+        """For a target accuracy: the cheapest plan whose shrunk accuracy reaches it
+        (ties: the more accurate); SelectionError when none does (an inner resample
+        falls back to the plan with the highest shrunk accuracy)."""
+        score = candidates.ranking_accuracy
+        ok = score >= objective.target_accuracy - TOLERANCE
+        if not ok.any():
+            if not self.resampled:
+                raise SelectionError(
+                    f"no plan reaches accuracy {objective.target_accuracy:g} by the "
+                    f"shrunk estimate (keep={self.knob_value():g}; the best is "
+                    f"{score.max():.4f}); lower the target or use naive")
+            ok = score >= score.max() - TOLERANCE
+        low = candidates.mean_cost[ok].min()
+        near = ok & (candidates.mean_cost <= low + TOLERANCE)
+        j = int(np.flatnonzero(near)[np.argmax(score[near])])
+        return j, {"shrunk_accuracy": float(score[j])}

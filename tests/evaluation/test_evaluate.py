@@ -68,7 +68,7 @@ def test_json_rows_reproduce_the_summary(profile, selection):
 
 def test_summary_measures_by_hand(profile):
     """The headline measures from the rows, computed the long way."""
-    result = evaluate(profile, grid="paper", budgets=4)
+    result = evaluate(profile, selection="naive", grid="paper", budgets=4)
     s = result.summary
     per_split = {}
     for row in result.rows:
@@ -97,7 +97,7 @@ def test_summary_measures_by_hand(profile):
 
 
 def test_budgets_span_each_splits_single_model_front(profile):
-    result = evaluate(profile, grid="paper", budgets=6)
+    result = evaluate(profile, selection="naive", grid="paper", budgets=6)
     for name, front in result.summary.single_fronts.items():
         budgets = [r.budget for r in result.rows if r.split == name]
         costs = [p.planning_cost for p in front]
@@ -112,8 +112,8 @@ def test_budgets_span_each_splits_single_model_front(profile):
 
 
 def test_fixed_budgets_and_kfold_protocol(profile):
-    result = evaluate(profile, grid="paper", protocol="kfold", folds=4, repeats=2,
-                      budgets=[0.001, 0.002])
+    result = evaluate(profile, selection="naive", grid="paper", protocol="kfold", folds=4,
+                      repeats=2, budgets=[0.001, 0.002])
     names = sorted({r.split for r in result.rows})
     assert len(names) == 8 and all(n.startswith("kfold4-seed") for n in names)
     assert {r.budget for r in result.rows} == {0.001, 0.002}
@@ -127,9 +127,19 @@ def test_evaluate_many_equals_evaluate(profile):
 
 
 def test_the_ceiling_is_chosen_on_the_heldout_part(profile):
-    result = evaluate(profile, grid="paper", budgets=3, chosen_on="heldout")
+    result = evaluate(profile, selection="naive", grid="paper", budgets=3, chosen_on="heldout")
     for row in result.rows:
         assert row.cascade.planning_accuracy == pytest.approx(row.cascade.heldout_accuracy)
+
+
+def test_the_default_selection_is_plans(profile):
+    """Without a selection, evaluate chooses as plan does by default: the request's
+    selection, budget confidence included."""
+    from planner.selection import DEFAULT_SELECTION
+
+    result = evaluate(profile, grid="paper", budgets=[0.002], budget_confidence=0.95)
+    default = DEFAULT_SELECTION.replace("budget_confidence=0.9", "budget_confidence=0.95")
+    assert result.settings["selection"] == default
 
 
 def test_protocols_and_budget_parsing():

@@ -74,8 +74,13 @@ def test_method_options_reach_the_method(profile_path):
     assert result.plans_evaluated == 7 and result.status is SolverStatus.HEURISTIC
     assert run_search(context, request.objective, "optuna", trials=4).plans_evaluated == 4
     spec = plan(PlanRequest(profile_path, budget=0.002, replicates=REPLICATES,
-                            method="optuna", method_options={"optuna": {"trials": 7}}))
+                            method="optuna", method_options={"optuna": {"trials": 7}},
+                            selection="naive"))
     assert spec.solver.plans_evaluated == 7 and spec.objective is ObjectiveKind.MAX_ACCURACY
+    # the default selection finds its candidates with the requested method too
+    spec = plan(PlanRequest(profile_path, budget=0.002, replicates=REPLICATES,
+                            method="optuna", method_options={"optuna": {"trials": 7}}))
+    assert spec.solver.method.startswith("optuna+shrinkage")
 
 
 def test_frontier_chooses_what_plan_chooses(profile_path):
@@ -98,11 +103,18 @@ def test_compare_uses_each_methods_options(profile_path):
     rows = compare_methods(planning_context(request), request.objective,
                            ["optuna", "ilp", "exact"])
     by_name = {r.method: r for r in rows}
-    assert list(by_name) == [MethodName.OPTUNA, MethodName.ILP, MethodName.EXACT]
+    assert list(by_name)[:3] == [MethodName.OPTUNA, MethodName.ILP, MethodName.EXACT]
     assert by_name["optuna"].result.plans_evaluated == 9
     assert by_name["ilp"].result.solver in {"CBC", "bounds"}
     assert by_name["exact"].gap_pp == 0.0
     assert by_name["ilp"].gap_pp == pytest.approx(0.0, abs=1e-6)
+    # the last row is plan's default selection: within budget, no better than the optimum
+    selected = rows[-1]
+    assert list(by_name)[-1] == f"selection {request.selector().label()}"
+    assert selected.cost <= 0.002 + 1e-12 and selected.gap_pp >= -1e-9
+    assert selected.label == plan(request).plan.label()
+    naive = PlanRequest(profile_path, budget=0.002, replicates=REPLICATES, selection="naive")
+    assert len(compare_methods(planning_context(naive), naive.objective, ["exact"])) == 1
 
 
 def test_the_old_home_serves_the_same_names():

@@ -27,13 +27,17 @@ def profile_path(tmp_path_factory):
     return str(path)
 
 
+#: Today's rule on the paper's first split: these tests check the search methods' path.
+NAIVE = ("--selection", "naive", "--split", "paper-seed3")
+
+
 def cli(*args):
     _register_commands()
     return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def test_plan_prints_a_valid_spec_within_budget(profile_path, capsys):
-    assert cli("plan", "--budget", "0.002", "--profile", profile_path) == 0
+    assert cli("plan", "--budget", "0.002", "--profile", profile_path, *NAIVE) == 0
     obj = json.loads(capsys.readouterr().out)
     validate_spec_json(obj)
     assert obj["predicted"]["planning"]["cost_per_problem"] <= 0.002 + 1e-12
@@ -49,7 +53,7 @@ def test_plan_prints_a_valid_spec_within_budget(profile_path, capsys):
 def test_every_method_gives_a_feasible_spec(profile_path, tmp_path, method, capsys):
     out = tmp_path / "spec.json"
     args = ("plan", "--budget", "0.002", "--profile", profile_path, "--grid", "paper",
-            "--method", method, "-o", str(out))
+            "--method", method, "-o", str(out), *NAIVE)
     assert cli(*args) == 0
     spec = load_spec(out)
     assert spec.planning.cost <= 0.002 + 1e-12
@@ -60,7 +64,8 @@ def test_every_method_gives_a_feasible_spec(profile_path, tmp_path, method, caps
 
 def test_plan_console_script_and_target_accuracy(profile_path, capsys):
     with pytest.raises(SystemExit) as info:
-        plan_main(["--target-accuracy", "0.5", "--profile", profile_path, "--split", "all"])
+        plan_main(["--target-accuracy", "0.5", "--profile", profile_path, "--split", "all",
+                   "--selection", "naive"])
     assert info.value.code == 0
     obj = json.loads(capsys.readouterr().out)
     assert obj["objective"] == "min_cost" and obj["budget_per_problem"] is None
@@ -71,7 +76,7 @@ def test_plan_console_script_and_target_accuracy(profile_path, capsys):
 def test_frontier_json_and_plot(profile_path, tmp_path, capsys):
     png = tmp_path / "front.png"
     assert cli("frontier", "--profile", profile_path, "--budget", "0.002", "--plot", str(png),
-               "--json") == 0
+               "--json", *NAIVE) == 0
     obj = json.loads(capsys.readouterr().out)
     front = obj["cascade_front"]
     costs = [p["cost_per_problem"] for p in front]
@@ -88,7 +93,7 @@ def test_frontier_json_and_plot(profile_path, tmp_path, capsys):
 
 def test_compare_table_has_every_method(profile_path, capsys):
     assert cli("compare", "--budget", "0.002", "--profile", profile_path, "--grid", "paper",
-               "--json") == 0
+               "--json", *NAIVE) == 0
     rows = {r["method"]: r for r in json.loads(capsys.readouterr().out)["methods"]}
     assert set(rows) == {"exact", "ilp", "heuristic", "optuna"}
     assert rows["exact"]["gap_to_exact"] == 0.0
@@ -97,7 +102,7 @@ def test_compare_table_has_every_method(profile_path, capsys):
     assert all(r["gap_to_exact"] >= -1e-6 and r["cost_per_problem"] <= 0.002 + 1e-12
                for r in rows.values())
     assert cli("compare", "--budget", "0.002", "--profile", profile_path, "--grid", "paper",
-               "--methods", "exact,heuristic") == 0
+               "--methods", "exact,heuristic", *NAIVE) == 0
     text = capsys.readouterr().out
     assert "heuristic" in text and "gap pp" in text
 
@@ -105,7 +110,8 @@ def test_compare_table_has_every_method(profile_path, capsys):
 def test_compare_with_test_sharing_refines_every_plan(profile_path, capsys):
     """--share-tests: each method's plan refined as `plan --share-tests` refines it, never
     worse than the plain plan, within the budget, and the exact row is that plan."""
-    args = ("--budget", "0.002", "--profile", profile_path, "--methods", "exact,heuristic")
+    args = ("--budget", "0.002", "--profile", profile_path, "--methods", "exact,heuristic",
+            *NAIVE)
     assert cli("compare", *args, "--json") == 0
     plain = {r["method"]: r for r in json.loads(capsys.readouterr().out)["methods"]}
     assert cli("compare", *args, "--json", "--share-tests") == 0
@@ -116,7 +122,8 @@ def test_compare_with_test_sharing_refines_every_plan(profile_path, capsys):
         assert row["accuracy"] >= plain[name]["accuracy"] - 1e-9
         assert row["cost_per_problem"] <= 0.002 + 1e-9
     assert shared["exact"]["gap_to_exact"] == 0.0
-    assert cli("plan", "--budget", "0.002", "--profile", profile_path, "--share-tests") == 0
+    assert cli("plan", "--budget", "0.002", "--profile", profile_path, "--share-tests",
+               *NAIVE) == 0
     spec = json.loads(capsys.readouterr().out)
     labels = [f"{s['model']}[{s['label']}]" for s in spec["stages"]]
     assert shared["exact"]["plan"] == " -> ".join(labels)
@@ -169,7 +176,7 @@ def test_ilp_solver_choice_gives_the_same_optimum(profile_path, capsys):
     for method, extra in [("exact", ()), ("ilp", ("--ilp-solver", "cbc")),
                           ("ilp", ("--ilp-solver", "highs"))]:
         assert cli("plan", "--budget", "0.002", "--profile", profile_path, "--method",
-                   method, *extra) == 0
+                   method, *extra, *NAIVE) == 0
         spec = json.loads(capsys.readouterr().out)
         accuracy[extra] = spec["predicted"]["planning"]["accuracy"]
         if method == "ilp":
@@ -179,7 +186,7 @@ def test_ilp_solver_choice_gives_the_same_optimum(profile_path, capsys):
     assert accuracy[("--ilp-solver", "cbc")] == pytest.approx(accuracy[()], abs=1e-9)
     assert accuracy[("--ilp-solver", "highs")] == pytest.approx(accuracy[()], abs=1e-9)
     assert cli("compare", "--budget", "0.002", "--profile", profile_path, "--methods", "ilp",
-               "--ilp-solver", "cbc", "--json") == 0
+               "--ilp-solver", "cbc", "--json", *NAIVE) == 0
     row = json.loads(capsys.readouterr().out)["methods"][0]
     assert row["gap_to_exact"] == pytest.approx(0.0, abs=1e-6)
 

@@ -158,7 +158,7 @@ def test_refinement_for_a_target_accuracy_is_never_dearer(context, target):
 def test_without_sharing_it_is_the_identity(context, profile):
     objective = Objective(budget=0.002)
     result = run_search(context, objective, "exact")
-    spec = plan(profile, 0.002, split="paper-seed3", replicates=REPLICATES)
+    spec = plan(profile, 0.002, split="paper-seed3", selection="naive", replicates=REPLICATES)
     expected = spec_from_result(context, result, objective)
     assert spec.stages == expected.stages
     assert spec.planning == expected.planning and spec.heldout == expected.heldout
@@ -198,7 +198,7 @@ def test_merged_front_is_a_front_that_keeps_only_undominated_plans(context):
 def test_sharing_spec_replays_identically(profile_path, tmp_path):
     """The spec's planning prediction of a sharing plan is what simulate_plan and replay
     (planner.replay.replay_spec) give on the same problems and draws."""
-    spec = plan(profile_path, 0.002, split="paper-seed3", replicates=REPLICATES,
+    spec = plan(profile_path, 0.002, split="paper-seed3", selection="naive", replicates=REPLICATES,
                 share_tests=True)
     assert any(s.option.share_tests for s in spec.stages)
     assert spec.solver.method == "exact+sharing" and spec.solver.status == "feasible"
@@ -214,7 +214,8 @@ def test_sharing_spec_replays_identically(profile_path, tmp_path):
     assert replayed["accuracy"] == pytest.approx(spec.planning.accuracy, abs=1e-12)
     assert replayed["cost_per_problem"] == pytest.approx(spec.planning.cost, rel=1e-12)
     assert replayed["accuracy_mc_se"] == pytest.approx(spec.planning.accuracy_mc_se)
-    context = planning_context(profile_path, split="paper-seed3", replicates=REPLICATES)
+    context = planning_context(profile_path, split="paper-seed3", selection="naive",
+                               replicates=REPLICATES)
     sim = simulate_plan(context.profile, spec.plan, context.planning_problems, REPLICATES, 0)
     assert sim.correct.mean() == pytest.approx(spec.planning.accuracy, abs=1e-12)
     heldout = replay_spec(path, part="test", replicates=REPLICATES)["replayed"]
@@ -237,14 +238,16 @@ def cli(*args):
 
 def test_cli_share_tests_on_plan_and_frontier(profile_path, tmp_path, capsys):
     assert cli("plan", "--budget", "0.002", "--profile", profile_path, "--replicates",
-               str(REPLICATES), "--share-tests") == 0
+               str(REPLICATES), "--share-tests", "--selection", "naive", "--split",
+               "paper-seed3") == 0
     obj = json.loads(capsys.readouterr().out)
     validate_spec_json(obj)
     assert obj["search"]["method"] == "exact+sharing"
     assert any(s["share_tests"] for s in obj["stages"])
     assert obj["predicted"]["planning"]["cost_per_problem"] <= 0.002 + 1e-9
     assert cli("frontier", "--profile", profile_path, "--replicates", str(REPLICATES),
-               "--share-tests", "--budget", "0.002", "--json", "--plot",
+               "--share-tests", "--budget", "0.002", "--json", "--selection", "naive",
+               "--split", "paper-seed3", "--plot",
                str(tmp_path / "front.png")) == 0
     front = json.loads(capsys.readouterr().out)
     assert front["share_tests"] is True
@@ -256,8 +259,8 @@ def test_cli_share_tests_on_plan_and_frontier(profile_path, tmp_path, capsys):
 
 @pytest.mark.parametrize("method", ["heuristic", "ilp"])
 def test_other_methods_refine_their_own_plan(profile, method):
-    spec = plan(profile, 0.002, method=method, split="paper-seed3", replicates=REPLICATES,
-                share_tests=True)
+    spec = plan(profile, 0.002, method=method, split="paper-seed3", selection="naive",
+                replicates=REPLICATES, share_tests=True)
     assert spec.solver.method == f"{method}+sharing"
     assert spec.planning.cost <= 0.002 + 1e-9
     sharing = spec.provenance.extra["sharing"]

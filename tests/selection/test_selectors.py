@@ -127,11 +127,32 @@ def test_selectors_pick_the_plan_that_is_better_by_construction(profile, model, 
 def test_naive_is_todays_plan(profile):
     result = evaluate(profile, selection="naive", grid="default", budgets=2)
     for row in result.rows[:4]:
-        spec = plan(profile, budget=row.budget, split=row.split)
+        spec = plan(profile, budget=row.budget, split=row.split, selection="naive")
         assert row.cascade.plan == spec.plan.label()
         assert row.cascade.predicted_accuracy == spec.planning.accuracy
         assert row.cascade.predicted_cost == spec.planning.cost
         assert row.cascade.heldout_accuracy == pytest.approx(spec.heldout.accuracy)
+        assert spec.new_problems is None and spec.solver.method == "exact"
+
+
+def test_plans_default_is_what_evaluate_measures(profile):
+    """``plan``'s default selection through the same code path as ``evaluate``'s: the
+    same plan, and the spec's statement for new problems is the row's prediction."""
+    result = evaluate(profile, grid="paper", budgets=3)
+    compared = 0
+    for row in result.rows[:6]:
+        try:
+            spec = plan(profile, budget=row.budget, split=row.split, grid="paper")
+        except BudgetTooLowError:
+            continue  # evaluate keeps its fallback plan; plan refuses the budget
+        compared += 1
+        assert row.cascade.plan == spec.plan.label()
+        assert spec.new_problems.accuracy == pytest.approx(row.cascade.predicted_accuracy)
+        assert spec.new_problems.cost == pytest.approx(row.cascade.predicted_cost)
+        low, high = spec.new_problems.accuracy_ci
+        assert low <= spec.new_problems.accuracy <= high
+        assert spec.new_problems.selection == result.settings["selection"]
+    assert compared >= 3
 
 
 def test_single_family_chooses_one_stage_plans(profile):
