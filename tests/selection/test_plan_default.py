@@ -145,3 +145,16 @@ def test_replay_checks_the_statement_on_heldout_problems(profile_path, tmp_path)
     out = replay_spec(everything, part="test", replicates=REPLICATES)
     assert out["new_problems"]["unseen_problems"] is False
     assert any("no held-out part" in n for n in out["notes"])
+
+
+def test_the_help_names_the_default_selection():
+    """The command line leaves the default to the request (no heavy import at start-up);
+    its help spells it as the registry does."""
+    import typing
+
+    from planner.cli.evaluate_cmd import evaluate
+    from planner.cli.plan_cmd import SelectionOpt
+
+    assert DEFAULT_SELECTION in typing.get_args(SelectionOpt)[1].help
+    selection = typing.get_type_hints(evaluate, include_extras=True)["selection"]
+    assert DEFAULT_SELECTION in typing.get_args(selection)[1].help
