@@ -30,6 +30,7 @@ from ..search.exact import exact_front
 from ..search.pareto import ParetoFront
 from ..search.space import SearchSpace
 from ..search.stages import normalise_stages, stages_from_codes
+from .front_cache import cached_front_codes
 
 #: Above this many plans, a cascade task takes its candidates from searches, not the front.
 FRONT_LIMIT = 10**10
@@ -115,18 +116,24 @@ def single_model_codes(space: SearchSpace) -> ParetoFront:
 
 def family_candidates(space: SearchSpace, family: PlanFamily,
                       scored_on: SearchSpace | None = None) -> CandidateSet:
-    """The front of ``family`` on ``space`` as a :class:`CandidateSet`. With
+    """The front of ``family`` on ``space`` as a :class:`CandidateSet` (a cascade front
+    from the disk cache when it holds it, :mod:`.front_cache`). With
     ``scored_on`` (the same options with other per-problem numbers, e.g. shrunk ones), the
     front is built on ``scored_on``, its accuracy there becomes ``score``, and the
     per-problem numbers come from ``space``."""
     built = space if scored_on is None else scored_on
     if family is PlanFamily.SINGLE:
-        front = single_model_codes(built)
+        codes = single_model_codes(built).codes
     else:
-        with single_threaded_blas():
-            front, _ = exact_front(built)
+        codes = cached_front_codes(built, lambda: _exact_codes(built))
     return candidate_set(space, [normalise_stages(built, stages_from_codes(c))
-                                 for c in front.codes], scored_on)
+                                 for c in codes], scored_on)
+
+
+def _exact_codes(space: SearchSpace) -> np.ndarray:
+    with single_threaded_blas():
+        front, _ = exact_front(space)
+    return front.codes
 
 
 def candidate_set(space: SearchSpace, plans, scored_on: SearchSpace | None = None

@@ -1,0 +1,77 @@
+"""The disk cache of exact cascade fronts, the candidates of a selection.
+
+``plan`` with a selection other than ``naive`` builds the exact Pareto front of the
+planning problems, and its statement for new problems builds one more per inner fold
+(planner.selection.honest): about 1 s of CPU each on the bundled profile's 164 problems.
+The fronts do not depend on the budget, so they are stored once per option tables: one
+``fronts-<key>.npz`` file (the front's per-model option rows) per hash of the tables' a, g,
+h and cost arrays, options and shared θ, beside the estimator's option tables
+(:func:`~planner.estimate.cache.cache_dir`), written atomically; the
+:data:`FRONT_ENTRIES` most recently written are kept. A file that cannot be read is
+recomputed, and an unwritable cache only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+import numpy as np
+
+from ..estimate.cache import ESTIMATOR_VERSION, cache_dir
+from ..output import atomic_write
+from ..search.space import SearchSpace
+
+#: Bump when the exact front's enumeration changes what it returns.
+FRONT_VERSION = 1
+#: How many front files the cache keeps (the oldest are removed first).
+FRONT_ENTRIES = 256
+#: The per-option arrays that decide a front.
+ARRAYS = ("accept", "accept_correct", "correct", "cost")
+
+
+def space_key(space: SearchSpace) -> str:
+    """32 hex digits naming ``space``'s option tables (their numbers and options)."""
+    digest = hashlib.sha256(json.dumps(
+        {"front": FRONT_VERSION, "estimator": ESTIMATOR_VERSION,
+         "shared_theta": space.shared_theta}).encode())
+    for table in space.tables:
+        digest.update(json.dumps([table.model, [o.to_json() for o in table.options]]
+                                 ).encode())
+        for name in ARRAYS:
+            array = np.ascontiguousarray(getattr(table, name), dtype=np.float64)
+            digest.update(repr(array.shape).encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()[:32]
+
+
+def cached_front_codes(space: SearchSpace, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """[plans, models] option rows (-1: model skipped) of ``space``'s exact front: from the
+    cache, else ``compute()`` stored for next time."""
+    path = cache_dir() / f"fronts-{space_key(space)}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            codes = npz["codes"]
+        if codes.ndim == 2 and codes.shape[1] == space.n_models:
+            return codes.astype(np.int64)
+    except (OSError, KeyError, ValueError):
+        pass
+    codes = np.asarray(compute(), dtype=np.int64)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as fh:
+            np.savez(fh, codes=codes)
+    except OSError:
+        return codes  # an unwritable cache only costs time
+    entries = sorted(path.parent.glob("fronts-*.npz"), key=_mtime)
+    for old in entries[:-FRONT_ENTRIES]:
+        old.unlink(missing_ok=True)
+    return codes
+
+
+def _mtime(path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
