@@ -1,7 +1,7 @@
 """Benchmark: how plans chosen on planning problems do on held-out ones, per selection.
 
 Runs ``planner.evaluate`` (the same code path as ``codecascade evaluate``) for groups of
-configurations and prints one table per group plus the target check of the recommended
+configurations and prints one table per group plus the target check of plan's default
 selection. Every configuration is evaluated twice on the same splits: at the issue's 20
 fixed budgets ($0.0005-$0.06 per problem, log-spaced; the "accuracy @ fixed budgets"
 column) and at 20 budgets log-spaced over each split's planning-part single-model front
@@ -17,14 +17,14 @@ Groups (``--groups``):
   the default grid's ceiling (plans chosen on the held-out part itself).
 * ``selectors`` — every selector and statement on the default grid, paper protocol.
 * ``candidates`` — the candidates for ``plan``'s default (``--candidates``, ';'-separated).
-* ``grids`` — the recommended selection on the paper grid.
-* ``kfold`` — naive and the recommended selection, 5 folds x 2 repeats.
-* ``extra`` — naive and the recommended selection on the seven-model humaneval-extra
+* ``grids`` — plan's default selection on the paper grid.
+* ``kfold`` — naive and plan's default selection, 5 folds x 2 repeats.
+* ``extra`` — naive and plan's default selection on the seven-model humaneval-extra
   profile, paper protocol, ``--extra-budgets`` budgets per placement, searched by the
   integer program (proven optimal; the exact enumeration takes minutes per budget there,
   and its exact front over ten minutes per split, so selectors take their candidates from
   one search per budget).
-* ``runtime`` — one timed ``evaluate`` of the recommended selection (default profile, paper
+* ``runtime`` — one timed ``evaluate`` of plan's default selection (default profile, paper
   protocol, 20 budgets), wall clock and CPU time.
 
 Run: python3 benchmarks/bench_heldout.py [--groups issue,selectors,...] [--replicates 64]
@@ -45,12 +45,14 @@ import numpy as np
 from planner.evaluation import evaluate_many
 from planner.output import atomic_write
 from planner.report import format_table
+from planner.selection import DEFAULT_SELECTION
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_heldout.json"
 FIXED = "0.0005:0.06:20"
 SPLIT = 20
-#: The selection recommended as plan's default (docs/selection.md, /work notes).
-RECOMMENDED = "shrinkage:budget_confidence=0.8,prediction=632"
+#: What plan does by default (planner.selection.DEFAULT_SELECTION): the targets are
+#: checked on it.
+RECOMMENDED = DEFAULT_SELECTION
 SELECTORS = (
     "naive", "naive:prediction=nested", "naive:prediction=632",
     "naive:budget_confidence=0.8,prediction=632",
@@ -206,7 +208,7 @@ def main() -> None:
         elif name == "grids":
             group = run_group(name, ["naive", RECOMMENDED], grid="paper", **kw)
         elif name == "kfold":
-            group = run_group(name, ["naive", "shrinkage", RECOMMENDED], protocol="kfold", **kw)
+            group = run_group(name, ["naive", RECOMMENDED], protocol="kfold", **kw)
         elif name == "extra":
             n = args.extra_budgets
             group = run_group(name, ["naive", RECOMMENDED], profile="humaneval-extra",
@@ -233,7 +235,7 @@ def main() -> None:
     done = {**_previous(), **done}  # groups of earlier (or concurrent) runs stay
     checks = {}
     reference = next((c for c in done.get("issue: paper grid", {}).get("configs", [])), None)
-    for key in ("selectors", "kfold", "extra"):
+    for key in ("candidates", "selectors", "kfold", "extra"):
         group = done.get(key)
         config = next((c for c in (group or {}).get("configs", [])
                        if c["selection"] == RECOMMENDED), None)
