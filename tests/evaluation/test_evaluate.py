@@ -135,11 +135,11 @@ def test_the_ceiling_is_chosen_on_the_heldout_part(profile):
 def test_the_default_selection_is_plans(profile):
     """Without a selection, evaluate chooses as plan does by default: the request's
     selection, budget confidence included."""
-    from planner.selection import DEFAULT_SELECTION
+    from planner.selection import DEFAULT_SELECTION, get_selector, with_budget_confidence
 
-    result = evaluate(profile, grid="paper", budgets=[0.002], budget_confidence=0.95)
-    default = DEFAULT_SELECTION.replace("budget_confidence=0.9", "budget_confidence=0.95")
-    assert result.settings["selection"] == default
+    result = evaluate(profile, grid="paper", budgets=[0.002], budget_confidence=0.8)
+    default = with_budget_confidence(get_selector(DEFAULT_SELECTION), 0.8).label()
+    assert result.settings["selection"] == default and "budget_confidence=0.8" in default
 
 
 def test_protocols_and_budget_parsing():
