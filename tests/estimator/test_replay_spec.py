@@ -34,7 +34,8 @@ def profile_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def repriced_spec(profile_path, tmp_path_factory):
     """A spec planned with model-1 at $5 per million generated tokens (--price)."""
-    spec = plan(str(profile_path), 0.004, replicates=REPLICATES, prices={"model-1": 5.0})
+    spec = plan(str(profile_path), 0.004, replicates=REPLICATES, prices={"model-1": 5.0},
+                split="paper-seed3", selection="naive")
     # the override is in the plan (or the test proves nothing), among several stages
     assert "model-1" in spec.models and len(spec.stages) > 1
     return save_spec(spec, tmp_path_factory.mktemp("specs") / "priced.json"), spec
