@@ -3,10 +3,11 @@
 - :class:`PlanRequest` (request.py): everything a planning command takes, checked once.
 - :func:`planning_context` (context.py): the profile loaded, re-priced and restricted, the
   grid's option tables on the split's planning and held-out parts.
-- :func:`plan` (plans.py): the best plan's :class:`~planner.spec.CascadeSpec`, built by
-  :func:`spec_from_result` (specs.py) from :func:`run_search` (searches.py) and, with test
-  sharing, :func:`refine_result` (refinement.py); predictions (predictions.py) and
-  provenance (provenance.py) inside.
+- :func:`plan` (plans.py): the :class:`~planner.spec.CascadeSpec` of the plan the
+  request's selection chooses (planner.selection; ``naive``: :func:`run_search`'s optimum,
+  searches.py), built by :func:`spec_from_choice` / :func:`spec_from_result` (specs.py)
+  and, with test sharing, :func:`refine_result` (refinement.py); predictions
+  (predictions.py) and provenance (provenance.py) inside.
 - :func:`frontier`, :func:`pareto_front`, :func:`single_model_front` (fronts.py).
 - :func:`compare_methods` (comparisons.py).
 - :func:`parse_prices` (prices.py): ``MODEL=$PER_1K`` text to $ per token.
@@ -39,7 +40,7 @@ from .request import (
     as_request,
 )
 from .searches import run_search
-from .specs import spec_from_result
+from .specs import spec_from_choice, spec_from_result
 
 __all__ = [
     "CONFIDENCE",
@@ -67,5 +68,6 @@ __all__ = [
     "refine_result",
     "run_search",
     "single_model_front",
+    "spec_from_choice",
     "spec_from_result",
 ]

@@ -83,8 +83,11 @@ def _refined(context: PlanningContext, result: SearchResult, objective: Objectiv
 def _no_plan_fits(task: SelectionTask, choice: Choice, objective: Objective,
                   confidence: float | None) -> None:
     """BudgetTooLowError for a budget no plan meets under the selection's cost rule."""
-    bound = float(cost_bounds(candidate_set(task.planning, [choice.stages]),
-                              confidence or 0.5, task.seed)[0])
+    if confidence is None:
+        raise BudgetTooLowError(f"no plan's mean cost is within ${objective.budget:.6g} per "
+                                "problem")
+    bound = float(cost_bounds(candidate_set(task.planning, [choice.stages]), confidence,
+                              task.seed)[0])
     raise BudgetTooLowError(
         f"no plan stays within ${objective.budget:.6g} per problem with confidence "
         f"{confidence:g} (the best bound is ${bound:.6g} per problem, plan cost "
