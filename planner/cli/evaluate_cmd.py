@@ -3,6 +3,7 @@ the held-out part, and print the per-budget table and the summary (or JSON)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Annotated
 
@@ -66,6 +67,10 @@ def evaluate(
         'budget and cost (budget, planning_cost, heldout_cost, predicted_cost, ...) in $ per '
         'problem, every accuracy a fraction.')] = False,
     no_progress: NoProgressOpt = False,
+    ray: Annotated[str | None, typer.Option(
+        metavar="[ADDRESS]", help="Run the splits as Ray tasks: alone, on a Ray instance "
+        "started on this machine; 'auto', 'ray://HOST:10001' or 'HOST:PORT' to join a "
+        "cluster (pip install 'codecascade[ray]'). The rows are the same.")] = None,
 ) -> None:
     """How plans chosen on some problems do on problems never seen: per budget and split,
     the cascade plan and the best single-model plan are chosen on the planning part (as
@@ -85,9 +90,17 @@ def evaluate(
         request = request_of(profile, grid, "paper-seed3", seed, replicates, models, price,
                              False, method=method,
                              method_options=method_options([method], time_limit, ilp_solver))
-        with long_work(no_progress):
+        executor = None
+        if ray is not None:
+            from ..sandbox.ray_executor import RayExecutor
+
+            executor = RayExecutor(address=ray)
+            executor.check_reachable()
+        with long_work(no_progress), (contextlib.closing(executor) if executor is not None
+                                      else contextlib.nullcontext()):
             result = run_evaluation(request, selection=selector, protocol=protocol,
-                                    budgets=the_budgets, folds=folds, repeats=repeats)
+                                    budgets=the_budgets, folds=folds, repeats=repeats,
+                                    map_splits=executor.map if executor is not None else map)
     s = result.settings
     if plot is not None:
         evaluation_plot(plot, result, title=f"{s['profile']} · grid {s['grid']} · "

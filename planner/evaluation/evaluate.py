@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,63 @@ class _Split:
     single: SelectionTask
     front: tuple[SingleFrontPoint, ...]
     budgets: np.ndarray
+
+
+#: Runs a picklable ``work(split name)`` on every split name and returns the results in
+#: the names' order: the built-in ``map`` (one split after another, here) or a parallel
+#: one, e.g. :meth:`planner.sandbox.RayExecutor.map` (each split a Ray task).
+SplitMap = Callable[[Callable[[str], Any], Sequence[str]], Iterable[Any]]
+
+
+@dataclass(frozen=True)
+class _SplitOutcome:
+    """What one split gives back: its single-model front, its rows per selector, and what
+    the settings record (the profile's fingerprint after re-pricing, the grid, the models)."""
+
+    front: tuple[SingleFrontPoint, ...]
+    rows: tuple[tuple[EvaluationRow, ...], ...]
+    fingerprint: str
+    grid: str
+    models: tuple[str, ...]
+
+
+def _plain(value: Any) -> Any:
+    """Mappings (the request's read-only ones included) as dicts, recursively: picklable."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class _SplitWork:
+    """One split's share of :func:`evaluate_many`, as a picklable callable (the request is
+    kept as its fields and rebuilt where the work runs)."""
+
+    request: dict[str, Any]
+    budgets: Budgets
+    chosen_on: str
+    selectors: tuple[Selector, ...]
+
+    @classmethod
+    def of(cls, request: PlanRequest, budgets: Budgets, chosen_on: str,
+           selectors: Sequence[Selector]) -> _SplitWork:
+        fields_ = {f.name: _plain(getattr(request, f.name))
+                   for f in dataclasses.fields(request) if f.init}
+        return cls(fields_, budgets, chosen_on, tuple(selectors))
+
+    def __call__(self, split_name: str) -> _SplitOutcome:
+        part = _prepare(PlanRequest(**self.request), split_name, self.budgets, self.chosen_on)
+        objectives = [Objective(budget=float(b)) for b in part.budgets]
+        rows = []
+        for selector in self.selectors:
+            cascade = selector.select(part.cascade, objectives)
+            single = selector.select(part.single, objectives)
+            rows.append(tuple(
+                EvaluationRow(split_name, float(b), _outcome(part, c), _outcome(part, s))
+                for b, c, s in zip(part.budgets, cascade, single, strict=True)))
+        context = part.context
+        return _SplitOutcome(part.front, tuple(rows), context.profile.fingerprint(),
+                             context.grid.name, tuple(t.model for t in context.planning.tables))
 
 
 def _budgets(budgets: int | str | Budgets | Sequence[float]) -> Budgets:
@@ -120,11 +177,14 @@ def evaluate_many(
     folds: int = 5,
     repeats: int = 2,
     chosen_on: str = "planning",
+    map_splits: SplitMap = map,
     **fields: Any,
 ) -> list[Evaluation]:
     """:func:`evaluate` for several selections on the same splits and budgets, sharing the
     option tables, candidate plans and inner resampling between them (None: the
-    request's selection and budget confidence, as ``plan`` uses them)."""
+    request's selection and budget confidence, as ``plan`` uses them). ``map_splits`` runs
+    the splits (:data:`SplitMap`; default one after another here); the rows do not depend
+    on it."""
     from ..planning import as_request
 
     if chosen_on not in CHOSEN_ON:
@@ -150,34 +210,32 @@ def evaluate_many(
     splits = protocol_splits(protocol, profile.n_problems, folds=folds, repeats=repeats,
                              seed=request.seed)
     start = time.perf_counter()
-    rows: list[list[EvaluationRow]] = [[] for _ in selectors]
-    fronts: dict[str, tuple[SingleFrontPoint, ...]] = {}
+    work = _SplitWork.of(request, the_budgets, chosen_on, selectors)
+    names = [split.name for split in splits]
+    outcomes: list[_SplitOutcome] = []
     with progress.task("evaluate", total=len(splits), unit="split") as step:
-        for split in splits:
-            part = _prepare(request, split.name, the_budgets, chosen_on)
-            fronts[split.name] = part.front
-            objectives = [Objective(budget=float(b)) for b in part.budgets]
-            for k, selector in enumerate(selectors):
-                cascade = selector.select(part.cascade, objectives)
-                single = selector.select(part.single, objectives)
-                rows[k] += [EvaluationRow(split.name, float(b), _outcome(part, c),
-                                          _outcome(part, s))
-                            for b, c, s in zip(part.budgets, cascade, single, strict=True)]
+        for outcome in map_splits(work, names):
+            outcomes.append(outcome)
             step.advance()
+    if len(outcomes) != len(names):
+        raise CodecascadeError(f"{len(outcomes)} of {len(names)} splits came back")
+    rows = [[row for outcome in outcomes for row in outcome.rows[k]]
+            for k in range(len(selectors))]
+    fronts = {name: outcome.front for name, outcome in zip(names, outcomes, strict=True)}
     seconds = time.perf_counter() - start
-    context = part.context
+    last = outcomes[-1]
     kfold = Protocol(protocol) is Protocol.KFOLD
     out = []
     for selector, selector_rows in zip(selectors, rows, strict=True):
         settings = {
-            "profile": label, "profile_sha256": context.profile.fingerprint(),
+            "profile": label, "profile_sha256": last.fingerprint,
             "protocol": Protocol(protocol).value, "splits": [s.name for s in splits],
             "folds": folds if kfold else None, "repeats": repeats if kfold else None,
-            "grid": context.grid.name, "selection": selector.label(),
+            "grid": last.grid, "selection": selector.label(),
             "budgets": the_budgets.to_json(), "seed": request.seed,
             "replicates": request.replicates, "method": str(request.method),
             "chosen_on": chosen_on,
-            "models": [t.model for t in context.planning.tables],
+            "models": list(last.models),
             "seconds": seconds if len(selectors) == 1 else None,
         }
         out.append(Evaluation(tuple(selector_rows), summarise(selector_rows, fronts),
@@ -194,6 +252,7 @@ def evaluate(
     folds: int = 5,
     repeats: int = 2,
     chosen_on: str = "planning",
+    map_splits: SplitMap = map,
     **fields: Any,
 ) -> Evaluation:
     """Choose plans on each split's planning part with ``selection`` (default: the
@@ -206,7 +265,9 @@ def evaluate(
     budget. ``budgets``: a count per split (log-spaced over the split's planning-part
     single-model front), explicit $ per problem, or a
     :class:`~planner.evaluation.budgets.Budgets`. ``folds``/``repeats`` apply to the
-    ``kfold`` protocol. Raises CodecascadeError (one line) on bad input."""
+    ``kfold`` protocol. ``map_splits`` runs the splits (default: one after another here;
+    :meth:`planner.sandbox.RayExecutor.map` runs each as a Ray task). Raises
+    CodecascadeError (one line) on bad input."""
     return evaluate_many(request, selections=[selection], protocol=protocol,
                          budgets=budgets, folds=folds, repeats=repeats, chosen_on=chosen_on,
-                         **fields)[0]
+                         map_splits=map_splits, **fields)[0]

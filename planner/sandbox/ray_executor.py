@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import CodecascadeError
 from .grid import (
     ExecutionError,
     Executor,
@@ -201,6 +202,24 @@ def _check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
                              f"({why})") from None
 
 
+def _cancel(ray: Any, refs: Sequence[Any], force: bool = True) -> None:
+    """Cancel the tasks of ``refs`` that have not finished (``force`` kills their workers).
+
+    A task that has finished is left alone: Ray 2.60 aborts the driver ("Tried to complete
+    task that was not pending") when a force-cancelled task's result arrives."""
+    if not refs:
+        return
+    _, pending = ray.wait(list(refs), num_returns=len(refs), timeout=0)
+    for ref in pending:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref, force=force)
+
+
+def _call(work: Callable[[Any], Any], item: Any) -> Any:
+    """A task of :meth:`RayExecutor.map`."""
+    return work(item)
+
+
 def _line(exc: BaseException, limit: int = 200) -> str:
     """An exception as one short line; for an exception raised in a task, the original
     one (Ray's ``cause``)."""
@@ -329,6 +348,35 @@ class RayExecutor:
                 raise ExecutionError(f"cannot {where}: {_line(exc)}") from None
         self._owned = self._connected = True
 
+    def map(self, work: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """``work(item)`` for every item as Ray tasks (one CPU each), the results yielded in
+        the items' order. For work that runs no model code, so no sandbox level is asked of
+        the nodes: ``evaluate``'s splits (``work`` must be picklable; it is shipped once).
+        A task whose worker or node is lost is re-run (``max_retries``); an error raised by
+        ``work`` itself is raised here as it was (a one-line CodecascadeError stays one)."""
+        ray = ray_module()
+        self.connect()
+        task = ray.remote(num_cpus=1, max_retries=self.max_retries)(_call)
+        shared = ray.put(work)
+        refs = [task.remote(shared, item) for item in items]
+        taken = 0
+        try:
+            for ref in refs:
+                try:
+                    result = ray.get(ref)
+                    taken += 1
+                    yield result
+                except ray.exceptions.RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, CodecascadeError):
+                        raise cause from None
+                    raise ExecutionError(f"a Ray task failed: {_line(exc)}") from None
+                except ray.exceptions.RayError as exc:
+                    raise ExecutionError(f"a Ray task failed: {_line(exc)} (after up to "
+                                         f"{self.max_retries} retries)") from None
+        finally:  # stopped early: the splits not yet back are not needed
+            _cancel(ray, refs[taken:], force=False)
+
     def check_reachable(self) -> None:
         """Raise :class:`ExecutionError` (in seconds, not minutes) when the cluster address
         given accepts no TCP connection; nothing to check for ``local`` and ``auto``."""
@@ -362,7 +410,7 @@ class RayExecutor:
             ref = refs[n["NodeID"]]
             facts: dict[str, Any] = {"level": "", "sandbox_python": "", "detail": ""}
             if ref not in ready:
-                ray.cancel(ref, force=True)
+                _cancel(ray, [ref])
                 facts["refusal"] = f"no answer to the sandbox probe in {PROBE_TIMEOUT_S:.0f} s"
             else:
                 try:
@@ -443,10 +491,10 @@ class RayExecutor:
 
         def give_up(job: int, reason: str) -> None:
             failures.setdefault(job, reason)
-            for ref, other in list(inflight.items()):
-                if other.job == job:
-                    ray.cancel(ref, force=True)
-                    del inflight[ref]
+            mine = [ref for ref, other in inflight.items() if other.job == job]
+            _cancel(ray, mine)
+            for ref in mine:
+                del inflight[ref]
             queue_left = [s for s in queue if s.job != job]
             queue.clear()
             queue.extend(queue_left)
@@ -487,8 +535,7 @@ class RayExecutor:
                     shared.pop(shard.job, None)
                     yield shard.job, expand(merged, plan.rows[shard.job], plan.cols[shard.job])
         finally:
-            for ref in inflight:
-                ray.cancel(ref, force=True)
+            _cancel(ray, list(inflight))
             for entry, report in zip(self.transport["nodes"], self.nodes, strict=True):
                 entry["shards_done"] = done_on.pop(report.node_id, 0)
             if done_on:
