@@ -28,6 +28,7 @@ import ast
 import json
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,10 +126,14 @@ class Problem:
 
 
 def _parses(program: str) -> bool:
-    try:
-        ast.parse(program)
-    except (SyntaxError, ValueError):
-        return False
+    """Whether ``program`` parses (quietly: a data file's invalid escape sequences would
+    otherwise print a SyntaxWarning per parse)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(program)
+        except (SyntaxError, ValueError):
+            return False
     return True
 
 

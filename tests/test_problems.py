@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 
 import pytest
 
@@ -153,3 +154,14 @@ def test_mbpp_reference_programs_parse(shared_data):
     # functions at the top level after the body, a body starting at column 0).
     assert failing == ["MbppEval/18", "MbppEval/70", "MbppEval/164", "MbppEval/223",
                        "MbppEval/580", "MbppEval/630"]
+
+
+def test_reading_a_reference_program_warns_nothing():
+    # An invalid escape sequence in a data file's body is the file's business, not a
+    # SyntaxWarning on the user's terminal (MBPP-sanitized has some).
+    body = "  return re.sub('\\.', '', s)\n"
+    problem = Problem("T/2", "def f(s):\n    '''Doc.'''\n", "f", canonical_solution=body)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        program = problem.reference_program
+    assert program.endswith("    return re.sub('\\.', '', s)\n") and not caught
