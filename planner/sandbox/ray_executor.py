@@ -341,6 +341,11 @@ class RayExecutor:
                     ray.shutdown()
                     time.sleep(5.0)
                     continue
+                if "client connection timeout" in str(exc):  # the port answered (checked)
+                    raise ExecutionError(
+                        f"cannot join {address}: Ray Client did not answer; if the cluster "
+                        "uses token authentication, set RAY_AUTH_MODE=token and its token "
+                        "(RAY_AUTH_TOKEN or ~/.ray/auth_token) here too") from None
                 if address == "auto" and "Could not find any running Ray" in str(exc):
                     raise ExecutionError("cannot join auto: no Ray cluster runs on this machine "
                                          "(start one with 'ray start --head', or give --ray "

@@ -102,3 +102,32 @@ def test_an_address_where_nothing_answers_fails_before_ray(monkeypatch) -> None:
                                                  rf"127.0.0.1:{port} \(Connection refused\)$"):
             RayExecutor(address=address).check_reachable()
     RayExecutor(address="auto").check_reachable()  # nothing to check without a host
+
+
+class _ClientTimesOut(_NoCluster):
+    """``ray`` where Ray Client gets no answer from a port that accepts connections (as
+    with token authentication on the cluster and not on the client)."""
+
+    @staticmethod
+    def init(**kwargs) -> None:
+        raise ConnectionError("ray client connection timeout")
+
+    @staticmethod
+    def shutdown() -> None:
+        pass
+
+
+def test_a_client_timeout_names_token_authentication(monkeypatch) -> None:
+    import socket
+
+    monkeypatch.setitem(sys.modules, "ray", _ClientTimesOut)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"ray://127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(ExecutionError) as failed:
+            RayExecutor(address=address).connect()
+    assert str(failed.value) == (
+        f"cannot join {address}: Ray Client did not answer; if the cluster uses token "
+        "authentication, set RAY_AUTH_MODE=token and its token (RAY_AUTH_TOKEN or "
+        "~/.ray/auth_token) here too")
