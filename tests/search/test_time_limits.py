@@ -149,3 +149,25 @@ def test_searches_listen_for_stop_requests_only_while_they_run():
             assert request.listeners == 1
     assert seen == [1] and request.listeners == 0
     assert not Deadline.after(None).expired()  # outside the block: no request in force
+
+
+def test_ctrl_c_while_highs_runs_stops_it_and_reaches_the_command_line_after():
+    """A KeyboardInterrupt raised inside a HiGHS callback was swallowed by HiGHS: compare
+    went on for 20 s, printed its table and then said it had been interrupted."""
+    import signal
+
+    from planner.search.ilp.solvers import _ctrl_c_after_run
+
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        with _ctrl_c_after_run() as ctrl_c:
+            assert not ctrl_c()
+            signal.raise_signal(signal.SIGINT)
+            assert ctrl_c() and seen == []  # inside: only noted, HiGHS is told to stop
+        assert seen == [signal.SIGINT]  # after: the command line's handler gets it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with pytest.raises(KeyboardInterrupt), _ctrl_c_after_run():
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)

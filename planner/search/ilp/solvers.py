@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -115,6 +118,27 @@ def _guarded_child(send, program, start, deadline, target) -> None:
     send.close()
 
 
+@contextmanager
+def _ctrl_c_after_run() -> Iterator[Callable[[], bool]]:
+    """While HiGHS runs, Ctrl-C only stops it (the yielded function says whether it came);
+    once it returned, the handler that was in force gets the signal. (A KeyboardInterrupt
+    raised inside a HiGHS callback is swallowed by HiGHS: the command went on.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    got: list[tuple[int, Any]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append((signum, frame)))
+    try:
+        yield lambda: bool(got)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if got:
+        if callable(previous):
+            previous(*got[0])
+        elif previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
+
+
 def solve_highs(program: Program, start: np.ndarray | None, deadline: Deadline,
                 target: float | None) -> SolverOutcome:
     """Solve with HiGHS in this process; with ``target`` it stops at the first plan that
@@ -150,16 +174,18 @@ def solve_highs(program: Program, start: np.ndarray | None, deadline: Deadline,
         h.setSolution(solution)
     stop = deadline.within(max(0.1, deadline.remaining()))
 
-    def stop_at_deadline(event) -> None:
-        """HiGHS checks ``time_limit`` only between phases (a cut round of a large program
-        ran 37 s past it); these callbacks stop the LP and the search on time."""
-        if stop.expired():
-            event.interrupt()
+    with _ctrl_c_after_run() as ctrl_c:
+        def stop_at_deadline(event) -> None:
+            """HiGHS checks ``time_limit`` only between phases (a cut round of a large
+            program ran 37 s past it); these callbacks stop the LP and the search on time,
+            and at Ctrl-C."""
+            if ctrl_c() or stop.expired():
+                event.interrupt()
 
-    h.cbSimplexInterrupt += stop_at_deadline
-    h.cbMipInterrupt += stop_at_deadline
-    with _quiet_stdout():
-        h.run()
+        h.cbSimplexInterrupt += stop_at_deadline
+        h.cbMipInterrupt += stop_at_deadline
+        with _quiet_stdout():
+            h.run()
     status = h.getModelStatus()
     info = h.getInfo()
     if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kModelEmpty):
