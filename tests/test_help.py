@@ -3,6 +3,8 @@ option's name whole (not cut to `--sandbox-work…`), no `<bool>` on flags, unit
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import typer
 
@@ -43,6 +45,12 @@ def test_help_fits_80_columns_with_whole_option_names(path, command, monkeypatch
         for name in (*param.opts, *param.secondary_opts):
             if name.startswith("--"):
                 assert name in text, name
+    # no word of an option's help cut across two lines ("shrinkage:budget_confidence=0.95,pre"
+    # / "diction=632")
+    flowing = " ".join(re.sub(r"-\n\s+", "-", text).split())  # a break after a hyphen reads
+    for param in command.params:
+        for word in (getattr(param, "help", None) or "").split():
+            assert word in flowing, word
 
 
 def test_the_plan_script_has_the_same_help(monkeypatch, capsys):

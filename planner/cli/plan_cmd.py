@@ -39,9 +39,9 @@ TargetOpt = Annotated[float | None, typer.Option(
     "reaching this expected accuracy (a fraction, e.g. 0.8).")]
 SelectionOpt = Annotated[str | None, typer.Option(
     "--selection", metavar="NAME[:K=V,...]", help="How the plan is chosen among those "
-    "within budget: shrinkage:budget_confidence=0.95,prediction=632 (default: shrinkage of "
-    "per-problem estimates, a 0.95 budget confidence and the .632 statement for new "
-    "problems), naive (the best plan on the planning problems: the paper's rule), one-se, "
+    "within budget: shrinkage (default, with budget_confidence=0.95 and prediction=632: "
+    "shrinkage of per-problem estimates, a 0.95 budget confidence and the .632 statement "
+    "for new problems), naive (the best plan on the planning problems: the paper's rule), one-se, "
     "bootstrap (docs/selection.md).")]
 BudgetConfidenceOpt = Annotated[float | None, typer.Option(
     "--budget-confidence", metavar="P", help="Probability (0.5-0.999) that the plan's mean "
