@@ -10,7 +10,9 @@ the replay server use these rules.
 
 from __future__ import annotations
 
+import ast
 import re
+import warnings
 
 #: Line positions of a test generation that a profile keeps (the seed paper asked its models
 #: for 5 assert lines; ``collect`` asks for as many).
@@ -33,3 +35,52 @@ def raw_lines(text: str) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return lines
+
+
+#: Longest line :func:`solution_independent` parses (a test generation's line is far
+#: shorter; a longer one is left to the sandbox, which decides it like any other).
+MAX_ANALYSED_CHARS = 2000
+
+#: Expression kinds whose truth value is fixed: displays with elements, lambdas,
+#: generator expressions, comprehensions are objects (a non-empty tuple is always true).
+_ALWAYS_TRUE_DISPLAYS = (ast.Tuple, ast.List, ast.Set, ast.Dict)
+
+
+def solution_independent(line: str, entry_point: str) -> bool:
+    """True when the verdict of the assert ``line`` does not depend on the solution: a
+    line that cannot fail (its test is always true: ``assert True``, ``assert 1``, a
+    non-empty tuple such as ``assert (isinstance(x, list), "msg")``, which Python warns
+    about, a lambda) or that never names the function under test ``entry_point``
+    (``assert 1 + 1 == 2``, ``assert False``).
+
+    Such a line says nothing about a solution. The project's own scoring rules
+    (``pass_fraction``, ``consensus``) leave it out of the pass matrix; the ``paper`` rule
+    keeps it, because the paper counts raw lines. The line is only parsed (no code object,
+    no constant folding, nothing run); lines that do not parse alone (a multi-line
+    ``assert`` split into raw lines) or are longer than :data:`MAX_ANALYSED_CHARS` are
+    kept."""
+    text = line.strip()
+    if not is_test_line(text) or len(text) > MAX_ANALYSED_CHARS:
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Assert):
+        return False
+    test = tree.body[0].test
+    if _always_true(test):
+        return True
+    return not any((isinstance(node, ast.Name) and node.id == entry_point)
+                   or (isinstance(node, ast.Attribute) and node.attr == entry_point)
+                   for node in ast.walk(test))
+
+
+def _always_true(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return bool(node.value)
+    if isinstance(node, _ALWAYS_TRUE_DISPLAYS):
+        return bool(node.keys if isinstance(node, ast.Dict) else node.elts)
+    return isinstance(node, ast.Lambda | ast.GeneratorExp)

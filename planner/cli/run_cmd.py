@@ -90,6 +90,12 @@ def run(
 UNFINISHED_EXIT = 3
 
 
+def _prediction(p) -> str:
+    return (f"accuracy {100 * p.accuracy:.1f}% [{100 * p.accuracy_ci[0]:.1f}, "
+            f"{100 * p.accuracy_ci[1]:.1f}], cost ${p.cost:.6g} per problem "
+            f"[{p.cost_ci[0]:.6g}, {p.cost_ci[1]:.6g}]")
+
+
 def format_result(result, output: Path) -> str:
     """The run summary as a few aligned lines."""
     s = result.summary
@@ -113,15 +119,23 @@ def format_result(result, output: Path) -> str:
     lo, hi = s.cost_ci
     lines.append(f"cost: ${s.cost:.6g} per problem [{lo:.6g}, {hi:.6g}] "
                  f"(billed incl. unkept test lines: ${s.billed_cost:.6g} per problem)")
+    rp = result.run_prediction
+    if rp is not None and rp.prediction is not None:
+        which = (f"the {rp.n_run} problems run" if rp.exact else
+                 f"the {rp.n_covered} of the {rp.n_run} problems run that are in its profile")
+        lines.append(f"predicted for {which} (the spec's plan on its profile): "
+                     f"{_prediction(rp.prediction)}")
     p = result.predicted
     if p is not None:
-        lines.append(f"spec predicted ({p.split}, {p.n_problems} problems): accuracy "
-                     f"{100 * p.accuracy:.1f}% [{100 * p.accuracy_ci[0]:.1f}, "
-                     f"{100 * p.accuracy_ci[1]:.1f}], cost ${p.cost:.6g} per problem "
-                     f"[{p.cost_ci[0]:.6g}, {p.cost_ci[1]:.6g}]")
+        other = "" if rp is None or rp.exact else (
+            f"; other problems than the run's: {rp.why}" if rp.why else
+            "; other problems than the run's")
+        lines.append(f"spec predicted ({p.split}, {p.n_problems} problems{other}): "
+                     f"{_prediction(p)}")
     reach = ", ".join(f"{r}/{a}" for r, a in zip(s.stage_reached, s.stage_answered,
                                                    strict=True))
     lines.append(f"stages reached/answered: {reach}; generation errors: {s.generation_errors}")
+    lines.extend(f"note: {note}" for note in result.price_notes)
     for model, note in sorted(st.n_notes.items()):
         lines.append(f"note: {model}'s endpoint {note}: it was asked one sample per request")
     if result.ran:

@@ -104,6 +104,8 @@ def serve(
         typer.echo(f"serving {prepared.model_name} on {base_url(sock)}/v1 "
                    f"({len(prepared.spec.stages)} stages: {prepared.spec.plan.label()}; "
                    f"sandbox level {prepared.sandbox_level}; records: {records})", err=True)
+        for note in prepared.price_notes:
+            typer.echo(f"note: {note}", err=True)
         run(prepared, sock)
     finally:
         sock.close()

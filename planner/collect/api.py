@@ -139,6 +139,7 @@ def collect(
     chosen = select_models(endpoints, models, str(endpoints_path))
     for model in chosen:
         endpoints[model].api_key()
+        endpoints[model].price_generated  # noqa: B018  an unknown price is never $0
     todo = load_problems(problems, limit=limit, task_ids=task_ids)
     if check_output(output, what="generations file") is None or (
             Path(output).exists() and not Path(output).is_file()):

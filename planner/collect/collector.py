@@ -153,7 +153,7 @@ class Collector:
         return CollectedRecord(
             model=batch.model, task_id=problem.task_id, prompt_sha256=prompt_sha256(problem),
             endpoint=info, price_per_1m_generated=ep.price_per_1m_generated,
-            price_per_1m_prompt=ep.price_per_1m_prompt, models=self.models,
+            price_per_1m_prompt=ep.price_per_1m_prompt or 0.0, models=self.models,
             solutions=solutions, tests=tests, cost=billed_cost(ep, (*solutions, *tests)),
             generation_s=time.perf_counter() - started, started_at=started_at,
             finished_at=_now())

@@ -109,7 +109,7 @@ class MeasureSources:
             raise SourceError("--endpoints prices collected generations, and no --records "
                               "file holds any")
         if runs:
-            models += read_run_records(runs, problems)
+            models += read_run_records(runs, problems, warn)
         return models
 
 

@@ -196,9 +196,10 @@ def _check_endpoint(name: str, model: _Model, endpoint: Endpoint | None, source:
 
 def _generations(name: str, model: _Model, endpoint: Endpoint | None,
                  files: Sequence[str]) -> ModelGenerations:
-    per_1m = ((endpoint.price_per_1m_generated, endpoint.price_per_1m_prompt)
-              if endpoint is not None else model.price)
-    where = "the endpoints file" if endpoint is not None else "the generations file"
+    priced = endpoint is not None and endpoint.price_per_1m_generated is not None
+    per_1m = ((endpoint.price_per_1m_generated, endpoint.price_per_1m_prompt or 0.0)
+              if priced and endpoint is not None else model.price)
+    where = "the endpoints file" if priced else "the generations file"
     price = ModelPrice(per_1m[0], per_1m[1],
                        source=f"{where} (price_per_1m_generated, price_per_1m_prompt)",
                        date=model.last[:10])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,34 +339,48 @@ def read_api_runs(path: str | os.PathLike[str], model: str, problems: Sequence[P
 # ---- the project's own run records ------------------------------------------------------
 
 def read_run_records(paths: Iterable[str | os.PathLike[str]], problems: Sequence[Problem],
-                     ) -> list[ModelGenerations]:
+                     warn: Callable[[str], None] | None = None) -> list[ModelGenerations]:
     """Models measured by ``codecascade run`` (format ``codecascade-record/1``, read with
-    :func:`planner.records.read_records`).
+    :func:`planner.records.latest_records`: a record appended by ``--resume`` supersedes the
+    one before it).
 
     Every stage of every record contributes that model's solutions (program = preamble +
-    the prompt's imports + the extracted ``code``; a failed generation stays a sample with
-    an empty program, which fails), its greedy solution, and its test generations (the
-    recorded ``lines`` and ``line_tokens``, first five positions). Token counts are the
-    endpoint's ``completion_tokens``; the prompt tokens are one request's. Records of one
-    problem and model append in file order. A task id absent from ``problems`` is an error.
+    the prompt's imports + the extracted ``code``), its greedy solution, and its test
+    generations (the recorded ``lines`` and ``line_tokens``, first five positions). A
+    generation that failed (an endpoint failure: no text came back) is not a sample of the
+    model and is left out; a model left with no generation at all is left out with a
+    warning, and :class:`SourceError` (one line) says so when nothing usable is left.
+    Token counts are the endpoint's ``completion_tokens``; the prompt tokens are one
+    request's; the provenance says how many counts were apportioned by characters
+    (``tokens_estimated``). A task id absent from ``problems`` is an error.
     """
-    from ..records import read_records
+    from ..records import latest_records
 
+    warn = warn or (lambda message: None)
     known = {p.task_id: p for p in problems}
     collected: dict[str, dict[str, dict[str, Any]]] = {}
+    counts: dict[str, Counter[str]] = {}
     files = [str(path) for path in paths]
+    n_records = 0
     for path in files:
-        for record in read_records(path):
+        for record in latest_records(path).values():
+            n_records += 1
             problem = known.get(record.task_id)
             if problem is None:
                 raise SourceError(f"{path}: record for {record.task_id!r}, which is not in "
                                   f"the problems file")
             for stage in record.stages:
+                count = counts.setdefault(stage.model, Counter())
                 acc = collected.setdefault(stage.model, {}).setdefault(
                     record.task_id, {"samples": [], "greedy": None, "tests": [],
                                      "greedy_test": None, "prompt_tokens": 0,
                                      "test_prompt_tokens": 0})
                 for sol in stage.solutions:
+                    if sol.failed:
+                        count["failed"] += 1
+                        continue
+                    count["used"] += 1
+                    count["estimated"] += sol.tokens_estimated
                     sample = Sample(f"{problem.preamble}\n{sol.code}", int(sol.completion_tokens))
                     acc["prompt_tokens"] = max(acc["prompt_tokens"], int(sol.prompt_tokens))
                     if sol.greedy:
@@ -373,6 +388,11 @@ def read_run_records(paths: Iterable[str | os.PathLike[str]], problems: Sequence
                     else:
                         acc["samples"].append(sample)
                 for test in stage.tests:
+                    if test.failed:
+                        count["failed"] += 1
+                        continue
+                    count["used"] += 1
+                    count["estimated"] += test.tokens_estimated
                     lines = tuple(test.lines[:LINE_POSITIONS])
                     tokens = [int(x) for x in test.line_tokens[:LINE_POSITIONS]]
                     gen = TestGeneration(lines, tuple(tokens + [0] * (LINE_POSITIONS
@@ -383,17 +403,45 @@ def read_run_records(paths: Iterable[str | os.PathLike[str]], problems: Sequence
                         acc["greedy_test"] = gen
                     else:
                         acc["tests"].append(gen)
-    if not collected:
+    if not n_records:
         raise SourceError(f"no records in {', '.join(files)}")
+    usable = [m for m in collected if counts[m]["used"]]
+    for model in collected:
+        if model not in usable:
+            warn(f"{model}: every one of its {counts[model]['failed']} generations in the "
+                 "records failed (endpoint failures, not the model's); left out")
+    if not usable:
+        raise SourceError(f"no usable generations in {', '.join(files)}: every generation "
+                          "failed (endpoint failures, not the model's); fix the endpoints and "
+                          "run again with --resume")
     return [
         ModelGenerations(
             name=model,
             problems={task: ProblemGenerations(
                 samples=tuple(a["samples"]), greedy=a["greedy"], tests=tuple(a["tests"]),
                 greedy_test=a["greedy_test"], prompt_tokens=a["prompt_tokens"],
-                test_prompt_tokens=a["test_prompt_tokens"]) for task, a in per_task.items()},
+                test_prompt_tokens=a["test_prompt_tokens"])
+                for task, a in collected[model].items()
+                if a["samples"] or a["greedy"] is not None or a["tests"]
+                or a["greedy_test"] is not None},
             samples_per_loop=0, source="codecascade run records",
-            token_counting="recorded by the endpoint (completion_tokens, line_tokens)",
-            input_files=tuple(files))
-        for model, per_task in collected.items()
+            token_counting=_run_token_counting(counts[model]),
+            input_files=tuple(files),
+            details={"generations": counts[model]["used"],
+                     "infrastructure_failures_skipped": counts[model]["failed"],
+                     "token_counts_estimated": counts[model]["estimated"]})
+        for model in usable
     ]
+
+
+def _run_token_counting(count: Counter[str]) -> str:
+    """How the token counts of a model's run records were counted, in words."""
+    used, estimated = count["used"], count["estimated"]
+    if not estimated:
+        return ("reported by the endpoint (usage; per line from logprobs tokens): "
+                f"all {used} generations exact")
+    if estimated == used:
+        return ("estimated from characters (the endpoint reported only request totals, or "
+                f"no usage): all {used} generations (tokens_estimated)")
+    return (f"reported by the endpoint for {used - estimated} of {used} generations; "
+            f"{estimated} estimated from characters (tokens_estimated)")

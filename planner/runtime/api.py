@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
 from ..units import money
 from .endpoints import check_covers, load_endpoints
 from .failures import EndpointDown
+from .prediction import RunPrediction, predict_for_run
+from .pricing import priced_endpoints
 from .runner import CascadeRunner, RunOptions, RunStats
 from .summary import RunSummary, summarize
 
@@ -38,17 +41,39 @@ class RunError(CodecascadeError, ValueError):
 @dataclass(frozen=True)
 class RunResult:
     """What a run did: problems run now and skipped as already recorded, timing, the
-    summary of the whole records file and the spec's prediction (if it has one)."""
+    summary of the whole records file, the spec's own prediction (if it has one: for the
+    problems it was planned or checked on), the spec's plan estimated on the finished
+    problems of the records file (``run_prediction``) and the notes on prices taken from
+    the spec."""
 
     ran: int
     skipped: int
     stats: RunStats
     summary: RunSummary
     predicted: object | None
+    price_notes: tuple[str, ...] = ()
+    run_prediction: RunPrediction | None = None
 
 
 def spec_hash(path: str | os.PathLike[str]) -> str:
-    """sha256 of the spec file's bytes: ties records to the spec that made them."""
+    """sha256 of what a spec asks a run to do: its stages (models and options) and the
+    prices it planned with (canonical JSON), not the file's bytes: a re-planned spec with
+    the same plan and prices (another search time or creation date) has the same hash, so
+    ``--resume`` and ``serve`` accept its records. SpecError when the file is unusable."""
+    from ..spec import load_spec
+
+    spec = load_spec(path)
+    obj = spec.to_json()
+    prov = spec.provenance
+    what = {"stages": obj["stages"], "prices_per_1m": prov.prices_per_1m,
+            "prompt_prices_per_1m": prov.prompt_prices_per_1m}
+    text = json.dumps(what, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_hash(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes (how records written before :func:`spec_hash` hashed the
+    spec; ``--resume`` accepts either)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -81,6 +106,7 @@ def run_spec(
     check_covers(endpoints, plan.models)
     for model in plan.models:
         endpoints[model].api_key()
+    endpoints, price_notes = priced_endpoints(endpoints, spec)
     todo = load_problems(problems, limit=limit, task_ids=task_ids)
     output = Path(output)
     if not output.parent.is_dir():
@@ -93,10 +119,12 @@ def run_spec(
         raise RunError("--resume and --overwrite exclude each other")
     done: set[str] = set()
     if resume and output.exists():
+        accepted = {digest, file_hash(spec_path)}
         for record in read_records(output):
-            if record.spec_hash != digest:
+            if record.spec_hash not in accepted:
                 raise RunError(f"{output} holds records of another spec (task "
-                               f"{record.task_id}); resume needs the same spec file")
+                               f"{record.task_id}); resume needs a spec with the same stages "
+                               "and prices")
         done = finished_task_ids(output)
     remaining = [p for p in todo if p.task_id not in done]
     if executor is None:
@@ -106,8 +134,10 @@ def run_spec(
                            spec_hash=digest, options=options)
     stats = asyncio.run(_run(runner, remaining, output, resume, options))
     predicted = spec.heldout or spec.planning
+    summary = summarize(output, len(plan.stages))
     return RunResult(ran=len(remaining), skipped=len(todo) - len(remaining), stats=stats,
-                     summary=summarize(output, len(plan.stages)), predicted=predicted)
+                     summary=summary, predicted=predicted, price_notes=price_notes,
+                     run_prediction=predict_for_run(spec, summary.task_ids))
 
 
 async def _run(runner: CascadeRunner, problems: list, output: Path, append: bool,

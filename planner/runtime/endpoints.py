@@ -19,7 +19,11 @@ table per model; every key of a model table may also be set in ``[defaults]``::
     supports_n = true                          # one request with n=k, else k requests
     logprobs = false                           # ask for tokens: exact per-line counts
     price_per_1m_generated = 1.91              # $ per million generated tokens
-    price_per_1m_prompt = 0.0
+    price_per_1m_prompt = 0.0                  # without it: 0 (generated tokens only)
+
+An endpoint without ``price_per_1m_generated`` has an unknown price, never $0: ``run`` and
+``serve`` take the spec's own price of the model and say so, or refuse
+(:mod:`planner.runtime.pricing`).
 
 Styles: ``chat`` sends the instruction as a chat message to ``/chat/completions``;
 ``instruction`` wraps it in an Alpaca-style instruction template and sends it to
@@ -82,8 +86,8 @@ class Endpoint:
     backoff_s: float = 1.0
     backoff_max_s: float = 60.0
     max_parallel_requests: int = 16
-    price_per_1m_generated: float = 0.0
-    price_per_1m_prompt: float = 0.0
+    price_per_1m_generated: float | None = None
+    price_per_1m_prompt: float | None = None
     system_prompt: str | None = None
     solution_template: str | None = None
     test_template: str | None = None
@@ -112,8 +116,10 @@ class Endpoint:
             "backoff_s": self.backoff_s >= 0,
             "backoff_max_s": self.backoff_max_s >= self.backoff_s,
             "max_parallel_requests": self.max_parallel_requests >= 1,
-            "price_per_1m_generated": self.price_per_1m_generated >= 0,
-            "price_per_1m_prompt": self.price_per_1m_prompt >= 0,
+            "price_per_1m_generated": (self.price_per_1m_generated is None
+                                       or self.price_per_1m_generated >= 0),
+            "price_per_1m_prompt": (self.price_per_1m_prompt is None
+                                    or self.price_per_1m_prompt >= 0),
         }
         for key, ok in checks.items():
             if not ok:
@@ -121,13 +127,19 @@ class Endpoint:
 
     @property
     def price_generated(self) -> float:
-        """$ per generated token."""
+        """$ per generated token; EndpointError when the endpoints file gives no
+        ``price_per_1m_generated`` (an unknown price is never $0: see
+        :func:`planner.runtime.pricing.priced_endpoints`)."""
+        if self.price_per_1m_generated is None:
+            raise EndpointError(f"endpoint {self.name!r} has no price_per_1m_generated ($ per "
+                                "million generated tokens; 0 for a free endpoint)")
         return per_token(self.price_per_1m_generated)
 
     @property
     def price_prompt(self) -> float:
-        """$ per prompt token."""
-        return per_token(self.price_per_1m_prompt)
+        """$ per prompt token (``price_per_1m_prompt``; without it 0, the method's
+        convention of pricing generated tokens only)."""
+        return per_token(self.price_per_1m_prompt or 0.0)
 
     def api_key(self) -> str:
         """The key from ``api_key_env``; local servers without a key get a placeholder."""

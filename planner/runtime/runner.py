@@ -6,8 +6,11 @@ Per problem, stage by stage (docs/method.md §1, with the generalisations of §2
    solution; k = 1 the greedy solution and the greedy test generation; k >= 2 k sampled
    solutions and t sampled test generations (no test request when l = 0 or t = 0).
 2. Extract programs and lines; keep the first l lines of each test generation; those
-   starting with ``assert`` are the stage's test lines. With ``share_tests`` the lines the
-   earlier stages generated are appended (the estimator's column order).
+   starting with ``assert`` are the stage's test lines. Under the project's own scoring
+   rules (``pass_fraction``, ``consensus``) lines that cannot fail are left out
+   (:func:`planner.testlines.solution_independent`); the ``paper`` rule keeps them, as the paper
+   counts raw lines. With ``share_tests`` the lines the earlier stages generated are
+   appended (the estimator's column order).
 3. Run every solution on every test line in the sandbox (duplicates once), score the pass
    matrix with the spec's rule (:func:`planner.scoring.select_solution`) and accept iff
    :func:`planner.scoring.accepts` (``score >= theta * scale``); k = 0 always answers,
@@ -61,7 +64,8 @@ from ..records import (
 )
 from ..sandbox.grid import Executor, GridJob, GridResult, run_one
 from ..scoring import accepts, select_solution
-from ..testlines import is_test_line
+from ..testlines import is_test_line, solution_independent
+from ..vocabulary import ScoringRule
 from .client import EndpointClient
 from .endpoints import Endpoint, check_covers
 from .failures import EndpointDown
@@ -317,10 +321,11 @@ class CascadeRunner:
             return _failed_stage(stage, failed.error or "", str(failed.failure),
                                  time.perf_counter() - started, solutions, tests, cost, billed,
                                  generation_s)
-        columns = _own_columns(index, tests, opt.l)
+        informative = None if opt.rule is ScoringRule.PAPER else problem.entry_point
+        columns = _own_columns(index, tests, opt.l, informative)
         if opt.share_tests:
             for s, prev in enumerate(earlier):
-                columns += _own_columns(s, prev.tests, prev.l)
+                columns += _own_columns(s, prev.tests, prev.l, informative)
         column_text = [_line_text(earlier, index, tests, c) for c in columns]
 
         usable = [i for i, s in enumerate(solutions) if s.code]
@@ -410,12 +415,15 @@ def _last_usable(stages: Sequence[StageRecord]) -> AnswerRecord | None:
     return None
 
 
-def _own_columns(stage: int, tests: Sequence[TestRecord], l: int  # noqa: E741
-                 ) -> list[tuple[int, int, int]]:
+def _own_columns(stage: int, tests: Sequence[TestRecord], l: int,  # noqa: E741
+                 informative: str | None = None) -> list[tuple[int, int, int]]:
     """(stage, generation, line) of the test lines a stage generated: the first ``l`` lines
-    of each of its test generations that start with ``assert``."""
+    of each of its test generations that start with ``assert``; with ``informative`` (the
+    function under test) only those that can fail (:func:`planner.testlines.solution_independent`:
+    the project's own scoring rules; the paper rule counts raw lines)."""
     return [(stage, j, i) for j, t in enumerate(tests) for i, line in enumerate(t.lines[:l])
-            if is_test_line(line)]
+            if is_test_line(line)
+            and (informative is None or not solution_independent(line, informative))]
 
 
 def _line_text(earlier: Sequence[StageRecord], index: int, tests: Sequence[TestRecord],

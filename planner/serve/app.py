@@ -52,6 +52,7 @@ class Prepared:
     drift: DriftMonitor | None
     drift_note: str | None
     sandbox_level: str
+    price_notes: tuple[str, ...] = ()
 
     def watch_drift(self, acceptance: Sequence[AcceptancePrediction] | None,
                     note: str | None = None) -> None:
@@ -75,6 +76,7 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     until :meth:`Prepared.watch_drift` is given the predictions."""
     from ..runtime.api import spec_hash
     from ..runtime.endpoints import check_covers, load_endpoints
+    from ..runtime.pricing import priced_endpoints
     from ..runtime.runner import CascadeRunner, OnFailure, RunOptions
     from ..spec import load_spec
 
@@ -83,6 +85,7 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     check_covers(endpoints, spec.models)
     for model in spec.models:
         endpoints[model].api_key()
+    endpoints, price_notes = priced_endpoints(endpoints, spec)
     token = load_token(options.api_key_env)
     if options.fallback == REJECT:
         fallback: str | None = None
@@ -110,7 +113,8 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
                              drift=None, admission=Admission(options.max_concurrency),
                              deadline_s=options.deadline_s, fallback_model=fallback)
     name = options.model_name or options.spec.stem
-    prepared = Prepared(options, spec, name, token, service, metrics, None, None, level)
+    prepared = Prepared(options, spec, name, token, service, metrics, None, None, level,
+                        price_notes)
     prepared.watch_drift(None)
     return prepared
 

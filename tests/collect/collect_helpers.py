@@ -107,7 +107,7 @@ def line(model: str, problem: Problem, samples: Sequence[int], tests: Sequence[S
     return CollectedRecord(
         model=model, task_id=problem.task_id, prompt_sha256=prompt_sha256(problem),
         endpoint=endpoint_info(ep, 5), price_per_1m_generated=ep.price_per_1m_generated,
-        price_per_1m_prompt=ep.price_per_1m_prompt, models=tuple(models), solutions=sols,
+        price_per_1m_prompt=ep.price_per_1m_prompt or 0.0, models=tuple(models), solutions=sols,
         tests=tuple(tsts), cost=cost, generation_s=1.0, started_at="2025-01-02T03:04:05+00:00",
         finished_at="2025-01-02T03:04:09+00:00")
 

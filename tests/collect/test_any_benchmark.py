@@ -74,7 +74,7 @@ def _mbpp_line(model: str, problem: Problem, codes: Sequence[str],
     return CollectedRecord(
         model=model, task_id=problem.task_id, prompt_sha256=prompt_sha256(problem),
         endpoint=endpoint_info(ep, 5), price_per_1m_generated=ep.price_per_1m_generated,
-        price_per_1m_prompt=ep.price_per_1m_prompt, models=("small", "large"),
+        price_per_1m_prompt=ep.price_per_1m_prompt or 0.0, models=("small", "large"),
         solutions=solutions, tests=tests, cost=cost, generation_s=1.0,
         started_at="2025-01-02T03:04:05+00:00", finished_at="2025-01-02T03:04:09+00:00")
 

@@ -97,7 +97,8 @@ def _explain(rows, generations, endpoints) -> dict[str, int]:
     """Why each differing row differs, checked by executing it in the bundled build's own
     context (the seven models' pooled lines of its problem, rebuilt by the builder's
     readers): ``harness`` when the bundled program errs on its ground truth where the
-    collected one passes (the readers run the recorded text after the paper's harness
+    collected one passes, or does not load at all where the collected one does (the
+    readers run the recorded text after the paper's harness
     imports, so a stray markdown fence or an import only the prompt has breaks it; run and
     collect run the extracted code after the problem's preamble), ``budget`` when each
     differing line was a timeout in that context (the solution used up its timeouts on
@@ -129,6 +130,11 @@ def _explain(rows, generations, endpoints) -> dict[str, int]:
         if correct:
             assert verdicts[0, 0].startswith("error"), (task, name, verdicts[0, 0])
             assert verdicts[1, 0] == "pass", (task, name, verdicts[1, 0])
+            reasons["harness"] += 1
+        elif all(str(v).startswith("error(load)") for v in verdicts[0]):
+            # the recorded text does not load (a lone closing fence after the function)
+            # where its extracted code does: the same wrong solution, other line verdicts
+            assert not all(str(v).startswith("error(load)") for v in verdicts[1])
             reasons["harness"] += 1
         else:
             assert all(verdicts[0, 1 + q].startswith("timeout") for q in lines), (

@@ -160,3 +160,65 @@ def test_run_records_reader(tmp_path: Path, wizard_dir: Path) -> None:
     path.write_text(json.dumps(_record("HumanEval/77", "mine", [1])) + "\n")
     with pytest.raises(SourceError, match="not in the problems file"):
         read_run_records([path], problems)
+
+
+def _failed(record: dict, model_index: int = 0) -> dict:
+    """``record`` with every generation of one stage failed (its endpoint was down)."""
+    stage = record["stages"][model_index]
+    for row in (*stage["solutions"], *stage["tests"]):
+        row.update(error="connection error (ConnectError: refused)", failure="connection",
+                   completion_tokens=0, prompt_tokens=0, text="")
+        if "code" in row:
+            row["code"] = ""
+        else:
+            row.update(lines=[], line_tokens=[])
+    stage.update(decision="failed", test_columns=[], verdicts=[[] for _ in stage["solutions"]])
+    return record
+
+
+def test_run_records_failed_generations_are_not_samples(tmp_path: Path, wizard_dir: Path):
+    problems = read_problems(wizard_dir / "HumanEval.json")
+    path = tmp_path / "records.jsonl"
+    ok = _record("HumanEval/0", "small", [1, 2, 3])
+    down = _failed(_record("HumanEval/0", "large", [1, 2, 3]))
+    ok["stages"].append(down["stages"][0])
+    estimated = _record("HumanEval/1", "small", [2, 2])
+    estimated["stages"][0]["solutions"][1]["tokens_estimated"] = True
+    path.write_text(json.dumps(ok) + "\n" + json.dumps(estimated) + "\n")
+    warnings: list[str] = []
+    (model,) = read_run_records([path], problems, warnings.append)
+    # the endpoint of "large" was down: no 0 % pass@1 with 0 tokens, the model is left out
+    assert model.name == "small"
+    assert warnings == ["large: every one of its 4 generations in the records failed "
+                        "(endpoint failures, not the model's); left out"]
+    assert model.token_counting == ("reported by the endpoint for 6 of 7 generations; 1 "
+                                    "estimated from characters (tokens_estimated)")
+    assert model.details["token_counts_estimated"] == 1
+    # one failed sample among good ones is left out, the others stay
+    partly = _record("HumanEval/0", "small", [1, 2, 3])
+    _failed(partly)["stages"][0]["solutions"] = [
+        _record("HumanEval/0", "small", [1, 2, 3])["stages"][0]["solutions"][0],
+        partly["stages"][0]["solutions"][1]]
+    path.write_text(json.dumps(partly) + "\n")
+    (model,) = read_run_records([path], problems)
+    gen = model.problems["HumanEval/0"]
+    assert gen.greedy is not None and gen.samples == () and gen.tests == ()
+    assert model.token_counting == ("reported by the endpoint (usage; per line from logprobs "
+                                    "tokens): all 1 generations exact")
+    # every generation failed: one line, not an IndexError
+    path.write_text(json.dumps(_failed(_record("HumanEval/0", "large", [1, 2]))) + "\n")
+    with pytest.raises(SourceError, match=r"^no usable generations in .*every generation "
+                                          r"failed"):
+        read_run_records([path], problems)
+
+
+def test_a_resumed_task_is_read_from_its_last_record(tmp_path: Path, wizard_dir: Path):
+    problems = read_problems(wizard_dir / "HumanEval.json")
+    path = tmp_path / "records.jsonl"
+    first = _failed(_record("HumanEval/0", "small", [1, 1]))
+    again = _record("HumanEval/0", "small", [5, 6, 7])
+    path.write_text(json.dumps(first) + "\n" + json.dumps(again) + "\n")
+    (model,) = read_run_records([path], problems)
+    gen = model.problems["HumanEval/0"]
+    assert [s.program.endswith(f"return {v}\n") for s, v in zip(gen.samples, (6, 7),
+                                                                 strict=True)] == [True] * 2

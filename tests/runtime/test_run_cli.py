@@ -77,7 +77,12 @@ def test_run_writes_records_and_reports_accuracy_next_to_the_prediction(setup, c
     assert sorted(r.task_id for r in records) == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
     assert all(r.correct is not None and r.answer is not None for r in records)
     assert "accuracy:" in printed and "Wilson 95%" in printed
-    assert "spec predicted (test, 115 problems): accuracy 72.0%" in printed
+    # the spec names the bundled profile with another fingerprint: no prediction for these
+    # problems, and the spec's own is said to be about other problems
+    assert ("spec predicted (test, 115 problems; other problems than the run's: the profile "
+            "'wizardcoder-humaneval' differs from the one the spec was planned on): accuracy "
+            "72.0%") in printed
+    assert "predicted for the" not in printed
     # Resume: the three recorded problems are skipped, two more are run.
     code = cli("run", str(spec), "--endpoints", str(endpoints), "--problems", "humaneval",
                "-o", str(out), "--limit", "5", "--no-progress", "--resume")
@@ -156,3 +161,72 @@ def test_ctrl_c_leaves_a_valid_file_and_resume_completes_it(tmp_path, replay_ser
     assert code == 0
     assert sorted(r.task_id for r in read_records(out)) == sorted(
         f"HumanEval/{i}" for i in range(12))
+
+
+def test_resume_accepts_a_re_planned_spec_with_the_same_plan_and_prices(setup, capsys):
+    from dataclasses import replace
+
+    from planner.runtime.api import spec_hash
+    from planner.spec import load_spec
+
+    spec_path, endpoints, tmp, _ = setup
+    out = tmp / "records.jsonl"
+    assert cli("run", str(spec_path), "--endpoints", str(endpoints), "--problems",
+               "humaneval", "--limit", "1", "-o", str(out), "--no-progress") == 0
+    spec = load_spec(spec_path)
+    # the same plan searched again: another search time and creation date, other bytes
+    again = replace(spec, solver=replace(spec.solver, seconds=9.25),
+                    provenance=replace(spec.provenance, created="2026-02-02T00:00:00Z"))
+    replanned = save_spec(again, tmp / "replanned.json")
+    assert replanned.read_bytes() != spec_path.read_bytes()
+    assert spec_hash(replanned) == spec_hash(spec_path)
+    code = cli("run", str(replanned), "--endpoints", str(endpoints), "--problems",
+               "humaneval", "--limit", "2", "-o", str(out), "--resume", "--no-progress")
+    assert code == 0 and "1 run now, 1 already recorded" in capsys.readouterr().out
+    # other prices make another spec
+    dearer = replace(spec, provenance=replace(
+        spec.provenance, prices_per_1m={m: 2.0 for m in spec.provenance.prices_per_1m}))
+    assert spec_hash(save_spec(dearer, tmp / "dearer.json")) != spec_hash(spec_path)
+    code = cli("run", str(tmp / "dearer.json"), "--endpoints", str(endpoints), "--problems",
+               "humaneval", "--limit", "2", "-o", str(out), "--resume", "--no-progress")
+    assert code == 2 and "records of another spec" in capsys.readouterr().err
+
+
+def test_an_endpoint_without_a_price_is_never_metered_at_zero(setup, capsys):
+    from dataclasses import replace
+
+    from planner.spec import load_spec
+
+    spec_path, _, tmp, server = setup
+    unpriced = tmp / "unpriced.toml"
+    unpriced.write_text(
+        f'[defaults]\nbase_url = "{server.base_url}"\nstyle = "chat"\nlogprobs = true\n'
+        'backoff_s = 0.0\n\n'
+        '[models."WizardCoder-Python-7B"]\nmodel = "WizardLM/WizardCoder-Python-7B-V1.0"\n\n'
+        '[models."WizardCoder-Python-34B"]\nmodel = "WizardLM/WizardCoder-Python-34B-V1.0"\n'
+        'price_per_1m_generated = 20.24\n')
+    out = tmp / "r.jsonl"
+    code = cli("run", str(spec_path), "--endpoints", str(unpriced), "--problems", "humaneval",
+               "--limit", "1", "-o", str(out), "--no-progress")
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    # the spec planned with $1e-6 per token = $1 per 1M generated tokens: that price, said
+    assert ("note: prices of WizardCoder-Python-7B: the spec's ($1 per 1M generated tokens, "
+            "$0 per 1M prompt tokens); the endpoints file gives none") in printed
+    record = next(iter(read_records(out)))
+    stage = record.stages[0]
+    tokens = sum(s.completion_tokens for s in stage.solutions) + sum(
+        sum(t.line_tokens[:stage.l]) for t in stage.tests)
+    assert tokens > 0 and stage.cost == pytest.approx(tokens * 1e-6)
+    # a spec without a price for the model: refused, nothing written
+    spec = load_spec(spec_path)
+    bare = save_spec(replace(spec, provenance=replace(
+        spec.provenance, prices_per_1m={"WizardCoder-Python-34B": 20.0})), tmp / "bare.json")
+    code = cli("run", str(bare), "--endpoints", str(unpriced), "--problems", "humaneval",
+               "--limit", "1", "-o", str(tmp / "r2.jsonl"), "--no-progress")
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == (
+        "error: no price for 'WizardCoder-Python-7B': the endpoints file has no "
+        "price_per_1m_generated and the spec none either; set it ($ per million generated "
+        "tokens, 0 for a free endpoint)")
+    assert not (tmp / "r2.jsonl").exists()
