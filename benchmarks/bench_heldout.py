@@ -19,6 +19,9 @@ Groups (``--groups``):
 * ``candidates`` — the candidates for ``plan``'s default (``--candidates``, ';'-separated).
 * ``grids`` — plan's default selection on the paper grid.
 * ``kfold`` — naive and plan's default selection, 5 folds x 2 repeats.
+* ``kfold-default`` — plan's default selection alone, 5 folds x 1 repeat (no naive
+  baseline, so no gain over the naive single-model plan: the cheap check of the statement
+  for new problems when planning on 4/5 of the problems).
 * ``extra`` — naive and plan's default selection on the seven-model humaneval-extra
   profile, paper protocol, ``--extra-budgets`` budgets per placement, searched by the
   integer program (proven optimal; the exact enumeration takes minutes per budget there,
@@ -111,15 +114,15 @@ def _measures(fixed, placed, naive_placed) -> dict[str, object]:
 
 def run_group(name: str, selections, *, profile=None, protocol="paper", grid="default",
               chosen_on="planning", replicates=64, budgets=(FIXED, SPLIT), keep_rows=False,
-              method="exact") -> dict[str, object]:
+              method="exact", folds=5, repeats=2, with_naive=True) -> dict[str, object]:
     fixed_budgets, placed_budgets = budgets
     start, cpu = time.perf_counter(), time.process_time()
     common = dict(protocol=protocol, grid=grid, chosen_on=chosen_on, replicates=replicates,
-                  method=method)
-    wanted = list(dict.fromkeys(["naive", *selections]))
+                  method=method, folds=folds, repeats=repeats)
+    wanted = list(dict.fromkeys(["naive", *selections] if with_naive else selections))
     fixed = evaluate_many(profile, selections=wanted, budgets=fixed_budgets, **common)
     placed = evaluate_many(profile, selections=wanted, budgets=placed_budgets, **common)
-    naive = placed[0] if chosen_on == "planning" else None
+    naive = placed[0] if chosen_on == "planning" and with_naive else None
     configs = []
     for selection, f, p in zip(wanted, fixed, placed, strict=True):
         if selection not in selections:
@@ -209,6 +212,9 @@ def main() -> None:
             group = run_group(name, ["naive", RECOMMENDED], grid="paper", **kw)
         elif name == "kfold":
             group = run_group(name, ["naive", RECOMMENDED], protocol="kfold", **kw)
+        elif name == "kfold-default":
+            group = run_group(name, [RECOMMENDED], protocol="kfold", repeats=1,
+                              with_naive=False, **kw)
         elif name == "extra":
             n = args.extra_budgets
             group = run_group(name, ["naive", RECOMMENDED], profile="humaneval-extra",
@@ -235,7 +241,7 @@ def main() -> None:
     done = {**_previous(), **done}  # groups of earlier (or concurrent) runs stay
     checks = {}
     reference = next((c for c in done.get("issue: paper grid", {}).get("configs", [])), None)
-    for key in ("candidates", "selectors", "kfold", "extra"):
+    for key in ("candidates", "selectors", "kfold", "kfold-default", "extra"):
         group = done.get(key)
         config = next((c for c in (group or {}).get("configs", [])
                        if c["selection"] == RECOMMENDED), None)
