@@ -95,6 +95,7 @@ def serve(
     prepared = prepare(options)
     sock = bind(host, port)
     try:
+        prepared.check_endpoints()
         try:
             prepared.watch_drift(stage_acceptance(spec, profile))
         except CodecascadeError as exc:

@@ -54,6 +54,16 @@ class Prepared:
     sandbox_level: str
     price_notes: tuple[str, ...] = ()
 
+    def check_endpoints(self) -> dict[str, object]:
+        """The pre-flight check ``run`` makes before its first problem, of every endpoint
+        of the spec (``n`` probed where a stage samples): ``GET /models`` and one 1-token
+        request each. :class:`~planner.runtime.preflight.PreflightError` (one line) naming
+        every failing endpoint; the server then does not start."""
+        from ..runtime.preflight import preflight
+
+        sampled = {s.model for s in self.spec.stages if s.option.k >= 2}
+        return preflight(self.service.runner.endpoints, self.spec.models, sampled)
+
     def watch_drift(self, acceptance: Sequence[AcceptancePrediction] | None,
                     note: str | None = None) -> None:
         """Compare the traffic with the stages' predicted acceptance rates

@@ -91,6 +91,15 @@ def test_a_port_in_use_is_one_line(files, capsys):
     assert not (tmp / "s.jsonl").exists()  # a server that never started writes nothing
 
 
+def test_an_endpoint_that_fails_the_pre_flight_check_keeps_the_server_from_starting(
+        files, capsys):
+    spec, endpoints, tmp = files  # every endpoint at 127.0.0.1:9, where nothing listens
+    err = _fails(capsys, str(spec), "-e", str(endpoints), "--records", str(tmp / "s.jsonl"),
+                 "--port", "0", expect="pre-flight check failed: endpoint ")
+    assert "cannot be reached" in err and "127.0.0.1:9" in err
+    assert not (tmp / "s.jsonl").exists()
+
+
 def test_below_sandbox_level_a_needs_the_unsafe_flag(files, capsys, monkeypatch):
     from planner.sandbox import IsolationLevel, IsolationReport
 
