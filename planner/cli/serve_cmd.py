@@ -76,6 +76,7 @@ def serve(
     import logging
 
     from ..errors import CodecascadeError
+    from ..profile import load_profile
     from ..replay import stage_acceptance
     from ..serve import ServeOptions, bind, prepare, run
     from ..serve.server import base_url
@@ -93,6 +94,10 @@ def serve(
     # one line per upstream request is the HTTP client's debug detail, not the server's log
     logging.getLogger("httpx2").setLevel(max(logging.WARNING, logging.getLogger().level))
     prepared = prepare(options)
+    if profile is not None:  # named by the user, so an input: refused before the port opens
+        named = load_profile(profile)
+        for stage in prepared.spec.stages:
+            named.model_index(stage.model)
     sock = bind(host, port)
     try:
         prepared.check_endpoints()

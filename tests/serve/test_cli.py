@@ -80,6 +80,20 @@ def test_bad_inputs_are_one_line_and_exit_2(files, capsys, monkeypatch):
         _fails(capsys, *base, option, value, expect=message)
 
 
+def test_a_profile_named_with_profile_that_cannot_serve_is_refused(files, capsys):
+    """Before, an unreadable --profile was a warning (drift detection off) and the server
+    started; the spec's own profile may still be absent on a serving machine."""
+    spec, endpoints, tmp = files
+    base = [str(spec), "-e", str(endpoints), "--records", str(tmp / "s.jsonl")]
+    garbage = tmp / "garbage.npz"
+    garbage.write_text("not a profile")
+    _fails(capsys, *base, "--profile", str(garbage),
+           expect=f"{garbage}: not a readable profile")
+    _fails(capsys, *base, "--profile", str(tmp / "missing.npz"),
+           expect=f"profile not found: {tmp / 'missing.npz'}")
+    assert not (tmp / "s.jsonl").exists()
+
+
 def test_a_port_in_use_is_one_line(files, capsys):
     spec, endpoints, tmp = files
     with socket.socket() as taken:
