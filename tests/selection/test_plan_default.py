@@ -149,12 +149,14 @@ def test_replay_checks_the_statement_on_heldout_problems(profile_path, tmp_path)
 
 def test_the_help_names_the_default_selection():
     """The command line leaves the default to the request (no heavy import at start-up);
-    its help spells it as the registry does."""
+    its help names the registry's default selection and each of its options."""
     import typing
 
     from planner.cli.evaluate_cmd import evaluate
     from planner.cli.plan_cmd import SelectionOpt
 
-    assert DEFAULT_SELECTION in typing.get_args(SelectionOpt)[1].help
+    name, _, options = DEFAULT_SELECTION.partition(":")
     selection = typing.get_type_hints(evaluate, include_extras=True)["selection"]
-    assert DEFAULT_SELECTION in typing.get_args(selection)[1].help
+    for annotated in (SelectionOpt, selection):
+        text = typing.get_args(annotated)[1].help
+        assert name in text and all(o in text for o in options.split(",")), text
