@@ -366,16 +366,23 @@ def data_dir() -> Path:
 
 
 def resolve_profile_path(path: str | os.PathLike[str] | None) -> Path:
-    """A path to an existing profile file: the path itself, or a bundled profile's name."""
+    """A path to an existing profile file: the path itself, or a bundled profile's name.
+    ProfileError for an empty name, a directory, or nothing by that name (naming the
+    bundled profiles)."""
     if path is None:
         path = DEFAULT_PROFILE_NAME
+    if not str(path).strip():
+        raise ProfileError("the profile name is empty")
     candidate = Path(path)
     if candidate.is_file():
         return candidate
+    if candidate.is_dir():
+        raise ProfileError(f"the profile {path} is a directory, not a profile file")
     bundled = data_dir() / f"{candidate.name.removesuffix('.npz')}.npz"
     if candidate.parent == Path(".") and bundled.is_file():
         return bundled
-    raise ProfileError(f"profile not found: {path}")
+    names = ", ".join(sorted(f.stem for f in data_dir().glob("*.npz")))
+    raise ProfileError(f"profile not found: {path} (bundled profiles: {names})")
 
 
 def text_hash(text: str) -> str:

@@ -27,8 +27,18 @@ def test_truncated_file_is_a_clear_error(tmp_path):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(ProfileError, match="profile not found"):
+    with pytest.raises(ProfileError, match="profile not found") as caught:
         load_profile(tmp_path / "nope.npz")
+    assert "bundled profiles: humaneval-extra, wizardcoder-humaneval" in str(caught.value)
+
+
+def test_a_directory_or_an_empty_name_is_said_so(tmp_path):
+    """Before, both read 'profile not found: <path>' (for '': 'profile not found: ')."""
+    with pytest.raises(ProfileError, match=f"^the profile {tmp_path} is a directory"):
+        load_profile(tmp_path)
+    for empty in ("", "  "):
+        with pytest.raises(ProfileError, match=r"^the profile name is empty$"):
+            load_profile(empty)
 
 
 def test_out_of_pool_ids_are_rejected():
