@@ -20,7 +20,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "planner"
 LAYERS: dict[str, int] = {
     # the floor: errors, checked fields, units, progress, closed vocabularies, safe output,
     # intervals, the version
-    "(root)": 0, "errors": 0, "fields": 0, "units": 0, "progress": 0, "vocabulary": 0,
+    "(root)": 0, "errors": 0, "fields": 0, "units": 0, "keys": 0, "progress": 0,
+    "vocabulary": 0,
     "output": 0, "intervals": 0,
     # data and their rules
     "profile": 1, "options": 1, "scoring": 1, "splits": 1, "spec": 1, "synthetic": 1,
