@@ -35,7 +35,7 @@ LAYERS: dict[str, int] = {
     # choosing among plans on the planning problems (selectors, honest predictions)
     "planning": 4, "selection": 4,
     # what is built on plans: replaying them, tables and plots, evaluating selections
-    "replay": 5, "report": 5, "evaluation": 5,
+    "replay": 5, "report": 5, "evaluation": 5, "run_prediction": 5,
     # the command line
     "cli": 6, "__main__": 6,
 }

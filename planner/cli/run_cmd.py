@@ -61,6 +61,7 @@ def run(
     the spec's prediction. Every endpoint is checked before the first problem; problems an
     endpoint failure left unfinished are redone by --resume, and while any is left the exit
     status is 3. Ctrl-C keeps every finished problem (--resume continues)."""
+    from ..run_prediction import predict_for_run
     from ..runtime.api import run_spec
     from ..runtime.runner import RunOptions
     from ..sandbox.grid import GridConfig
@@ -75,7 +76,8 @@ def run(
             with long_work(no_progress):
                 result = run_spec(spec, endpoints, problems, output, resume=resume,
                                   overwrite=overwrite, limit=limit, task_ids=task_id,
-                                  options=options, execution=execution)
+                                  options=options, execution=execution,
+                                  predict_run=predict_for_run)
         except KeyboardInterrupt:
             typer.echo(f"\ninterrupted: finished problems are in {output}; run again with "
                        "--resume to continue", err=True)

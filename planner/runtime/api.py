@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +25,10 @@ from ..problems import load_problems
 from ..records import RecordWriter, finished_task_ids, read_records
 from ..sandbox import SandboxBrokenError
 from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
+from ..spec import CascadeSpec
 from ..units import money
 from .endpoints import check_covers, load_endpoints
 from .failures import EndpointDown
-from .prediction import RunPrediction, predict_for_run
 from .pricing import priced_endpoints
 from .runner import CascadeRunner, RunOptions, RunStats
 from .summary import RunSummary, summarize
@@ -52,7 +52,7 @@ class RunResult:
     summary: RunSummary
     predicted: object | None
     price_notes: tuple[str, ...] = ()
-    run_prediction: RunPrediction | None = None
+    run_prediction: object | None = None
 
 
 def spec_hash(path: str | os.PathLike[str]) -> str:
@@ -90,12 +90,16 @@ def run_spec(
     options: RunOptions | None = None,
     execution: GridConfig | None = None,
     executor: Executor | None = None,
+    predict_run: Callable[[CascadeSpec, Sequence[str]], object] | None = None,
 ) -> RunResult:
     """Run the spec's cascade on the problems and append records to ``output``.
 
     ``execution`` holds the sandbox settings (limits per test line and per ground-truth
     check, mode, clock; default :class:`~planner.sandbox.GridConfig`); ``executor`` replaces
-    the sandbox (a stand-in for tests), in which case ``execution`` is its own."""
+    the sandbox (a stand-in for tests), in which case ``execution`` is its own;
+    ``predict_run(spec, finished task ids)`` gives ``RunResult.run_prediction`` (the command
+    line passes :func:`planner.run_prediction.predict_for_run`: the spec's plan estimated on
+    exactly the problems run; None leaves it out)."""
     from ..spec import load_spec
 
     options = options or RunOptions()
@@ -137,7 +141,8 @@ def run_spec(
     summary = summarize(output, len(plan.stages))
     return RunResult(ran=len(remaining), skipped=len(todo) - len(remaining), stats=stats,
                      summary=summary, predicted=predicted, price_notes=price_notes,
-                     run_prediction=predict_for_run(spec, summary.task_ids))
+                     run_prediction=(None if predict_run is None
+                                     else predict_run(spec, summary.task_ids)))
 
 
 async def _run(runner: CascadeRunner, problems: list, output: Path, append: bool,

@@ -9,7 +9,9 @@ exactly the problems run is 91.6 %). :func:`predict_for_run` loads the spec's pr
 the finished problems of the run that the profile holds
 (:func:`planner.estimate.estimate_plan` at the spec's prices, sampling and estimator seed,
 as :func:`planner.replay.replay_spec` does); :class:`RunPrediction` says which
-problems the prediction is about, or why there is none.
+problems the prediction is about, or why there is none. The command line passes
+:func:`predict_for_run` to :func:`planner.runtime.api.run_spec` (the runtime does not import
+the estimator).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import CodecascadeError
-from ..spec import CascadeSpec, Prediction
+from .errors import CodecascadeError
+from .spec import CascadeSpec, Prediction
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,10 @@ def predict_for_run(spec: CascadeSpec, task_ids: Sequence[str]) -> RunPrediction
     """The spec's plan estimated on the run's problems that its profile holds."""
     import numpy as np
 
-    from ..estimate import Sampling, estimate_plan
-    from ..profile import load_profile
-    from ..units import per_token
-    from ..vocabulary import SamplingMethod
+    from .estimate import Sampling, estimate_plan
+    from .profile import load_profile
+    from .units import per_token
+    from .vocabulary import SamplingMethod
 
     run = list(dict.fromkeys(task_ids))
     if not run:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from planner.runtime.prediction import predict_for_run
+from planner.run_prediction import predict_for_run
 
 
 @pytest.fixture(scope="module")
