@@ -70,3 +70,12 @@ def ray_local():
         import shutil
 
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def private_cache(tmp_path_factory, monkeypatch) -> Path:
+    """A fresh CODECASCADE_CACHE for one test (option tables and fronts are not shared with
+    other tests or with the machine's cache)."""
+    path = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("CODECASCADE_CACHE", str(path))
+    return path

@@ -12,9 +12,10 @@ import time
 
 import pytest
 import typer
+from cli_support import cli
 
 from planner import progress
-from planner.cli import _register_commands, app, run_command
+from planner.cli import run_command
 from planner.cli.running import long_work
 from planner.planning import plan
 from planner.profile import save_profile
@@ -24,10 +25,7 @@ from planner.search.stopping import listening
 from planner.synthetic import synthetic_profile
 from planner.vocabulary import MethodName
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -154,10 +152,6 @@ class _InterruptedExact(ExactSearch):
         time.sleep(0.05)
         return super()._search(space, objective, seed)
 
-
-def cli(*args):
-    _register_commands()
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def test_plan_interrupted_during_the_search_keeps_its_best_plan(profile, tmp_path, capsys,

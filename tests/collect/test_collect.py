@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_support import cli
 from collect_helpers import problem_rows, write_endpoints, write_problems
 
-from planner.cli import _register_commands, app, run_command
 from planner.collect import CollectOptions, Want, batch_bound, collect
 from planner.collect.work import CollectError
 from planner.problems import load_problems
@@ -42,12 +42,6 @@ def endpoints_for(tmp_path: Path, server, **extra) -> Path:
 def lines_of(path: Path) -> list:
     return [r for _, r in read_collected(path)]
 
-
-def cli(*args) -> int:
-    _register_commands()
-    import typer
-
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def test_collect_asks_for_greedy_and_samples_using_n_and_writes_one_line_per_pair(

@@ -7,9 +7,8 @@ import json
 
 import numpy as np
 import pytest
-import typer
+from cli_support import cli
 
-from planner.cli import _register_commands, app, run_command
 from planner.errors import CodecascadeError
 from planner.evaluation import (
     Budgets,
@@ -24,10 +23,7 @@ from planner.evaluation import (
 from planner.profile import save_profile
 from planner.synthetic import synthetic_profile
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +37,6 @@ def profile_path(tmp_path_factory, profile):
     save_profile(profile, path)
     return str(path)
 
-
-def cli(*args):
-    _register_commands()
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def _recomputed(obj):

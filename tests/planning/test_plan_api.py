@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
+from cli_support import cli
 
-from planner.cli import _register_commands, app, run_command
 from planner.planning import (
     PlanRequest,
     compare_methods,
@@ -25,9 +24,7 @@ from planner.vocabulary import MethodName, ObjectiveKind, SolverStatus
 REPLICATES = 16
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +34,6 @@ def profile_path(tmp_path_factory):
                                    seed=2), path)
     return str(path)
 
-
-def cli(*args):
-    _register_commands()
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def _untimed(obj):

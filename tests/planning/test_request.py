@@ -15,10 +15,7 @@ from planner.search import Objective, SearchError
 from planner.synthetic import synthetic_profile
 from planner.vocabulary import GridName, IlpSolver, MethodName
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")

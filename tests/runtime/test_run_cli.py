@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
+from cli_support import cli
 
-from planner.cli import _register_commands, app, run_command
 from planner.options import Stage, StageOption
 from planner.records import ProblemRecord, read_records
 from planner.runtime.replay_server import Faults
@@ -50,12 +50,6 @@ def make_endpoints(path, base_url, key_env=None, **defaults):
         'price_per_1m_generated = 20.24\n')
     return path
 
-
-def cli(*args):
-    _register_commands()
-    import typer
-
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 @pytest.fixture

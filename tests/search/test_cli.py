@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
+from cli_support import cli
 
-from planner.cli import _register_commands, app, plan_main, run_command
+from planner.cli import plan_main
 from planner.profile import save_profile
 from planner.spec import load_spec, validate_spec_json
 from planner.synthetic import synthetic_profile
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +27,6 @@ def profile_path(tmp_path_factory):
 #: Today's rule on the paper's first split: these tests check the search methods' path.
 NAIVE = ("--selection", "naive", "--split", "paper-seed3")
 
-
-def cli(*args):
-    _register_commands()
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def test_plan_prints_a_valid_spec_within_budget(profile_path, capsys):

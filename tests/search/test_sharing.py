@@ -10,9 +10,8 @@ import json
 
 import numpy as np
 import pytest
-import typer
+from cli_support import cli
 
-from planner.cli import _register_commands, app, run_command
 from planner.estimate import PlanSimulator, simulate_plan
 from planner.options import CascadePlan, Stage, StageOption, default_grid, paper_grid
 from planner.planning import (
@@ -33,9 +32,7 @@ from planner.synthetic import synthetic_profile
 REPLICATES = 16
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -230,10 +227,6 @@ def test_prediction_monte_carlo_errors_round_trip():
     assert "accuracy_mc_se" not in plain.to_json()
     assert Prediction.from_json(plain.to_json()) == plain
 
-
-def cli(*args):
-    _register_commands()
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def test_cli_share_tests_on_plan_and_frontier(profile_path, tmp_path, capsys):

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
+from cli_support import cli
 
-from planner.cli import _register_commands, app, run_command
 from planner.planning import PlanRequest, plan, planning_context, run_search
 from planner.profile import save_profile
 from planner.replay import replay_spec
@@ -28,9 +27,7 @@ GRID = "paper"
 KW = {"replicates": REPLICATES, "grid": GRID}
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("CODECASCADE_CACHE", str(tmp_path_factory.mktemp("cache")))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +37,6 @@ def profile_path(tmp_path_factory):
                                    seed=4), path)
     return str(path)
 
-
-def cli(*args):
-    _register_commands()
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 def test_the_default_plans_on_every_problem_and_states_new_problems(profile_path,

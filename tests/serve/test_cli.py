@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 
 import pytest
+from cli_support import cli
 
-from planner.cli import _register_commands, app, run_command
 from planner.records import RecordWriter
 from planner.serve.auth import check_bearer
 from planner.serve.errors import APIError
@@ -15,13 +15,6 @@ from planner.serve.limits import Admission
 
 from .conftest import MODELS, write_endpoints, write_spec
 from .test_drift import _record
-
-
-def cli(*args):
-    _register_commands()
-    import typer
-
-    return run_command(typer.main.get_command(app), list(args), "codecascade")
 
 
 @pytest.fixture
