@@ -71,16 +71,28 @@ def parse_budgets(text: str) -> Budgets:
             raise CodecascadeError(what) from None
         if not (math.isfinite(low) and math.isfinite(high) and 0 < low <= high and n >= 1):
             raise CodecascadeError(f"--budgets {text!r}: need 0 < LOW <= HIGH and N >= 1")
-        return Budgets(count=None, values=tuple(float(v) for v in np.geomspace(low, high, n)))
+        return _budgets(text, count=None,
+                        values=tuple(float(v) for v in np.geomspace(low, high, n)))
     if "," not in text and "." not in text and "e" not in text.lower():
         try:
-            return Budgets(count=int(text))
+            count = int(text)
         except ValueError:
             raise CodecascadeError(what) from None
+        return _budgets(text, count=count)
     values = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            raise CodecascadeError(f"--budgets {text!r}: an empty item in the list")
         try:
             values.append(float(part))
         except ValueError:
             raise CodecascadeError(what) from None
-    return Budgets(count=None, values=tuple(values))
+    return _budgets(text, count=None, values=tuple(values))
+
+
+def _budgets(text: str, **fields) -> Budgets:
+    """:class:`Budgets` whose errors name the option and what was given."""
+    try:
+        return Budgets(**fields)
+    except CodecascadeError as exc:
+        raise CodecascadeError(f"--budgets {text!r}: {exc}") from None

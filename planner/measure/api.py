@@ -91,6 +91,8 @@ class MeasureSources:
         if self.api_runs:
             models += [read_api_runs(self.api_runs, name, problems) for name in self.api_models]
         for path in self.records:
+            if path.is_dir():
+                raise SourceError(f"records file {path} is a directory")
             if not path.is_file():
                 raise SourceError(f"records file not found: {path}")
         generations = [p for p in self.records if is_generations_file(p)]

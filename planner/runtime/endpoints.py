@@ -201,8 +201,8 @@ def parse_endpoints(data: dict[str, Any], source: str = "endpoints") -> dict[str
         for key in ("base_url", "model"):
             if key not in merged:
                 raise EndpointError(f"{source}: endpoint {name!r} has no {key}")
-        kwargs = {k: _coerce(name, k, v) for k, v in merged.items()}
         try:
+            kwargs = {k: _coerce(name, k, v) for k, v in merged.items()}
             result[name] = Endpoint(name=name, **kwargs)
         except EndpointError as exc:
             raise EndpointError(f"{source}: {exc}") from None

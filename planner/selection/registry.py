@@ -98,4 +98,7 @@ def get_selector(text: str | Selector) -> Selector:
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise SelectionError(f"selection {name!r}: {exc}") from None
+        prefix = f"selection {name!r}"
+        message = str(exc)
+        raise SelectionError(message if message.startswith(prefix)
+                             else f"{prefix}: {message}") from None

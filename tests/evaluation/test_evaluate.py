@@ -148,6 +148,18 @@ def test_protocols_and_budget_parsing():
             parse_budgets(bad)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("0.01,,0.02", "--budgets '0.01,,0.02': an empty item in the list"),
+    ("0.01,", "--budgets '0.01,': an empty item in the list"),
+    ("-1", "--budgets '-1': budget count must be >= 1, got -1"),
+    ("0.01,-2", "--budgets '0.01,-2': a budget must be a positive number, got -2.0"),
+])
+def test_bad_budgets_name_the_option_and_what_was_given(text, message):
+    with pytest.raises(CodecascadeError) as info:
+        parse_budgets(text)
+    assert str(info.value) == message
+
+
 def test_cli_prints_tables_json_and_a_plot(profile_path, tmp_path, capsys):
     png = tmp_path / "eval.png"
     assert cli("evaluate", "--profile", profile_path, "--grid", "paper", "--budgets", "4",

@@ -88,3 +88,13 @@ def test_a_sandbox_that_stops_working_stops_measure_and_stores_nothing(
         "codecascade")
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("error: sandbox level ") and "\n" not in err
+
+
+def test_a_records_path_that_is_a_directory_is_said_so(tmp_path: Path, capsys) -> None:
+    from cli_support import cli
+
+    out = tmp_path / "p.npz"
+    assert cli("measure", str(out), "--records", str(tmp_path), "--problems",
+               "humaneval") == 2
+    assert capsys.readouterr().err.strip() == f"error: records file {tmp_path} is a directory"
+    assert not out.exists()

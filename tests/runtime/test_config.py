@@ -59,6 +59,8 @@ def test_endpoints_load_with_defaults_and_prices(tmp_path, monkeypatch):
     ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\nstyle = 'poem'\n", "style must be"),
     ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\ntemprature = 0.2\n", "unknown keys"),
     ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\nmax_tokens = 'many'\n", "must be a int"),
+    ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\ntimeout_s = 'abc'\n",
+     "endpoint 'a': timeout_s must be a float, got 'abc'"),
     ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\ntop_p = 0\n", "invalid top_p"),
     ("[models.a]\nbase_url = 'http://x'\nmodel = 'x'\nlogprobs = 1\n", "must be a bool"),
     ("[defaults]\ntimeout_s = 3\n", "at least one"),
@@ -66,9 +68,11 @@ def test_endpoints_load_with_defaults_and_prices(tmp_path, monkeypatch):
     ("models = 3 = 4", "not valid TOML"),
 ])
 def test_bad_endpoint_files_fail_in_one_line(tmp_path, text, message):
+    path = write(tmp_path, text)
     with pytest.raises(EndpointError, match=message) as info:
-        load_endpoints(write(tmp_path, text))
+        load_endpoints(path)
     assert "\n" not in str(info.value)
+    assert str(path) in str(info.value)  # every error names the file it is about
 
 
 def test_every_endpoint_field_is_a_typed_toml_key():

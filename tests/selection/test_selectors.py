@@ -217,6 +217,8 @@ def test_bad_selection_strings_are_one_line_errors(text, message):
         get_selector(text)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+    name = text.partition(":")[0]
+    assert str(info.value).count(f"selection {name!r}") <= 1  # said once, not twice
 
 
 def test_labels_round_trip():
