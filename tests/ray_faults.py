@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import ray
@@ -30,13 +31,20 @@ def _record(folder: str, kind: str) -> None:
 
 
 class Recording:
-    """The real sandbox, each task attempt recorded."""
+    """The real sandbox, each task attempt recorded. An attempt on the node ``hold_on_node``
+    first waits up to ``hold_s`` seconds, so that a test can remove that node while its
+    task is surely still running (however fast the machine runs the task itself)."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, hold_on_node: str | None = None,
+                 hold_s: float = 60.0) -> None:
         self.folder = str(folder)
+        self.hold_on_node, self.hold_s = hold_on_node, hold_s
 
     def __call__(self, config: GridConfig, allow_unsafe: bool) -> SandboxExecutor:
         _record(self.folder, "run")
+        if (self.hold_on_node is not None
+                and ray.get_runtime_context().get_node_id() == self.hold_on_node):
+            time.sleep(self.hold_s)
         return SandboxExecutor(config, workers=1, allow_unsafe=allow_unsafe)
 
 

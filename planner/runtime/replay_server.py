@@ -220,11 +220,23 @@ class ReplayServer:
             "usage": {"prompt_tokens": 8, "completion_tokens": n, "total_tokens": 8 + n},
         }).encode()
 
+    def _always_malformed(self, body: dict[str, Any], chat: bool) -> bool:
+        """Whether the request is about a task of ``faults.always_malformed_tasks``."""
+        if not self.faults.always_malformed_tasks:
+            return False
+        text = ("\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+                if chat else str(body.get("prompt", "")))
+        number = self.data.find_problem(text)
+        return (number is not None
+                and self.data.task_ids[number] in self.faults.always_malformed_tasks)
+
     def respond(self, body: dict[str, Any], chat: bool) -> tuple[int, bytes, str | None, float]:
         """(status, payload, fault, delay) for one request body."""
         with self._lock:
             self.requests += 1
             fault = self.faults.pick(self._rng)
+        if fault in ("rate_limit", "server_error") and self._always_malformed(body, chat):
+            fault = "malformed"  # every reply for such a task is a malformed body
         if fault == "rate_limit":
             return 429, b'{"error": {"message": "rate limited", "type": "rate_limit"}}', fault, 0
         if fault == "server_error":

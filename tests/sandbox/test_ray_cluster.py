@@ -97,7 +97,7 @@ def test_a_weak_node_is_refused_and_a_leaving_node_costs_only_its_tasks(cluster,
     remover = threading.Thread(target=remove_leaving_node_once_busy, daemon=True)
     remover.start()
     executor = RayExecutor(CONFIG, min_shard_s=0.0, waves=1e6, max_retries=3,
-                           node_executor=Recording(tmp_path))
+                           node_executor=Recording(tmp_path, hold_on_node=leaving.node_id))
     got = dict(executor.run(jobs))
     remover.join(timeout=5)
     assert removed, "no task ran on the node that was to leave"
