@@ -96,6 +96,13 @@ class ServedRequest:
     fault: str | None = None
 
 
+def _prompt_text(body: dict[str, Any], chat: bool) -> str:
+    """A request's prompt: the completion prompt, or the chat messages' contents joined."""
+    if chat:
+        return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+    return str(body.get("prompt", ""))
+
+
 class _Listener(ThreadingHTTPServer):
     """A threading HTTP server whose accept queue holds a burst of connections: with the
     standard library's 5, concurrent clients (16 batches x 4 requests) overflow it and get
@@ -224,9 +231,7 @@ class ReplayServer:
         """Whether the request is about a task of ``faults.always_malformed_tasks``."""
         if not self.faults.always_malformed_tasks:
             return False
-        text = ("\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-                if chat else str(body.get("prompt", "")))
-        number = self.data.find_problem(text)
+        number = self.data.find_problem(_prompt_text(body, chat))
         return (number is not None
                 and self.data.task_ids[number] in self.faults.always_malformed_tasks)
 
@@ -250,10 +255,7 @@ class ReplayServer:
         if size is None:
             return 404, json.dumps({"error": {"message": f"unknown model {body.get('model')}"}}
                                    ).encode(), None, 0
-        if chat:
-            text = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-        else:
-            text = str(body.get("prompt", ""))
+        text = _prompt_text(body, chat)
         number = self.data.find_problem(text)
         if number is None:
             n = max(1, int(body.get("n", 1) or 1)) if self.honour_n else 1
