@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ray_support import wait_for_no_ray_processes
+from ray_support import ray_tmpdir
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -43,9 +43,6 @@ def ray_local():
     sandbox level A), shut down afterwards with every one of its processes checked gone.
     Yields the :class:`~planner.sandbox.ray_executor.RayExecutor` that started it; other
     executors made with ``address=None`` in the module use the same instance."""
-    import os
-    import tempfile
-
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'codecascade[ray]')")
     from planner.sandbox import IsolationLevel, probe_isolation
     from planner.sandbox.ray_executor import RayExecutor
@@ -53,23 +50,13 @@ def ray_local():
     report = probe_isolation()
     if report.level is not IsolationLevel.A:
         pytest.skip(f"needs sandbox level A: {'; '.join(report.missing)}")
-    root = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))  # short: Ray's socket paths
-    old = os.environ.get("RAY_TMPDIR")
-    os.environ["RAY_TMPDIR"] = str(root)
-    executor = RayExecutor(address="local", num_cpus=2)
-    try:
-        executor.connect()
-        yield executor
-    finally:
-        executor.close()
-        if old is None:
-            os.environ.pop("RAY_TMPDIR", None)
-        else:
-            os.environ["RAY_TMPDIR"] = old
-        wait_for_no_ray_processes(root)
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
+    with ray_tmpdir("rt"):
+        executor = RayExecutor(address="local", num_cpus=2)
+        try:
+            executor.connect()
+            yield executor
+        finally:
+            executor.close()
 
 
 @pytest.fixture

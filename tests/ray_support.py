@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -29,3 +34,22 @@ def wait_for_no_ray_processes(root: Path, timeout: float = 30.0) -> None:
     while (left := ray_processes(root)) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not left, f"Ray processes left behind: {left}"
+
+
+@contextmanager
+def ray_tmpdir(prefix: str) -> Iterator[Path]:
+    """A fresh, short RAY_TMPDIR (Ray's socket paths must stay short) for the Ray instance
+    started inside the block; afterwards the variable is restored, every process of that
+    instance is checked gone and the folder removed."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    old = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = str(root)
+    try:
+        yield root
+    finally:
+        if old is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = old
+        wait_for_no_ray_processes(root)
+        shutil.rmtree(root, ignore_errors=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'codecascade[ray]')")
 
 from ray_faults import FailingOn, attempts
-from ray_support import wait_for_no_ray_processes
+from ray_support import ray_tmpdir
 
 from planner.measure import MEASURE_CONFIG, MeasureSources, build_profile
 from planner.measure.build import MeasureError
@@ -116,18 +115,14 @@ def test_real_problems_on_ray_are_the_local_build(ray_local, shared_data, tmp_pa
 
 def test_measure_with_ray_starts_and_stops_its_own_instance(wizard_dir, price_file,
                                                             tmp_path) -> None:
-    root = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
-    env = {**os.environ, "RAY_TMPDIR": str(root), "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "planner", "measure", "--wizardcoder", str(wizard_dir),
             "--wizardcoder-models", "7B,13B", "--prices", str(price_file), "--no-progress"]
-    try:
+    with ray_tmpdir("rt"):  # the command's own instance: checked gone afterwards
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         proc = subprocess.run([*argv[:4], "--ray", str(tmp_path / "ray.npz"), *argv[4:]],
                               env=env, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert "on Ray: 1 nodes" in proc.stdout
-        wait_for_no_ray_processes(root)
-    finally:
-        subprocess.run(["rm", "-rf", str(root)], check=False)
     local = build_profile(tmp_path / "local.npz", _sources(wizard_dir), prices=price_file,
                           cache=tmp_path / "cells-local")
     _same_profile(local.profile, load_profile(tmp_path / "ray.npz"))

@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'codecascade[ray]')")
 
 from ray_faults import Recording, attempts
-from ray_support import wait_for_no_ray_processes
+from ray_support import ray_tmpdir
 
 from planner.sandbox import GridConfig, GridJob, IsolationLevel, SandboxExecutor, probe_isolation
 from planner.sandbox.ray_executor import RayExecutor
@@ -42,38 +41,30 @@ def cluster():
 
     if probe_isolation().level is not IsolationLevel.A:
         pytest.skip("needs sandbox level A")
-    root = Path(tempfile.mkdtemp(prefix="rc", dir="/tmp"))
-    old = os.environ.get("RAY_TMPDIR")
-    os.environ["RAY_TMPDIR"] = str(root)
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
-    made = Cluster(initialize_head=True,
-                   head_node_args={"num_cpus": 1, "ray_client_server_port": port})
-    made.client_port = port
-    try:
-        path = os.environ["PATH"]
-        tools = root / "bin-without-bwrap"  # Ray's worker setup needs bash on the PATH
-        tools.mkdir()
-        (tools / "bash").symlink_to(shutil.which("bash"))
-        os.environ["PATH"] = str(tools)  # the node's processes inherit it
+    with ray_tmpdir("rc") as root:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        made = Cluster(initialize_head=True,
+                       head_node_args={"num_cpus": 1, "ray_client_server_port": port})
+        made.client_port = port
         try:
-            weak = made.add_node(num_cpus=1)
+            path = os.environ["PATH"]
+            tools = root / "bin-without-bwrap"  # Ray's worker setup needs bash on the PATH
+            tools.mkdir()
+            (tools / "bash").symlink_to(shutil.which("bash"))
+            os.environ["PATH"] = str(tools)  # the node's processes inherit it
+            try:
+                weak = made.add_node(num_cpus=1)
+            finally:
+                os.environ["PATH"] = path
+            leaving = made.add_node(num_cpus=1)
+            made.wait_for_nodes()
+            ray.init(address=made.address, logging_level="warning")
+            yield made, weak, leaving
         finally:
-            os.environ["PATH"] = path
-        leaving = made.add_node(num_cpus=1)
-        made.wait_for_nodes()
-        ray.init(address=made.address, logging_level="warning")
-        yield made, weak, leaving
-    finally:
-        ray.shutdown()
-        made.shutdown()
-        if old is None:
-            os.environ.pop("RAY_TMPDIR", None)
-        else:
-            os.environ["RAY_TMPDIR"] = old
-        wait_for_no_ray_processes(root)
-        shutil.rmtree(root, ignore_errors=True)
+            ray.shutdown()
+            made.shutdown()
 
 
 def test_a_weak_node_is_refused_and_a_leaving_node_costs_only_its_tasks(cluster, tmp_path,
