@@ -84,6 +84,24 @@ def _search_note(spec) -> str:
     return f"{search.method}: {search.status}{gap}, {search.seconds:.1f} s"
 
 
+def _cut_short(spec) -> str:
+    """What a deadline (the time limit, or Ctrl-C) cut short in making ``spec``, as the
+    spec records it (empty when nothing was)."""
+    extra = spec.provenance.extra
+    selection = extra.get("selection") or {}
+    sharing = extra.get("sharing") or {}
+    parts = []
+    if selection.get("candidates_complete") is False:
+        parts.append("chosen among the candidate plans found by then")
+    if selection.get("statement_complete") is False:
+        parts.append("its statement for new problems is the in-sample one (not corrected "
+                     "for selection)")
+    if sharing.get("stopped_early"):
+        parts.append(f"test sharing stopped after {sharing.get('variants_evaluated', 0)} "
+                     "variants")
+    return "; ".join(parts)
+
+
 @app.command()
 def plan(
     budget: BudgetOpt = None,
@@ -112,7 +130,8 @@ def plan(
     """Choose the cascade for the budget and print its JSON cascade spec (stages;
     predictions with intervals on the planning problems, on the held-out ones when the
     split has them, and for new problems corrected for selection; search status;
-    provenance). Ctrl-C during the search ends it with its best plan so far."""
+    provenance). --time-limit bounds the whole choice; at the limit, or on a first Ctrl-C,
+    it ends with the best plan so far and says what was cut short."""
     from ..output import check_output
     from ..planning import plan as plan_of
     from ..spec import save_spec
@@ -128,8 +147,13 @@ def plan(
         with long_work(no_progress, stop_searches=True) as stop:
             spec = plan_of(request)
     stopped = stop is not None and stop.is_set()
+    cut = _cut_short(spec)
     if stopped:
-        typer.echo(f"interrupted: the best plan so far ({_search_note(spec)})", err=True)
+        typer.echo(f"interrupted: the best plan so far ({_search_note(spec)}"
+                   f"{'; ' + cut if cut else ''})", err=True)
+    elif cut:
+        typer.echo(f"time limit: the best plan so far ({_search_note(spec)}; {cut})",
+                   err=True)
     if output is not None:
         save_spec(spec, output)
         typer.echo(f"wrote {output}: {spec.plan.label()}", err=True)
@@ -165,8 +189,9 @@ def frontier(
     share_tests: ShareTestsOpt = False,
     time_limit: Annotated[float | None, typer.Option(
         "--time-limit", metavar="SECONDS",
-        help="Seconds (> 0) the enumeration may take after the option tables; at the limit "
-        "(or on Ctrl-C) the front of the plans enumerated so far is shown, marked partial.")
+        help="Seconds (> 0) the fronts and the selection may take after the option tables; "
+        "at the limit (or on Ctrl-C) the front of the plans enumerated so far is shown, "
+        "marked partial.")
     ] = None,
     no_progress: NoProgressOpt = False,
     selection: SelectionOpt = None,
@@ -200,6 +225,9 @@ def frontier(
     if not fronts.complete:
         typer.echo("frontier: stopped early; the cascade front is that of the plans "
                    "enumerated so far", err=True)
+    elif not fronts.selection_complete:
+        typer.echo(f"frontier: the selection {request.selector().label()} was stopped "
+                   "early; its plans are chosen among the candidates found by then", err=True)
     if plot is not None:
         frontier_plot(
             plot, [(p.cost, p.accuracy) for p in front], [(p.cost, p.accuracy) for p in single],
@@ -215,6 +243,7 @@ def frontier(
         typer.echo(json.dumps({
             "profile": context.profile_label, "grid": context.grid.name,
             "share_tests": share_tests, "complete": fronts.complete,
+            "selection_complete": fronts.selection_complete,
             "split": context.split_name, "budget_per_problem": chosen_budget,
             "chosen": None if chosen is None else chosen.to_json(),
             "cascade_front": [p.to_json() for p in front],
@@ -238,7 +267,7 @@ def frontier(
     typer.echo(f"best single-model front: {len(single)} plans")
     typer.echo(format_table(headers, [row(p, "") for p in single]))
     label = request.selector().label()
-    if label != "naive" and fronts.complete:
+    if label != "naive" and fronts.complete and fronts.selected:
         typer.echo("")
         typer.echo(f"plans the selection {label} chooses at the cascade front's costs: "
                    f"{len(fronts.selected)} plans")

@@ -78,8 +78,9 @@ def _compared(context: PlanningContext, name: str, result: SearchResult,
         left = None if limit is None else max(0.0, limit - result.seconds)
         shared = refine_result(context, result, objective, Deadline.after(left))
         seconds += shared.seconds
-        best = shared.refinement.best
-        if shared.refinement.improved:
+        if shared.improved:
+            assert shared.refinement is not None
+            best = shared.refinement.best
             label, accuracy, cost = best.plan.label(), best.accuracy, best.cost
             status = SolverStatus.FEASIBLE
             heldout = context.predict_plan(best.plan)[1]

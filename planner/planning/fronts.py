@@ -113,7 +113,8 @@ def _cascade_front(context: PlanningContext, share_tests: bool | None,
             out.append(exact[m.plan])
             continue
         h_acc = h_cost = None
-        if heldout is not None:
+        # past the deadline a sharing plan's held-out numbers are left out (None)
+        if heldout is not None and not (deadline is not None and deadline.expired()):
             h = simulate_point(heldout, m.plan)
             h_acc, h_cost = h.accuracy, h.cost
         out.append(FrontPoint((), m.plan.label(), m.accuracy, m.cost, h_acc, h_cost,
@@ -132,19 +133,30 @@ def chosen_point(context: PlanningContext, objective: Objective,
                  deadline: Deadline | None = None) -> FrontPoint:
     """The plan ``plan`` returns for ``objective`` as a front point: the request's
     selection's choice (``naive``: the exact method's plan, the best found by
+    ``deadline``; another selection: its choice among the candidates found by
     ``deadline``); with the request's ``share_tests``, refined by test sharing as ``plan``
     refines it (a sharing plan is then predicted by simulation)."""
+    return _chosen(context, objective, deadline)[0]
+
+
+def _chosen(context: PlanningContext, objective: Objective, deadline: Deadline | None
+            ) -> tuple[FrontPoint, bool]:
+    """:func:`chosen_point`, and whether its selection's candidates were complete."""
     selector = context.request.selector()
+    complete = True
     if selector.label() == "naive":
         left = math.inf if deadline is None else deadline.remaining()
         options = {} if math.isinf(left) else {"time_limit": max(1e-3, left)}
         result = run_search(context, objective, MethodName.EXACT, **options)
     else:
-        choice = in_sample(selector).select(SelectionTask.from_context(context),
-                                            [objective])[0]
+        task = SelectionTask.from_context(context, deadline=deadline)
+        with listening():
+            choice = in_sample(selector).select(task, [objective])[0]
+        complete = choice.complete
         if not choice.fits:
             raise BudgetTooLowError(
-                f"no plan stays within ${objective.budget:.6g} per problem with confidence "
+                f"no plan {'found by the time limit ' if not complete else ''}stays within "
+                f"${objective.budget:.6g} per problem with confidence "
                 f"{selector.budget_confidence:g}; raise the budget or lower the budget "
                 "confidence")
         acc, cost = score_stages(context.planning, choice.stages)
@@ -152,10 +164,11 @@ def chosen_point(context: PlanningContext, objective: Objective,
                               SolverStatus.FEASIBLE, None, 0.0)
     chosen = front_points(context, [result.stages])[0]
     if context.request.share_tests:
-        best = refine_result(context, result, objective, deadline).refinement.best
-        if best.plan != chosen.plan:
-            chosen = simulated_point(context, best.plan)
-    return chosen
+        shared = refine_result(context, result, objective, deadline)
+        if shared.improved:
+            assert shared.refinement is not None
+            chosen = simulated_point(context, shared.refinement.best.plan)
+    return chosen, complete
 
 
 def in_sample(selector: Selector) -> Selector:
@@ -166,17 +179,28 @@ def in_sample(selector: Selector) -> Selector:
     return selector
 
 
-def selected_points(context: PlanningContext, budgets: Sequence[float]) -> list[FrontPoint]:
+def selected_points(context: PlanningContext, budgets: Sequence[float],
+                    deadline: Deadline | None = None) -> tuple[list[FrontPoint], bool]:
     """The plans the request's selection chooses at ``budgets`` ($ per problem), distinct,
-    cheapest first; budgets no plan meets under the selection's cost rule are left out."""
+    cheapest first (budgets no plan meets under the selection's cost rule are left out),
+    and whether the selection's candidates were complete (False: ``deadline`` cut them
+    short, the plans are chosen among those found by then)."""
     selector = in_sample(context.request.selector())
-    task = SelectionTask.from_context(context)
-    wanted = sorted({float(b) for b in budgets
-                     if b >= float(task.candidates.mean_cost.min()) - 1e-12})
-    choices = selector.select(task, [Objective(budget=b) for b in wanted])
-    stages = dict.fromkeys(c.stages for c in choices if c.fits)
+    task = SelectionTask.from_context(context, deadline=deadline)
+    with listening():
+        wanted = sorted({float(b) for b in budgets
+                         if b >= float(task.candidates.mean_cost.min()) - 1e-12})
+        objectives = [Objective(budget=b) for b in wanted]
+        if isinstance(selector, CandidateSelector):
+            picks, complete = selector.picks(task, objectives)
+            chosen = [(stages, fits) for stages, fits, _ in picks]
+        else:
+            choices = selector.select(task, objectives)
+            chosen = [(c.stages, c.fits) for c in choices]
+            complete = all(c.complete for c in choices)
+    stages = dict.fromkeys(s for s, fits in chosen if fits)
     points = front_points(context, list(stages))
-    return sorted(points, key=lambda p: (p.cost, -p.accuracy))
+    return sorted(points, key=lambda p: (p.cost, -p.accuracy)), complete
 
 
 @dataclass(frozen=True)
@@ -194,6 +218,9 @@ class Frontier:
     #: then the front of the plans enumerated so far
     complete: bool = True
     selected: list[FrontPoint] = field(default_factory=list)
+    #: False when it cut the selection short: ``chosen`` and ``selected`` are chosen
+    #: among the candidates found by then (``selected`` is empty if none were chosen)
+    selection_complete: bool = True
 
 
 def frontier(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
@@ -210,14 +237,22 @@ def frontier_in(context: PlanningContext) -> Frontier:
     deadline = Deadline.after(request.time_limit(MethodName.EXACT))
     cascade, complete = _cascade_front(context, None, deadline)
     single = single_model_front(context)
+    naive = request.selector().label() == "naive"
     chosen = None
+    # a front cut short: the plan the objective chooses on it (today's rule, so a
+    # selection that is not today's is marked cut short)
+    chose = complete or naive
     if request.objective is not None:
-        chosen = (chosen_point(context, request.objective, deadline) if complete
-                  else _best_on(cascade, request.objective))
-    selected = cascade
-    if request.selector().label() != "naive" and complete:
-        selected = selected_points(context, [p.cost for p in cascade if not p.simulated])
-    return Frontier(context, cascade, single, chosen, complete, selected)
+        chosen, chose = (_chosen(context, request.objective, deadline) if complete
+                         else (_best_on(cascade, request.objective), chose))
+    selected, selected_all = cascade, True
+    if not naive:
+        selected, selected_all = [], False
+        if complete and not deadline.expired():
+            selected, selected_all = selected_points(
+                context, [p.cost for p in cascade if not p.simulated], deadline)
+    return Frontier(context, cascade, single, chosen, complete, selected,
+                    selection_complete=chose and selected_all)
 
 
 def _best_on(points: Sequence[FrontPoint], objective: Objective) -> FrontPoint | None:

@@ -11,6 +11,7 @@ from ..search.deadline import Deadline
 from ..search.errors import BudgetTooLowError
 from ..search.objective import Objective
 from ..search.result import SearchResult
+from ..search.stopping import listening
 from ..selection import Choice, SelectionTask
 from ..selection.candidates import candidate_set
 from ..selection.honest import cost_bounds
@@ -44,45 +45,60 @@ def plan(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
     FieldError for bad values, BudgetTooLowError when no plan fits (with a budget
     confidence: when no plan's cost bound fits), SelectionError for an objective the
     selection cannot handle, and the profile's, split's and search's one-line errors.
+
+    The method's time limit (``method_options``; none by default for ``exact``) bounds
+    the whole choice after the option tables, and so does Ctrl-C on the command line
+    (planner.search.stopping): a search returns its best plan so far; the selection
+    chooses among the candidates found by then, and a statement for new problems whose
+    inner cross-validation was cut short is the in-sample one. The spec says so
+    (``provenance.extra.selection``; planner.selection.base).
     """
     if budget is not None:
         fields["budget"] = budget
     request = as_request(request, **fields)
     objective = request.require_objective()
     context = planning_context(request)
+    deadline = Deadline.after(request.time_limit())
     selector = request.selector()
     if selector.label() == NAIVE:
         result = run_search(context, objective)
         return spec_from_result(context, result, objective,
-                                _refined(context, result, objective))
+                                _refined(context, result, objective, deadline))
     start = time.perf_counter()
-    task = SelectionTask.from_context(context)
-    choice = selector.select(task, [objective])[0]
+    task = SelectionTask.from_context(context, deadline=deadline)
+    with listening():
+        choice = selector.select(task, [objective])[0]
     if not choice.fits:
         _no_plan_fits(task, choice, objective, selector.budget_confidence)
+    stopped = not (choice.complete and choice.statement_complete)
     result = SearchResult(
         method=f"{request.method}+{selector.label()}", stages=choice.stages,
         accuracy=choice.planning_accuracy, cost=choice.planning_cost,
         status=SolverStatus.FEASIBLE, gap=None, seconds=time.perf_counter() - start,
-        solver="selection on the planning problems (planner.selection)")
+        solver="selection on the planning problems (planner.selection)"
+        + (", stopped early" if stopped else ""))
     return spec_from_choice(context, choice, result, objective,
-                            _refined(context, result, objective))
+                            _refined(context, result, objective, deadline))
 
 
-def _refined(context: PlanningContext, result: SearchResult, objective: Objective
-             ) -> SharedResult | None:
-    """With the request's ``share_tests``, ``result`` refined by test sharing within what
-    is left of the method's time limit; else None."""
+def _refined(context: PlanningContext, result: SearchResult, objective: Objective,
+             deadline: Deadline) -> SharedResult | None:
+    """With the request's ``share_tests``, ``result`` refined by test sharing by
+    ``deadline`` (what is left of the method's time limit); else None."""
     if not context.request.share_tests:
         return None
-    limit = context.request.time_limit()
-    left = None if limit is None else max(0.0, limit - result.seconds)
-    return refine_result(context, result, objective, Deadline.after(left))
+    return refine_result(context, result, objective, deadline)
 
 
 def _no_plan_fits(task: SelectionTask, choice: Choice, objective: Objective,
                   confidence: float | None) -> None:
-    """BudgetTooLowError for a budget no plan meets under the selection's cost rule."""
+    """BudgetTooLowError for a budget no plan meets under the selection's cost rule
+    (among the plans found before the deadline, when it cut them short)."""
+    if not choice.complete:
+        rule = "" if confidence is None else f" with confidence {confidence:g}"
+        raise BudgetTooLowError(
+            f"no plan found before the time limit (or Ctrl-C) stays within "
+            f"${objective.budget:.6g} per problem{rule}; give it more time (--time-limit)")
     if confidence is None:
         raise BudgetTooLowError(f"no plan's mean cost is within ${objective.budget:.6g} per "
                                 "problem")

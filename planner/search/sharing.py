@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -146,15 +147,22 @@ def sharing_variants(plan: CascadePlan, grid: Grid, *,
 
 def refine_with_sharing(simulator: PlanSimulator, plan: CascadePlan, objective: Objective,
                         grid: Grid, extra_bases: Iterable[CascadePlan] = (),
-                        deadline: Deadline | None = None) -> Refinement:
+                        deadline: Deadline | None = None, reserve: float = 0.0
+                        ) -> Refinement:
     """The best sharing variant of ``plan`` and of ``extra_bases`` (for example the
     input's neighbours on the exact front) for ``objective``, if it beats ``plan`` when
     both are simulated on the same replicates; else ``plan`` itself. At ``deadline`` it
-    stops with the best so far (``Refinement.stopped``)."""
+    stops with the best so far (``Refinement.stopped``), ``reserve`` simulations earlier
+    (as long as simulating ``plan`` took): the time a caller needs to predict the plan
+    it returns, so that the whole stays within the deadline."""
+    started = time.perf_counter()
     base = simulate_point(simulator, plan)
     best = base
     evaluated = 0
     bases = list(dict.fromkeys([plan, *extra_bases]))
+    if deadline is not None and reserve > 0:
+        one = time.perf_counter() - started
+        deadline = deadline.within(deadline.remaining() - reserve * one)
     expired = deadline.expired if deadline is not None else (lambda: False)
     with progress.task("test sharing", unit="variant") as step:
         step.set_total(sum(count_variants(b, grid, vary_first=False)

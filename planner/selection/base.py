@@ -12,11 +12,18 @@ A :class:`SelectionTask` holds the planning part's option tables and nothing of 
 held-out part: a selector cannot read held-out problems because it never receives them.
 Selectors that resample (bootstrap, inner cross-validation) do so over the task's planning
 problems (:meth:`SelectionTask.restrict`).
+
+A task may carry a :class:`~planner.search.deadline.Deadline` (the request's time limit;
+it also passes on Ctrl-C on the command line). Every front and search of the selection
+stops at it; a selector then chooses among the candidates found by then and says so
+(``Choice.complete``), and a statement for new problems whose inner cross-validation was
+cut short falls back to the in-sample one and says so (``Choice.statement_complete``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import CodecascadeError
+from ..search.deadline import Anytime, Deadline
 from ..search.objective import Objective
 from ..search.space import SearchSpace
 from ..spec import NewProblemEstimate
@@ -51,9 +59,10 @@ class SelectionTask:
     resampling; ``method`` and ``method_options`` name the search method and its options
     (planner.search.registry), as a plan request gives them. ``candidate_source`` says
     where candidate plans come from (None: the exact front, or searches per objective for
-    a cascade space over ``FRONT_LIMIT`` plans; :mod:`.candidates`). Expensive derived things
-    (the candidate plans, inner resampling tasks) are computed once per task and shared by
-    every selector run on it.
+    a cascade space over ``FRONT_LIMIT`` plans; :mod:`.candidates`). ``deadline`` (None:
+    none) stops every front and search of the selection (module docstring); inner tasks
+    share it. Expensive derived things (the candidate plans, inner resampling tasks) are
+    computed once per task and shared by every selector run on it.
     """
 
     planning: SearchSpace
@@ -62,17 +71,18 @@ class SelectionTask:
     method: str = "exact"
     method_options: Mapping[str, Any] = field(default_factory=dict)
     candidate_source: CandidateSource | None = None
+    deadline: Deadline | None = None
     _inner: dict[tuple[Any, ...], SelectionTask] = field(default_factory=dict, repr=False)
     _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_context(cls, context: Any, family: PlanFamily | str = PlanFamily.CASCADE
-                     ) -> SelectionTask:
+    def from_context(cls, context: Any, family: PlanFamily | str = PlanFamily.CASCADE,
+                     deadline: Deadline | None = None) -> SelectionTask:
         """The task of a :class:`~planner.planning.PlanningContext`: its planning part, seed
         and the request's search method with its options (the held-out part is not passed
-        on). A cascade task whose method is not ``exact`` takes its candidates from that
-        method's searches (one per budget), so ``--method`` decides how plans are found
-        for every selection."""
+        on), stopping at ``deadline``. A cascade task whose method is not ``exact`` takes
+        its candidates from that method's searches (one per budget), so ``--method``
+        decides how plans are found for every selection."""
         request = context.request
         family = PlanFamily(family)
         source = None
@@ -81,16 +91,28 @@ class SelectionTask:
         return cls(planning=context.planning, family=family, seed=context.seed,
                    method=str(request.method),
                    method_options=dict(request.options_for(request.method)),
-                   candidate_source=source)
+                   candidate_source=source, deadline=deadline)
 
     def search(self, objective: Objective) -> tuple[tuple[int, int], ...]:
         """The stages of the task's search method's plan for ``objective`` on the planning
         problems (the registry builds the method with ``method_options``, as ``plan``
-        does); BudgetTooLowError when no plan fits."""
+        does), within what is left of the task's deadline; BudgetTooLowError when no plan
+        fits."""
         from ..search.registry import get_method
 
-        method = get_method(self.method, **self.method_options)
+        options = dict(self.method_options)
+        left = math.inf if self.deadline is None else self.deadline.remaining()
+        if not math.isinf(left):
+            given = options.get("time_limit")
+            options["time_limit"] = max(1e-3, left if given is None else min(given, left))
+        method = get_method(self.method, **options)
+        if self.deadline is not None and isinstance(method, Anytime):
+            method = method.until(self.deadline)
         return method.search(self.planning, objective, seed=self.seed).stages
+
+    def expired(self) -> bool:
+        """Whether the task's deadline has passed (never without one)."""
+        return self.deadline is not None and self.deadline.expired()
 
     @property
     def n_problems(self) -> int:
@@ -109,7 +131,7 @@ class SelectionTask:
     def candidates(self) -> CandidateSet:
         """The exact Pareto front of the family on the planning problems, with per-problem
         numbers (:mod:`.candidates`)."""
-        return family_candidates(self.planning, self.family)
+        return family_candidates(self.planning, self.family, deadline=self.deadline)
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per ``key`` on this task (cost bounds, bootstrap means, ...)."""
@@ -131,7 +153,7 @@ class SelectionTask:
                             self.planning.shared_theta)
         task = SelectionTask(planning=space, family=self.family, seed=self.seed,
                              method=self.method, method_options=self.method_options,
-                             candidate_source=self.source)
+                             candidate_source=self.source, deadline=self.deadline)
         if key is not None:
             self._inner[key] = task
         return task
@@ -157,6 +179,8 @@ class Choice:
     selector: str
     fits: bool = True
     details: dict[str, Any] = field(default_factory=dict)
+    complete: bool = True
+    statement_complete: bool = True
 
 
 def options(selector: Selector | type[Selector]) -> list[dataclasses.Field]:

@@ -16,6 +16,12 @@ value of the knob's grid is run on the inner training parts and scored out of fo
 value with the best mean out-of-fold accuracy over the objectives (ties: the first, the
 most conservative) is used on all planning problems (nested resampling: the knob never
 sees the problems it is judged on).
+
+Under a task's deadline (:class:`~.base.SelectionTask`) the frame chooses among the
+candidates found by then (``Choice.complete`` False when they were cut short); tuning
+keeps the knob values scored by then (none: the selector's own value); a statement for
+new problems whose inner cross-validation cannot finish by then is the in-sample
+statement, labelled as not corrected for selection (``Choice.statement_complete``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..search.deadline import OutOfTime
 from ..search.errors import BudgetTooLowError, SearchError
 from ..search.objective import TOLERANCE, Objective
 from .base import Choice, SelectionError, SelectionTask, Selector
@@ -40,6 +47,9 @@ CONFIDENCE_RANGE = (0.5, 0.999)
 #: much further below the overshoot the next search's budget goes.
 SEARCH_ROUNDS = 6
 SEARCH_STEP = 0.01
+#: What the in-sample statement adds when it stands in for a statement cut short.
+UNCORRECTED = ("; not corrected for selection (optimistic for new problems): the time limit "
+               "or Ctrl-C stopped the {prediction} statement's inner cross-validation")
 
 
 @dataclass(frozen=True)
@@ -101,15 +111,25 @@ class CandidateSelector(Selector):
         with other numbers): for every budget, the method's plan, its budget lowered until
         the plan fits under the cost rule with ``task``'s true numbers (at most
         ``SEARCH_ROUNDS`` searches), for every target accuracy the method's cheapest plan
-        reaching it, plus the cheapest plan. Cached per task."""
+        reaching it, plus the cheapest plan. Cached per task. Past the task's deadline
+        only the cheapest plan is searched for (each search gets what is left of it), and
+        the set is marked incomplete."""
         budgets = tuple(sorted({o.budget for o in objectives if o.is_budget}))
         targets = tuple(sorted({o.target_accuracy for o in objectives if not o.is_budget}))
         key = ("searched", id(search_task), self.budget_confidence, budgets, targets)
-        return task.memo(key, lambda: candidate_set(task.planning, [
-            search_task.search(Objective(target_accuracy=0.0)),
-            *(self._fitting(task, search_task, b) for b in budgets),
-            *self._reaching(search_task, targets)],
-            None if search_task is task else search_task.planning))
+
+        def compute() -> CandidateSet:
+            plans = [search_task.search(Objective(target_accuracy=0.0))]
+            for budget in budgets:
+                if not task.expired():
+                    plans.append(self._fitting(task, search_task, budget))
+            if not task.expired():
+                plans += self._reaching(search_task, targets)
+            return candidate_set(task.planning, plans,
+                                 None if search_task is task else search_task.planning,
+                                 complete=not task.expired())
+
+        return task.memo(key, compute)
 
     def _reaching(self, search_task: SelectionTask, targets: Sequence[float]
                   ) -> list[tuple[tuple[int, int], ...]]:
@@ -129,6 +149,8 @@ class CandidateSelector(Selector):
         target = budget
         stages = search_task.search(Objective(target_accuracy=0.0))
         for _ in range(SEARCH_ROUNDS):
+            if task.expired():
+                break
             try:
                 stages = search_task.search(Objective(budget=target))
             except BudgetTooLowError:
@@ -168,12 +190,16 @@ class CandidateSelector(Selector):
                 f"which costs ${cheapest:.6g} per problem")
         return bound <= bound.min() + TOLERANCE, False
 
-    def choose(self, task: SelectionTask, objectives: Sequence[Objective]) -> list[Choice]:
-        """The choices with in-sample statements."""
+    def picks(self, task: SelectionTask, objectives: Sequence[Objective]
+              ) -> tuple[list[tuple[tuple[tuple[int, int], ...], bool, dict[str, Any]]], bool]:
+        """The plan chosen for each objective as (stages, fits, details), and whether the
+        candidates (and the tuning) were complete; no statements (a front of chosen plans
+        needs only the plans)."""
         selector = self
         details: dict[str, Any] = {}
+        tuned = True
         if self.tune and self.tuned is None:
-            value, scores = self._tune(task, objectives)
+            value, scores, tuned = self._tune(task, objectives)
             selector = replace(self, tuned=value)
             details = {f"tuned_{self.knob}": value, "tuning_scores": scores}
         candidates = selector.candidates(task, objectives)
@@ -184,10 +210,20 @@ class CandidateSelector(Selector):
                                      "use naive for a target accuracy")
             feasible, fits = selector.feasible(task, candidates, objective)
             j, picked = selector.pick(task, candidates, objective, feasible)
-            stages = candidates.stages[j]
-            acc, cost, predicted = in_sample_estimate(task, stages)
+            out.append((candidates.stages[j], fits, {**details, **picked}))
+        return out, candidates.complete and tuned
+
+    def choose(self, task: SelectionTask, objectives: Sequence[Objective]) -> list[Choice]:
+        """The choices with in-sample statements (one per distinct plan)."""
+        picks, complete = self.picks(task, objectives)
+        stated: dict[tuple[tuple[int, int], ...], Any] = {}
+        out = []
+        for objective, (stages, fits, details) in zip(objectives, picks, strict=True):
+            if stages not in stated:
+                stated[stages] = in_sample_estimate(task, stages)
+            acc, cost, predicted = stated[stages]
             out.append(Choice(objective, stages, acc, cost, predicted, self.name, fits,
-                              {**details, **picked}))
+                              details, complete=complete))
         return out
 
     def in_sample(self) -> CandidateSelector:
@@ -200,15 +236,28 @@ class CandidateSelector(Selector):
         method = PredictionMethod(self.prediction)
         if method is PredictionMethod.IN_SAMPLE:
             return choices
-        estimates = honest_estimates(
-            method, self.in_sample(), task, objectives, choices, folds=self.folds,
-            repeats=self.repeats,
-            plans=lambda: CandidateSelector.candidates(self, task, objectives))
+        if task.expired() or not all(c.complete for c in choices):
+            return [self._uncorrected(c) for c in choices]
+        try:
+            estimates = honest_estimates(
+                method, self.in_sample(), task, objectives, choices, folds=self.folds,
+                repeats=self.repeats,
+                plans=lambda: CandidateSelector.candidates(self, task, objectives))
+        except OutOfTime:
+            return [self._uncorrected(c) for c in choices]
         return [replace(c, predicted=e) for c, e in zip(choices, estimates, strict=True)]
 
+    def _uncorrected(self, choice: Choice) -> Choice:
+        """``choice`` with its in-sample statement standing in for one cut short."""
+        predicted = replace(choice.predicted, method=choice.predicted.method
+                            + UNCORRECTED.format(prediction=self.prediction))
+        return replace(choice, predicted=predicted, statement_complete=False)
+
     def _tune(self, task: SelectionTask, objectives: Sequence[Objective]
-              ) -> tuple[Any, dict[str, float]]:
-        """The knob value with the best mean out-of-fold accuracy (module docstring)."""
+              ) -> tuple[Any, dict[str, float], bool]:
+        """The knob value with the best mean out-of-fold accuracy (module docstring), its
+        scores, and whether every value was scored (False: the task's deadline stopped
+        the tuning; the best value scored by then, or the selector's own)."""
         base = replace(self.in_sample(), tune=False)
         scores: dict[str, float] = {}
         best, best_score = None, -np.inf
@@ -218,11 +267,14 @@ class CandidateSelector(Selector):
                                        self.folds, self.repeats)
             except SearchError:
                 continue
+            except OutOfTime:
+                return (getattr(self, self.knob or "") if best is None else best), scores, \
+                    False
             score = float(inner.accuracy.mean())
             scores[str(value)] = score
             if score > best_score + TOLERANCE:
                 best, best_score = value, score
         if best is None:
             raise SelectionError(f"selection {self.name!r}: no knob value could be tuned")
-        return best, scores
+        return best, scores, True
 

@@ -15,6 +15,11 @@ The front is a few hundred plans, so their per-problem accuracy and cost vectors
 ([plans, problems], the exact cascade formula) fit in memory, and every resampling a
 selector does (bootstrap weights, inner folds, paired differences) is a matrix product on
 them instead of a new search.
+
+A front built under a deadline (the request's time limit, or Ctrl-C on the command line:
+planner.search.deadline) that passes first is the front of the plans enumerated by then:
+its :class:`CandidateSet` says so (``complete`` False), and it is never stored in the
+disk cache (:mod:`.front_cache`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import numpy as np
 
 from ..cascade import cascade_per_problem
 from ..search.blas import single_threaded_blas
+from ..search.deadline import Deadline
 from ..search.exact import exact_front
 from ..search.pareto import ParetoFront
 from ..search.space import SearchSpace
@@ -56,13 +62,16 @@ class CandidateSet:
     ``stages[j]`` is plan j as (model index, table row) stages; ``accuracy`` and ``cost``
     are [plans, problems] (probability correct; $), from the task's own option tables.
     ``score`` ([plans], optional) is the accuracy a selector ranks the plans by when it is
-    not their mean accuracy (a shrunk estimate, :mod:`.shrinkage`).
+    not their mean accuracy (a shrunk estimate, :mod:`.shrinkage`). ``complete`` is False
+    when a deadline cut the work that found them short (the front of the plans
+    enumerated by then, or the searches run by then).
     """
 
     stages: tuple[tuple[tuple[int, int], ...], ...]
     accuracy: np.ndarray
     cost: np.ndarray
     score: np.ndarray | None = None
+    complete: bool = True
 
     def __len__(self) -> int:
         return len(self.stages)
@@ -81,7 +90,8 @@ class CandidateSet:
 
     def columns(self, problems: np.ndarray) -> CandidateSet:
         """The same plans on some of the problems (positions)."""
-        return CandidateSet(self.stages, self.accuracy[:, problems], self.cost[:, problems])
+        return CandidateSet(self.stages, self.accuracy[:, problems], self.cost[:, problems],
+                            complete=self.complete)
 
     @property
     def ranking_accuracy(self) -> np.ndarray:
@@ -115,35 +125,40 @@ def single_model_codes(space: SearchSpace) -> ParetoFront:
 
 
 def family_candidates(space: SearchSpace, family: PlanFamily,
-                      scored_on: SearchSpace | None = None) -> CandidateSet:
+                      scored_on: SearchSpace | None = None,
+                      deadline: Deadline | None = None) -> CandidateSet:
     """The front of ``family`` on ``space`` as a :class:`CandidateSet` (a cascade front
     from the disk cache when it holds it, :mod:`.front_cache`). With
     ``scored_on`` (the same options with other per-problem numbers, e.g. shrunk ones), the
     front is built on ``scored_on``, its accuracy there becomes ``score``, and the
-    per-problem numbers come from ``space``."""
+    per-problem numbers come from ``space``. At ``deadline`` (None: none, but Ctrl-C on
+    the command line still stops it) the enumeration stops: the front of the plans
+    enumerated by then (always every single-stage plan), ``complete`` False."""
     built = space if scored_on is None else scored_on
+    complete = True
     if family is PlanFamily.SINGLE:
         codes = single_model_codes(built).codes
     else:
-        codes = cached_front_codes(built, lambda: _exact_codes(built))
+        codes, complete = cached_front_codes(built, lambda: _exact_codes(built, deadline))
     return candidate_set(space, [normalise_stages(built, stages_from_codes(c))
-                                 for c in codes], scored_on)
+                                 for c in codes], scored_on, complete=complete)
 
 
-def _exact_codes(space: SearchSpace) -> np.ndarray:
+def _exact_codes(space: SearchSpace, deadline: Deadline | None) -> tuple[np.ndarray, bool]:
     with single_threaded_blas():
-        front, _ = exact_front(space)
-    return front.codes
+        front, _ = exact_front(space, Deadline.after(None) if deadline is None else deadline)
+    return front.codes, front.complete
 
 
-def candidate_set(space: SearchSpace, plans, scored_on: SearchSpace | None = None
-                  ) -> CandidateSet:
+def candidate_set(space: SearchSpace, plans, scored_on: SearchSpace | None = None, *,
+                  complete: bool = True) -> CandidateSet:
     """A :class:`CandidateSet` of the distinct ``plans`` ((model, row) stages), sorted by
-    mean cost on ``space``; ``score`` is their mean accuracy on ``scored_on`` if given."""
+    mean cost on ``space``; ``score`` is their mean accuracy on ``scored_on`` if given;
+    ``complete`` as the set says (see :class:`CandidateSet`)."""
     distinct = tuple(dict.fromkeys(tuple(p) for p in plans))
     acc, cost = per_problem(space, distinct)
     order = np.lexsort((-acc.mean(axis=1), cost.mean(axis=1)))
     distinct = tuple(distinct[i] for i in order)
     acc, cost = acc[order], cost[order]
     score = None if scored_on is None else per_problem(scored_on, distinct)[0].mean(axis=1)
-    return CandidateSet(distinct, acc, cost, score)
+    return CandidateSet(distinct, acc, cost, score, complete)

@@ -9,6 +9,11 @@ h and cost arrays, options and shared θ, beside the estimator's option tables
 (:func:`~planner.estimate.cache.cache_dir`), written atomically; the
 :data:`FRONT_ENTRIES` most recently written are kept. A file that cannot be read is
 recomputed, and an unwritable cache only costs time.
+
+Only complete fronts are stored: a front a deadline (``--time-limit``, or Ctrl-C) cut
+short is the front of the plans enumerated by then, and a later run, with or without a
+limit, must not take it for the whole front. Each file says it is complete
+(``complete``), and a file that does not is not read.
 """
 
 from __future__ import annotations
@@ -46,28 +51,34 @@ def space_key(space: SearchSpace) -> str:
     return digest.hexdigest()[:32]
 
 
-def cached_front_codes(space: SearchSpace, compute: Callable[[], np.ndarray]) -> np.ndarray:
-    """[plans, models] option rows (-1: model skipped) of ``space``'s exact front: from the
-    cache, else ``compute()`` stored for next time."""
+def cached_front_codes(space: SearchSpace,
+                       compute: Callable[[], tuple[np.ndarray, bool]]
+                       ) -> tuple[np.ndarray, bool]:
+    """([plans, models] option rows (-1: model skipped) of ``space``'s exact front,
+    whether it is complete): from the cache, else ``compute()`` (the same pair), stored
+    for next time only when complete."""
     path = cache_dir() / f"fronts-{space_key(space)}.npz"
     try:
         with np.load(path, allow_pickle=False) as npz:
-            codes = npz["codes"]
-        if codes.ndim == 2 and codes.shape[1] == space.n_models:
-            return codes.astype(np.int64)
+            codes, complete = npz["codes"], bool(npz["complete"])
+        if complete and codes.ndim == 2 and codes.shape[1] == space.n_models:
+            return codes.astype(np.int64), True
     except (OSError, KeyError, ValueError):
         pass
-    codes = np.asarray(compute(), dtype=np.int64)
+    codes, complete = compute()
+    codes = np.asarray(codes, dtype=np.int64)
+    if not complete:
+        return codes, False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as fh:
-            np.savez(fh, codes=codes)
+            np.savez(fh, codes=codes, complete=np.True_)
     except OSError:
-        return codes  # an unwritable cache only costs time
+        return codes, True  # an unwritable cache only costs time
     entries = sorted(path.parent.glob("fronts-*.npz"), key=_mtime)
     for old in entries[:-FRONT_ENTRIES]:
         old.unlink(missing_ok=True)
-    return codes
+    return codes, True
 
 
 def _mtime(path) -> float:

@@ -30,6 +30,12 @@ per-problem numbers the point estimate is the mean of, shifted with it.
 ``confidence``-quantile of its mean cost over bootstrap resamples of the planning problems
 (a one-sided upper bound); a plan is within budget "with confidence P" when that bound is
 at most the budget.
+
+**Deadlines.** Under a task's deadline (:class:`~.base.SelectionTask`) the inner
+cross-validation raises :class:`~planner.search.deadline.OutOfTime` when the deadline
+passes before its last fold (or an inner fold's candidates were cut short): a statement
+made of some folds only would not be the one asked for, so the caller falls back to the
+in-sample statement and says so.
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ from enum import StrEnum
 
 import numpy as np
 
+from .. import progress
 from ..cascade import cascade_per_problem
+from ..search.deadline import OutOfTime
 from ..search.objective import TOLERANCE, Objective
 from .base import Choice, NewProblemEstimate, SelectionTask, Selector
 from .candidates import CandidateSet
@@ -89,7 +97,8 @@ class NestedOutcome:
 def nested_outcome(selector: Selector, task: SelectionTask, objectives: Sequence[Objective],
                    folds: int, repeats: int) -> NestedOutcome:
     """Run ``selector`` (in-sample, no nesting of its own) on every inner training part of
-    ``task`` and score its choices on the inner test part (see the module docstring)."""
+    ``task`` and score its choices on the inner test part (see the module docstring).
+    OutOfTime when the task's deadline passes before every fold is done."""
     n, m = task.n_problems, len(objectives)
     acc = np.zeros((m, n))
     cost = np.zeros((m, n))
@@ -97,15 +106,22 @@ def nested_outcome(selector: Selector, task: SelectionTask, objectives: Sequence
     cost_gap = np.zeros(m)
     splits = inner_folds(n, folds, repeats, task.seed)
     tables = task.planning.tables
-    for i, (train, test) in enumerate(splits):
-        sub = task.restrict(train, key=("cv", folds, repeats, i))
-        for o, choice in enumerate(selector.select(sub, objectives)):
-            a, c = cascade_per_problem([(tables[t], r) for t, r in choice.stages])
-            a, c = a[test], c[test]
-            acc[o, test] += a / repeats
-            cost[o, test] += c / repeats
-            acc_gap[o] += (choice.planning_accuracy - a.mean()) / len(splits)
-            cost_gap[o] += (choice.planning_cost - c.mean()) / len(splits)
+    with progress.task("inner folds", total=len(splits), unit="fold") as step:
+        for i, (train, test) in enumerate(splits):
+            if task.expired():
+                raise OutOfTime
+            sub = task.restrict(train, key=("cv", folds, repeats, i))
+            choices = selector.select(sub, objectives)
+            if not all(c.complete for c in choices):
+                raise OutOfTime
+            for o, choice in enumerate(choices):
+                a, c = cascade_per_problem([(tables[t], r) for t, r in choice.stages])
+                a, c = a[test], c[test]
+                acc[o, test] += a / repeats
+                cost[o, test] += c / repeats
+                acc_gap[o] += (choice.planning_accuracy - a.mean()) / len(splits)
+                cost_gap[o] += (choice.planning_cost - c.mean()) / len(splits)
+            step.advance()
     return NestedOutcome(acc, cost, acc_gap, cost_gap)
 
 
@@ -116,7 +132,7 @@ def honest_estimates(method: PredictionMethod, selector: Selector, task: Selecti
     """The statement for new problems of each choice by ``method``; ``selector`` must be
     the in-sample version of the selector that made ``choices``; ``plans()`` gives the
     candidates the no-information accuracy of ``632plus`` averages over (computed only
-    for ``632plus``)."""
+    for ``632plus``). OutOfTime when the task's deadline cuts the work short."""
     if method is PredictionMethod.IN_SAMPLE:
         return [in_sample_estimate(task, c.stages)[2] for c in choices]
     inner = nested_outcome(selector, task, objectives, folds, repeats)
@@ -135,8 +151,11 @@ def honest_estimates(method: PredictionMethod, selector: Selector, task: Selecti
             continue
         w = 0.632
         if method is PredictionMethod.PLUS632:
+            front = plans()
+            if not front.complete:
+                raise OutOfTime
             w = plus632_weight(float(a.mean()), float(inner.accuracy[o].mean()),
-                               no_information_accuracy(plans(), objective))
+                               no_information_accuracy(front, objective))
         name = "." + method.value.replace("plus", "+")
         out.append(interval_estimate((1 - w) * a + w * inner.accuracy[o],
                                      (1 - w) * c + w * inner.cost[o], task.seed,

@@ -78,7 +78,8 @@ class Shrinkage(CandidateSelector):
             return super().candidates(task, objectives)
         if task.source is CandidateSource.FRONT:
             return task.memo(("shrunk", keep), lambda: family_candidates(
-                task.planning, task.family, scored_on=shrunk_space(task.planning, keep)))
+                task.planning, task.family, scored_on=shrunk_space(task.planning, keep),
+                deadline=task.deadline))
         shrunk = task.memo(("shrunk-task", keep), lambda: replace(
             task, planning=shrunk_space(task.planning, keep), _inner={}, _memo={}))
         return self.searched(task, shrunk, objectives)
