@@ -138,11 +138,14 @@ def compare_methods(context: PlanningContext, objective: Objective,
 
 def _selected(context: PlanningContext, selector: Selector, objective: Objective
               ) -> Comparison:
-    """The selection's row of :func:`compare_methods` (its error in the row if it fails)."""
+    """The selection's row of :func:`compare_methods` (its error in the row if it fails),
+    chosen within the request's method's time limit (its fronts stop there: the row's
+    method then says it was stopped early)."""
     start = time.perf_counter()
+    deadline = Deadline.after(context.request.time_limit())
     try:
-        choice = in_sample(selector).select(SelectionTask.from_context(context),
-                                            [objective])[0]
+        choice = in_sample(selector).select(
+            SelectionTask.from_context(context, deadline=deadline), [objective])[0]
     except CodecascadeError as exc:
         return Comparison("selection", None, "", None, None, None, str(exc))
     if not choice.fits:
@@ -151,5 +154,6 @@ def _selected(context: PlanningContext, selector: Selector, objective: Objective
     result = SearchResult(f"selection {selector.label()}", choice.stages,
                           choice.planning_accuracy, choice.planning_cost,
                           SolverStatus.FEASIBLE, None, time.perf_counter() - start)
-    return _compared(context, f"selection {selector.label()}", result, objective,
+    stopped = "" if choice.complete else " (stopped early)"
+    return _compared(context, f"selection {selector.label()}{stopped}", result, objective,
                      context.request.method)

@@ -18,7 +18,7 @@ from cli_support import cli
 
 import planner.selection.candidates as candidates
 from planner import progress
-from planner.planning import frontier, plan, planning_context
+from planner.planning import compare_methods, frontier, plan, planning_context
 from planner.planning.refinement import refine_result
 from planner.profile import save_profile
 from planner.search.deadline import Deadline
@@ -295,3 +295,17 @@ def test_sharing_past_the_deadline_is_not_started_and_the_spec_says_so(profile):
     assert sharing["stopped_early"] is True and sharing["variants_evaluated"] == 0
     assert spec.solver.method == "exact+sharing"
     assert spec.planning.cost <= BUDGET + 1e-9
+
+
+def test_compare_says_when_its_selection_row_was_stopped_early(profile):
+    context = planning_context(profile, budget=BUDGET, **KW)
+    request = StopRequest()
+    request.set()
+    with stop_requests(request):
+        rows = compare_methods(context, Objective(budget=BUDGET), ["exact"])
+    row = rows[-1]
+    assert row.method.startswith("selection shrinkage") and row.method.endswith(
+        "(stopped early)")
+    assert row.result is not None and row.cost <= BUDGET + 1e-9
+    assert compare_methods(context, Objective(budget=BUDGET), ["exact"])[-1].method == (
+        "selection " + context.request.selector().label())
