@@ -164,10 +164,11 @@ class Grid:
 
     Sampled options are the product ``ks`` × ``ts`` × ``ls`` × ``thetas`` × ``rules``
     (``ts`` = None ties t to k, as in the paper). ``greedy`` adds k = 0; ``greedy_tests``
-    adds k = 1 with every l in ``greedy_ls`` and θ (rule ``paper``: on one solution all rules
-    give the same choice and acceptance). ``shared_theta``: a plan uses one θ for all its
-    stages (the paper's search). ``sampling`` names how tables draw subsets
-    (:class:`SamplingMethod`). Every model gets the same options.
+    adds k = 1 with every l in ``greedy_ls`` and θ (rule ``paper``: on one solution the rules
+    choose alike and differ only in which lines they count, the paper rule every assert
+    line). ``shared_theta``: a plan uses one θ for all its stages (the paper's search).
+    ``sampling`` names how tables draw subsets (:class:`SamplingMethod`). Every model gets
+    the same options.
     """
 
     name: str

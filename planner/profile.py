@@ -7,6 +7,14 @@ ground-truth correctness of every pooled solution. For each model and problem it
 recorded samples in their original order (which pooled solution each sample is, and its
 generated-token count), the greedy solution, and the recorded test generations line by line
 (which pooled assert line each line position is, or -1, and that line's token count).
+Optionally it says which pooled assert lines are *informative*: ``line_informative`` [P, Q]
+is False for a line whose verdict does not depend on the solution (it cannot fail, or it
+never names the function under test: :func:`planner.testlines.solution_independent`).
+The project's own scoring rules (``pass_fraction``, ``consensus``) leave such lines out, as
+``codecascade run`` does; the ``paper`` rule counts every raw assert line. Profiles written
+before the mask existed have none (``None``: unknown); the estimator then refuses the
+project's own rules with one line saying how to add it (``codecascade measure
+--line-mask-of``), and the paper rule works as before.
 
 Arrays are dense and padded with -1 (ids) or 0 (counts) so that the estimator can vectorise
 over problems. Texts are not stored, only short hashes, so a profile carries numbers computed
@@ -102,6 +110,11 @@ ARRAY_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
     "line_holds_reference": ("b", ("P", "Q")),
     "pass_matrix": ("b", ("P", "S", "Q")),
 }
+#: Arrays a profile may lack (older files): name -> (dtype kind, axes), as ARRAY_SPECS.
+#: ``line_informative`` is aligned with the pass matrix's test-line axis Q.
+OPTIONAL_ARRAY_SPECS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "line_informative": ("b", ("P", "Q")),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +124,8 @@ class Profile:
     Shapes: M models, P problems, N max samples, T max test generations, L line positions,
     S max pooled solutions, Q max pooled assert lines. Ids are -1 where absent: a padded
     sample, a test line that is not an ``assert`` (its tokens still count), a missing greedy.
+    ``line_informative`` [P, Q] (or None: unknown) is True where a pooled assert line's
+    verdict can depend on the solution; False for solution-independent lines and padding.
     """
 
     models: tuple[ModelInfo, ...]
@@ -131,6 +146,7 @@ class Profile:
     line_holds_reference: np.ndarray
     pass_matrix: np.ndarray
     provenance: dict[str, Any] = field(default_factory=dict)
+    line_informative: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         validate_profile(self)
@@ -188,9 +204,9 @@ class Profile:
         """A profile restricted to the given problem indices (in that order)."""
         idx = np.asarray(index, dtype=np.int64)
         arrays = {}
-        for name, (_, axes) in ARRAY_SPECS.items():
+        for name, (_, axes) in {**ARRAY_SPECS, **OPTIONAL_ARRAY_SPECS}.items():
             arr = getattr(self, name)
-            arrays[name] = np.take(arr, idx, axis=axes.index("P"))
+            arrays[name] = None if arr is None else np.take(arr, idx, axis=axes.index("P"))
         return Profile(
             models=self.models,
             problems=tuple(self.problems[i] for i in idx),
@@ -203,12 +219,16 @@ class Profile:
 
         The provenance's :data:`RUN_KEY` entry (when and how a build ran: date, seconds,
         cells executed in that run, local or on which cluster) is left out, so the same
-        inputs and settings give the same fingerprint however they were executed."""
+        inputs and settings give the same fingerprint however they were executed. An
+        optional array (``line_informative``) is hashed when present; a profile without it
+        keeps the fingerprint it had before the array existed."""
         h = hashlib.sha256()
         meta = _meta(self)
         meta["provenance"] = {k: v for k, v in meta["provenance"].items() if k != RUN_KEY}
         h.update(json.dumps(meta, sort_keys=True).encode())
-        for name in ARRAY_SPECS:
+        for name in (*ARRAY_SPECS, *OPTIONAL_ARRAY_SPECS):
+            if getattr(self, name) is None:
+                continue
             arr = np.ascontiguousarray(getattr(self, name))
             h.update(name.encode())
             h.update(str(arr.shape).encode())
@@ -217,7 +237,7 @@ class Profile:
 
 
 def _replace(profile: Profile, **changes: Any) -> Profile:
-    kwargs = {name: getattr(profile, name) for name in ARRAY_SPECS}
+    kwargs = {name: getattr(profile, name) for name in (*ARRAY_SPECS, *OPTIONAL_ARRAY_SPECS)}
     kwargs.update(models=profile.models, problems=profile.problems,
                   provenance=profile.provenance)
     kwargs.update(changes)
@@ -239,8 +259,10 @@ def validate_profile(p: Profile) -> None:
     if not p.problems:
         raise ProfileError("profile has no problems")
     dims: dict[str, int] = {"M": len(p.models), "P": len(p.problems)}
-    for name, (kind, axes) in ARRAY_SPECS.items():
+    for name, (kind, axes) in {**ARRAY_SPECS, **OPTIONAL_ARRAY_SPECS}.items():
         arr = getattr(p, name)
+        if arr is None and name in OPTIONAL_ARRAY_SPECS:
+            continue
         if not isinstance(arr, np.ndarray):
             raise ProfileError(f"array {name!r} is not a numpy array")
         if arr.ndim != len(axes):
@@ -280,6 +302,8 @@ def validate_profile(p: Profile) -> None:
     q_pad = np.arange(dims["Q"])[None, :] >= n_line[:, None]
     if (p.solution_correct & s_pad).any() or (p.line_holds_reference & q_pad).any():
         raise ProfileError("padding of solution_correct or line_holds_reference is not False")
+    if p.line_informative is not None and (p.line_informative & q_pad).any():
+        raise ProfileError("padding of line_informative is not False")
     if (p.pass_matrix & (s_pad[:, :, None] | q_pad[:, None, :])).any():
         raise ProfileError("pass_matrix has True cells in its padding")
 
@@ -306,6 +330,9 @@ def save_profile(profile: Profile, path: str | os.PathLike[str]) -> Path:
             arrays[name] = arr.astype(np.int32)
         else:
             arrays[name] = arr
+    for name in OPTIONAL_ARRAY_SPECS:
+        if getattr(profile, name) is not None:
+            arrays[name] = getattr(profile, name)
     meta = json.dumps(_meta(profile), sort_keys=True)
     arrays["meta_json"] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as fh:
@@ -331,6 +358,7 @@ def load_profile(path: str | os.PathLike[str] | None = None) -> Profile:
                 raise ProfileError(f"{resolved}: missing arrays {sorted(missing)}")
             meta = json.loads(npz["meta_json"].tobytes().decode("utf-8"))
             arrays = {n: npz[n] for n in ARRAY_SPECS if n != "pass_matrix"}
+            arrays.update({n: npz[n] for n in OPTIONAL_ARRAY_SPECS if n in files})
             shape = tuple(int(x) for x in npz["pass_matrix_shape"])
             bits = npz["pass_matrix_bits"]
     except ProfileError:

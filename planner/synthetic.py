@@ -5,7 +5,8 @@ that grows with skill and falls with difficulty. Identical texts are shared by d
 samples from a small pool of distinct "programs" per problem. A test line holds for the
 reference with probability ``p_valid``; a correct solution passes exactly the valid lines,
 a wrong one passes each line with a probability of its own (some wrong programs agree with
-many tests, as real ones do).
+many tests, as real ones do). Every line's verdict depends on the solution
+(``line_informative`` is all True).
 """
 
 from __future__ import annotations
@@ -110,4 +111,5 @@ def synthetic_profile(
         line_holds_reference=line_holds,
         pass_matrix=pass_matrix,
         provenance={"source": "synthetic", "seed": seed},
+        line_informative=np.ones((P, Q), dtype=bool),
     )

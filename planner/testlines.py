@@ -14,6 +14,8 @@ import ast
 import re
 import warnings
 
+from .vocabulary import ScoringRule
+
 #: Line positions of a test generation that a profile keeps (the seed paper asked its models
 #: for 5 assert lines; ``collect`` asks for as many).
 LINE_POSITIONS = 5
@@ -76,6 +78,16 @@ def solution_independent(line: str, entry_point: str) -> bool:
     return not any((isinstance(node, ast.Name) and node.id == entry_point)
                    or (isinstance(node, ast.Attribute) and node.attr == entry_point)
                    for node in ast.walk(test))
+
+
+def counts_every_line(rule: ScoringRule) -> bool:
+    """True when ``rule`` counts every kept assert line, solution-independent ones
+    included: the ``paper`` rule, which counts raw lines as the paper does. The project's
+    own rules (``pass_fraction``, ``consensus``) leave out the lines
+    :func:`solution_independent` finds. The one place this choice is written: the runtime
+    (:mod:`planner.runtime.runner`) and the estimator (:mod:`planner.estimate.draws`, on a
+    profile's ``line_informative`` mask) both ask it."""
+    return rule is ScoringRule.PAPER
 
 
 def _always_true(node: ast.expr) -> bool:

@@ -79,3 +79,47 @@ def test_the_fingerprint_leaves_out_only_the_record_of_the_build_run():
     # the bundled profiles have no run record: their fingerprints are as before
     bundled = load_profile()
     assert RUN_KEY not in bundled.provenance and "created" in bundled.provenance
+
+
+def test_the_line_mask_round_trips_and_an_older_file_loads_without_it(tmp_path):
+    """A profile written before ``line_informative`` existed (no such array in the file)
+    loads with None (unknown) and keeps its fingerprint; a mask round-trips and enters the
+    fingerprint."""
+    import dataclasses
+
+    masked = synthetic_profile(n_problems=3, seed=2)
+    masked = dataclasses.replace(masked, line_informative=masked.line_informative.copy())
+    masked.line_informative[1, 3] = False
+    old = dataclasses.replace(masked, line_informative=None)
+    save_profile(masked, tmp_path / "new.npz")
+    save_profile(old, tmp_path / "old.npz")
+    with np.load(tmp_path / "old.npz") as npz:
+        assert "line_informative" not in npz.files
+    assert load_profile(tmp_path / "old.npz").line_informative is None
+    assert load_profile(tmp_path / "old.npz").fingerprint() == old.fingerprint()
+    loaded = load_profile(tmp_path / "new.npz")
+    np.testing.assert_array_equal(loaded.line_informative, masked.line_informative)
+    assert loaded.fingerprint() == masked.fingerprint() != old.fingerprint()
+
+
+def test_a_bad_line_mask_is_a_clear_error():
+    import dataclasses
+
+    profile = synthetic_profile(n_problems=3, seed=2)
+    with pytest.raises(ProfileError, match=r"line_informative.*axis Q"):
+        dataclasses.replace(profile, line_informative=np.ones((3, 2), dtype=bool))
+    with pytest.raises(ProfileError, match="'line_informative' must be boolean"):
+        dataclasses.replace(profile, line_informative=np.ones((3, 30), dtype=np.int8))
+    padded = dataclasses.replace(profile, n_lines=np.full(3, 20, dtype=np.int32),
+                                 line_informative=None,
+                                 test_line=np.where(profile.test_line < 20,
+                                                    profile.test_line, -1),
+                                 greedy_test_line=np.where(profile.greedy_test_line < 20,
+                                                           profile.greedy_test_line, -1),
+                                 pass_matrix=np.zeros_like(profile.pass_matrix),
+                                 line_holds_reference=np.zeros_like(
+                                     profile.line_holds_reference))
+    with pytest.raises(ProfileError, match="padding of line_informative"):
+        dataclasses.replace(padded, line_informative=np.ones((3, 30), dtype=bool))
+    mask = np.arange(30)[None, :].repeat(3, axis=0) < 20
+    assert dataclasses.replace(padded, line_informative=mask).line_informative is mask

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from ..sandbox.modes import Clock
 from . import app
 from .options import NoProgressOpt, OverwriteOpt, option_names
 from .running import long_work
+
+if TYPE_CHECKING:
+    from ..measure.api import MeasureSources
 
 DEFAULT_API_MODELS = "gpt-3.5-turbo,gpt-4,codellama-34b-instruct"
 #: How ``measure`` spells the fields of its options' domain objects.
@@ -74,6 +77,12 @@ def measure(
     unsafe_no_sandbox: Annotated[bool, typer.Option(
         "--unsafe-no-sandbox", help="Run model code below sandbox level A (even with no "
         "isolation at all), here or on Ray nodes.")] = False,
+    line_mask_of: Annotated[str | None, typer.Option(
+        metavar="PROFILE", help="Execute nothing: add to PROFILE (a file or a bundled "
+        "profile's name) the mask of its assert lines that cannot fail, recomputed from the "
+        "same sources (verified by sha256 and line by line), and write it to OUTPUT. "
+        "Profiles built before the mask existed need it for the pass_fraction and "
+        "consensus rules.")] = None,
     no_progress: NoProgressOpt = False,
     overwrite: OverwriteOpt = False,
 ) -> None:
@@ -95,6 +104,10 @@ def measure(
         execution = GridConfig(test_timeout=test_timeout, check_timeout=check_timeout,
                                mode=SandboxMode.STRICT if strict else SandboxMode.FAST,
                                clock=clock)
+        if line_mask_of is not None:
+            _add_line_mask(line_mask_of, output_path, sources, problems, limit, ray,
+                           overwrite)
+            return
         executor: RayExecutor | SandboxExecutor | None = None  # None: build_profile's
         if ray is not None:
             executor = RayExecutor(execution, address=ray, allow_unsafe=unsafe_no_sandbox)
@@ -127,3 +140,26 @@ def measure(
                  f"{transport['shards']} tasks,")
     typer.echo(f"wrote {result.path} ({result.pairs_run} pairs executed now{where} in "
                f"{result.seconds:.1f} s, {result.pairs_reused} reused from {result.cache})")
+
+
+def _add_line_mask(profile: str, output_path: str, sources: MeasureSources,
+                   problems: str | None,
+                   limit: int | None, ray: str | None, overwrite: bool) -> None:
+    """``measure --line-mask-of``: the mask added, nothing executed."""
+    from ..measure.build import MeasureError
+    from ..measure.line_mask import add_line_mask
+
+    if limit is not None or ray is not None:
+        raise MeasureError(f"--line-mask-of executes nothing and takes the problems of the "
+                           f"profile's provenance: {'--limit' if limit is not None else '--ray'}"
+                           " does not apply")
+    result = add_line_mask(profile, output_path, sources, problems=problems,
+                           overwrite=overwrite)
+    record = result.profile.provenance["line_informative"]
+    state = ("the same as the mask it had" if result.unchanged else
+             "replacing a different mask" if result.had_mask else "added")
+    typer.echo(f"wrote {result.path}: line mask {state}; "
+               f"{record['solution_independent_pooled_lines']:,} of "
+               f"{record['pooled_lines']:,} pooled assert lines cannot fail or never name the "
+               f"function under test; nothing executed, no verdict changed; fingerprint "
+               f"{result.profile.fingerprint()[:12]}")

@@ -23,7 +23,7 @@ from ..profile import Profile
 from .sampling import Sampling
 
 #: Bump when the estimator's numbers change, so cached option tables are not reused.
-ESTIMATOR_VERSION = 1
+ESTIMATOR_VERSION = 2
 
 #: How many option-table files the cache keeps (the oldest are removed first).
 CACHE_ENTRIES = 24

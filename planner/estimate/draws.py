@@ -5,7 +5,8 @@ model's samples and one of its test generations per (problem, replicate), drawn 
 problem of the profile from a generator seeded by (seed, model name), so that option
 (k, t, l) takes the first k and first t of the same permutation as every other option, and
 a problem's draws do not depend on which other problems are estimated. The paper's loops
-are fixed positions. :func:`gather` then looks the drawn positions up in the profile and
+are fixed positions. :func:`gather` then looks the drawn positions up in the profile,
+:func:`counted_lines` says which of their lines a scoring rule counts and
 :func:`pass_instances` builds their pass matrices.
 """
 
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..profile import Profile
-from ..vocabulary import SamplingMethod
+from ..testlines import counts_every_line
+from ..vocabulary import SamplingMethod, ScoringRule
 from .sampling import EstimateError, Sampling
 
 
@@ -150,3 +152,26 @@ def pass_instances(profile: Profile, problem: np.ndarray, solution: np.ndarray,
         np.maximum(line, 0)[:, None],
     ]
     return cells & (line >= 0)[:, None]
+
+
+def counted_lines(profile: Profile, problem: np.ndarray, line: np.ndarray,
+                  rule: ScoringRule) -> np.ndarray:
+    """The pooled line ids [B, ...] of ``line`` (problems ``problem`` [B]) that ``rule``
+    counts as test lines, -1 elsewhere: every assert line under the ``paper`` rule; under
+    the project's own rules (``pass_fraction``, ``consensus``) the profile's
+    ``line_informative`` mask leaves solution-independent lines out, as ``codecascade
+    run`` does (:func:`planner.testlines.counts_every_line`). A line left out is still a
+    line position whose tokens are paid. EstimateError when the rule needs the mask and
+    the profile has none (a profile written before it existed)."""
+    if counts_every_line(rule):
+        return line
+    mask = profile.line_informative
+    if mask is None:
+        raise EstimateError(
+            f"the {rule} rule leaves out test lines that cannot fail, and this profile does "
+            "not say which they are (it was built before codecascade recorded it): add the "
+            "mask with `codecascade measure OUTPUT --line-mask-of PROFILE` and the profile's "
+            "sources, or use the paper rule")
+    extra = (1,) * (line.ndim - 1)
+    keep = mask[problem.reshape((-1, *extra)), np.maximum(line, 0)]
+    return np.where(keep, line, -1)

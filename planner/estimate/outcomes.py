@@ -24,9 +24,10 @@ from .. import progress
 from ..options import StageOption
 from ..profile import Profile
 from ..scoring import accepts
+from ..testlines import counts_every_line
 from ..vocabulary import SamplingMethod
 from .costs import Prices, expected_sampled_cost, stage_cost
-from .draws import draw_subsets, gather, pass_instances
+from .draws import counted_lines, draw_subsets, gather, pass_instances
 from .prefix import sampled_scores
 from .replicates import generic_replicates
 from .sampling import EstimateError, Sampling
@@ -122,7 +123,8 @@ def greedy_outcomes(profile: Profile, m: int, options: Sequence[StageOption],
     """Exact a, g, h, c [O, P] of k = 0 / k = 1 options: the greedy solution (or, where a
     source has none, each recorded sample with equal weight) and the greedy test lines.
     All options at once: k = 0 is the option with no test line (l = 0), which accepts at
-    any θ as an empty test set does."""
+    any θ as an empty test set does. On one solution the rules differ only in which lines
+    they count (:func:`~planner.estimate.draws.counted_lines`)."""
     greedy = profile.greedy_solution[m][problems]
     samples = profile.sample_solution[m][problems]
     has_greedy = greedy >= 0
@@ -141,17 +143,27 @@ def greedy_outcomes(profile: Profile, m: int, options: Sequence[StageOption],
     ok = profile.solution_correct[problems[:, None], cand]  # [P, C]
     lines = profile.greedy_test_line[m][problems]  # [P, L]
     first = np.zeros((len(problems), 1))
-    # [P, L + 1]: over the first l lines (l = 0..L), test lines and their tokens
-    n_lines = np.concatenate([first, (lines >= 0).cumsum(axis=1)], axis=1)
     line_tokens = np.concatenate(
         [first, profile.greedy_test_line_tokens[m][problems].astype(np.float64).cumsum(axis=1)],
         axis=1)
-    passes = pass_instances(profile, problems, cand, lines)  # [P, C, L]
-    score = np.concatenate([np.zeros((*passes.shape[:2], 1), dtype=np.int64),
-                            passes.cumsum(axis=2)], axis=2)  # [P, C, L + 1]
+    # the line sets the options' rules count (counted_lines): variant 0 the raw assert lines
+    # (the paper rule, and k = 0, which has none), variant 1 those the project's own rules
+    # count; option o uses variant v_of[o]
     n_l = np.array([o.l if o.k else 0 for o in options])
     theta = np.array([o.theta for o in options])
-    accept = accepts(score[:, :, n_l].transpose(2, 0, 1), n_lines[:, n_l].T[:, :, None],
+    v_of = np.array([int(bool(o.k) and not counts_every_line(o.rule)) for o in options])
+    variants = [lines]
+    if v_of.any():
+        own = next(o.rule for o, v in zip(options, v_of, strict=True) if v)
+        variants.append(counted_lines(profile, problems, lines, own))
+    # [V, P, L + 1]: over the first l lines (l = 0..L), counted test lines; [V, P, C, L + 1]
+    # the lines each candidate passes
+    n_lines = np.stack([np.concatenate([first, (v >= 0).cumsum(axis=1)], axis=1)
+                        for v in variants])
+    passes = np.stack([pass_instances(profile, problems, cand, v) for v in variants])
+    score = np.concatenate([np.zeros((*passes.shape[:3], 1), dtype=np.int64),
+                            passes.cumsum(axis=3)], axis=3)
+    accept = accepts(score[v_of, :, :, n_l], n_lines[v_of, :, n_l][:, :, None],
                      theta[:, None, None])  # [O, P, C]
     pays = np.array([o.pays_tests for o in options])[:, None]
     cost = stage_cost(Prices.of(profile, m), sol_tokens, line_tokens[:, n_l].T,
@@ -226,8 +238,15 @@ def sampled_outcomes(
         nonlocal se2_c
         n_rows = rows.stop - rows.start
         g = gather(profile, model, draws, rows, ls[-1])
-        inst = pass_instances(profile, g.problem, g.solution, g.line)
-        scored = sampled_scores(inst, g.line >= 0, g.correct, ks, ts, ls, rules)
+        scored = {}
+        # one stack of matrices per set of counted lines: the paper rule's raw assert lines,
+        # and the project's own rules' informative ones (counted_lines)
+        for group in ([r for r in rules if counts_every_line(r)],
+                      [r for r in rules if not counts_every_line(r)]):
+            if group:
+                line = counted_lines(profile, g.problem, g.line, group[0])
+                inst = pass_instances(profile, g.problem, g.solution, line)
+                scored.update(sampled_scores(inst, line >= 0, g.correct, ks, ts, ls, group))
         score = np.stack([scored[r][0] for r in rules])[c_rule, :, c_k, c_t, c_l]  # [C, B]
         scale = np.stack([scored[r][1] for r in rules])[c_rule, :, c_k, c_t, c_l]
         ok = np.stack([scored[r][2] for r in rules])[c_rule, :, c_k, c_t, c_l]

@@ -19,7 +19,7 @@ from ..options import StageOption
 from ..profile import Profile
 from ..scoring import accepts, select_batch
 from .costs import Prices, stage_cost
-from .draws import Draws, pass_instances
+from .draws import Draws, counted_lines, pass_instances
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,10 @@ def replicate_scores(profile: Profile, model: int, opt: StageOption, draws: Draw
     """:class:`ScoredStage` of one option on every replicate of ``draws``.
 
     ``extra_lines`` [P, R, n] are earlier stages' line ids, appended for an option with
-    ``share_tests``. k <= 1 uses the greedy solution and test generation (the first drawn
-    sample where the greedy solution is missing). θ plays no part.
+    ``share_tests``; the rule counts the lines :func:`~planner.estimate.draws.counted_lines`
+    says (the stage's own and the shared ones alike, as the runtime does). k <= 1 uses the
+    greedy solution and test generation (the first drawn sample where the greedy solution
+    is missing). θ plays no part.
     """
     m = model
     p_idx = draws.problems
@@ -82,8 +84,9 @@ def replicate_scores(profile: Profile, model: int, opt: StageOption, draws: Draw
         scale = np.zeros(len(pb))
         index = np.zeros(len(pb), dtype=np.int64)
     else:
-        matrix = pass_instances(profile, pb, sol, all_lines)
-        index, score, scale = select_batch(matrix, all_lines >= 0, opt.rule)
+        counted = counted_lines(profile, pb, all_lines, opt.rule)
+        matrix = pass_instances(profile, pb, sol, counted)
+        index, score, scale = select_batch(matrix, counted >= 0, opt.rule)
     chosen = sol[np.arange(len(pb)), index]
     cost = stage_cost(Prices.of(profile, m), sol_tokens, line_tokens, prompt, test_prompt,
                       opt.pays_tests)

@@ -6,8 +6,9 @@ CodeT's CodeGen-16B files, the API runs, the project's own run records) into
 :class:`~planner.measure.sources.ModelGenerations`; ``build`` pools and deduplicates them,
 executes the cross-model solution × assert-line grid through an
 :class:`~planner.sandbox.grid.Executor` with a resumable cell store (``store``), and
-assembles a :class:`~planner.profile.Profile`; ``prices`` reads price tables; ``summary``
-describes a profile per model. Problems come from :mod:`planner.problems`.
+assembles a :class:`~planner.profile.Profile`; ``line_mask`` adds the ``line_informative``
+mask to a profile built without it (nothing executed); ``prices`` reads price tables;
+``summary`` describes a profile per model. Problems come from :mod:`planner.problems`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..problems import Problem, ProblemError, load_problems, read_problems
 from ..sandbox.grid import Executor, GridConfig, GridJob, GridResult, SandboxExecutor
 from .api import MeasureResult, MeasureSources, build_profile
 from .build import MEASURE_CONFIG, MeasureError, build_pools, measure_profile
+from .line_mask import LineMaskResult, add_line_mask
 from .prices import ModelPrice, load_prices
 from .sources import (
     ModelGenerations,
@@ -32,6 +34,7 @@ __all__ = [
     "GridConfig",
     "GridJob",
     "GridResult",
+    "LineMaskResult",
     "MeasureError",
     "MeasureResult",
     "MeasureSources",
@@ -41,6 +44,7 @@ __all__ = [
     "ProblemError",
     "SandboxExecutor",
     "SourceError",
+    "add_line_mask",
     "build_pools",
     "build_profile",
     "load_prices",

@@ -29,7 +29,7 @@ from ..problems import Problem, without_ground_truth
 from ..profile import RUN_KEY, ModelInfo, Profile, file_sha256, text_hash
 from ..sandbox.grid import VERDICT_NAMES, Executor, GridConfig, GridJob, JobsFailed, Verdict
 from ..sandbox.modes import Clock
-from ..testlines import is_test_line
+from ..testlines import is_test_line, solution_independent
 from .prices import ModelPrice, PriceError
 from .sources import LINE_POSITIONS, ModelGenerations, TestGeneration
 from .store import CellStore, CellTable, blocks
@@ -178,34 +178,29 @@ def _missing_problems(exc: JobsFailed, tasks: Sequence[str], n_problems: int) ->
         "are cached: run the same command again to measure only the missing ones")
 
 
-def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerations],
-                     tables: Mapping[str, CellTable], model_infos: Sequence[ModelInfo],
-                     provenance: dict[str, Any], timeout_budget: int = 3) -> Profile:
-    """The profile arrays from pools, generations and measured cells (the sandbox's budget
-    of ``timeout_budget`` timeouts per solution applied along each grid's column order:
-    :func:`planner.measure.timeouts.final_codes`)."""
+def generation_arrays(pools: Sequence[ProblemPool], models: Sequence[ModelGenerations]
+                      ) -> dict[str, np.ndarray]:
+    """The profile arrays that come from the generations alone, nothing executed: which
+    pooled solution each sample and greedy output is, which pooled assert line each line
+    position is (-1: not an assert), their token counts, the prompt tokens and the pool
+    sizes (:data:`planner.profile.ARRAY_SPECS` names)."""
     M, P, L = len(models), len(pools), LINE_POSITIONS
     N = max((len(g.samples) for m in models for g in m.problems.values()), default=0)
     T = max((len(g.tests) for m in models for g in m.problems.values()), default=0)
-    S = max(len(p.solutions) for p in pools)
-    Q = max(len(p.lines) for p in pools)
-    sample_solution = np.full((M, P, N), -1, np.int32)
-    sample_tokens = np.zeros((M, P, N), np.int32)
-    greedy_solution = np.full((M, P), -1, np.int32)
-    greedy_tokens = np.zeros((M, P), np.int32)
-    test_line = np.full((M, P, T, L), -1, np.int32)
-    test_line_tokens = np.zeros((M, P, T, L), np.int32)
-    greedy_test_line = np.full((M, P, L), -1, np.int32)
-    greedy_test_line_tokens = np.zeros((M, P, L), np.int32)
-    prompt_tokens = np.zeros((M, P), np.int32)
-    test_prompt_tokens = np.zeros((M, P), np.int32)
-    n_solutions = np.array([len(p.solutions) for p in pools], np.int32)
-    n_lines = np.array([len(p.lines) for p in pools], np.int32)
-    solution_correct = np.zeros((P, S), bool)
-    line_holds_reference = np.zeros((P, Q), bool)
-    pass_matrix = np.zeros((P, S, Q), bool)
-    verdict_counts = np.zeros(max(VERDICT_NAMES) + 1, np.int64)
-    reference_fails: list[str] = []
+    out = {
+        "sample_solution": np.full((M, P, N), -1, np.int32),
+        "sample_tokens": np.zeros((M, P, N), np.int32),
+        "greedy_solution": np.full((M, P), -1, np.int32),
+        "greedy_tokens": np.zeros((M, P), np.int32),
+        "test_line": np.full((M, P, T, L), -1, np.int32),
+        "test_line_tokens": np.zeros((M, P, T, L), np.int32),
+        "greedy_test_line": np.full((M, P, L), -1, np.int32),
+        "greedy_test_line_tokens": np.zeros((M, P, L), np.int32),
+        "prompt_tokens": np.zeros((M, P), np.int32),
+        "test_prompt_tokens": np.zeros((M, P), np.int32),
+        "n_solutions": np.array([len(p.solutions) for p in pools], np.int32),
+        "n_lines": np.array([len(p.lines) for p in pools], np.int32),
+    }
 
     def line_ids(gen: TestGeneration, line_index: dict[str, int]) -> tuple[list[int], list[int]]:
         ids = [line_index[line.strip()] if is_test_line(line) else -1 for line in gen.lines]
@@ -220,18 +215,53 @@ def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerat
             if g is None:
                 continue
             n = len(g.samples)
-            sample_solution[m, p, :n] = [sol_index[s.program] for s in g.samples]
-            sample_tokens[m, p, :n] = [s.tokens for s in g.samples]
+            out["sample_solution"][m, p, :n] = [sol_index[s.program] for s in g.samples]
+            out["sample_tokens"][m, p, :n] = [s.tokens for s in g.samples]
             if g.greedy is not None:
-                greedy_solution[m, p] = sol_index[g.greedy.program]
-                greedy_tokens[m, p] = g.greedy.tokens
+                out["greedy_solution"][m, p] = sol_index[g.greedy.program]
+                out["greedy_tokens"][m, p] = g.greedy.tokens
             for t, gen in enumerate(g.tests):
-                test_line[m, p, t], test_line_tokens[m, p, t] = line_ids(gen, line_index)
+                out["test_line"][m, p, t], out["test_line_tokens"][m, p, t] = line_ids(
+                    gen, line_index)
             if g.greedy_test is not None:
-                greedy_test_line[m, p], greedy_test_line_tokens[m, p] = line_ids(
+                out["greedy_test_line"][m, p], out["greedy_test_line_tokens"][m, p] = line_ids(
                     g.greedy_test, line_index)
-            prompt_tokens[m, p] = g.prompt_tokens
-            test_prompt_tokens[m, p] = g.test_prompt_tokens
+            out["prompt_tokens"][m, p] = g.prompt_tokens
+            out["test_prompt_tokens"][m, p] = g.test_prompt_tokens
+    return out
+
+
+def line_informative(pools: Sequence[ProblemPool]) -> np.ndarray:
+    """[P, Q] the profile's ``line_informative`` mask: True where a pooled assert line's
+    verdict can depend on the solution (not :func:`planner.testlines.solution_independent`
+    for the problem's entry point), False for the others and the padding. Only parsed,
+    never run."""
+    Q = max((len(p.lines) for p in pools), default=0)
+    mask = np.zeros((len(pools), Q), bool)
+    for p, pool in enumerate(pools):
+        entry = pool.problem.entry_point
+        mask[p, :len(pool.lines)] = [not solution_independent(line, entry)
+                                     for line in pool.lines]
+    return mask
+
+
+def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerations],
+                     tables: Mapping[str, CellTable], model_infos: Sequence[ModelInfo],
+                     provenance: dict[str, Any], timeout_budget: int = 3) -> Profile:
+    """The profile arrays from pools, generations and measured cells (the sandbox's budget
+    of ``timeout_budget`` timeouts per solution applied along each grid's column order:
+    :func:`planner.measure.timeouts.final_codes`), and the ``line_informative`` mask of
+    the pooled lines (:func:`line_informative`)."""
+    P = len(pools)
+    S = max(len(p.solutions) for p in pools)
+    Q = max(len(p.lines) for p in pools)
+    solution_correct = np.zeros((P, S), bool)
+    line_holds_reference = np.zeros((P, Q), bool)
+    pass_matrix = np.zeros((P, S, Q), bool)
+    verdict_counts = np.zeros(max(VERDICT_NAMES) + 1, np.int64)
+    reference_fails: list[str] = []
+    for p, pool in enumerate(pools):
+        task = pool.problem.task_id
         looked_up = tables[task].lookup(pool.solution_keys, pool.test_keys)
         missing = int(needed(looked_up, timeout_budget).sum())
         if missing:
@@ -247,22 +277,37 @@ def assemble_profile(pools: Sequence[ProblemPool], models: Sequence[ModelGenerat
             line_holds_reference[p, :q] = passed[0, 1:]
             if not passed[0, 0]:
                 reference_fails.append(task)
+    mask = line_informative(pools)
     provenance = dict(provenance)
     provenance["verdicts"] = {VERDICT_NAMES[c]: int(verdict_counts[c]) for c in VERDICT_NAMES}
     provenance["reference_fails_ground_truth"] = reference_fails
     provenance["sandbox_levels"] = sorted(set().union(*(tables[p.problem.task_id].levels
                                                           for p in pools)))
+    provenance[LINE_MASK_KEY] = line_mask_record(mask, [len(p.lines) for p in pools],
+                                                  "computed from the pooled lines during "
+                                                  "the build")
     return Profile(
         models=tuple(model_infos), problems=tuple(p.problem.task_id for p in pools),
-        sample_solution=sample_solution, sample_tokens=sample_tokens,
-        greedy_solution=greedy_solution, greedy_tokens=greedy_tokens,
-        test_line=test_line, test_line_tokens=test_line_tokens,
-        greedy_test_line=greedy_test_line, greedy_test_line_tokens=greedy_test_line_tokens,
-        prompt_tokens=prompt_tokens, test_prompt_tokens=test_prompt_tokens,
-        n_solutions=n_solutions, n_lines=n_lines, solution_correct=solution_correct,
+        **generation_arrays(pools, models), solution_correct=solution_correct,
         line_holds_reference=line_holds_reference, pass_matrix=pass_matrix,
-        provenance=provenance,
+        provenance=provenance, line_informative=mask,
     )
+
+
+#: The provenance entry that says how a profile's ``line_informative`` mask was made.
+LINE_MASK_KEY = "line_informative"
+
+
+def line_mask_record(mask: np.ndarray, n_lines: Sequence[int], how: str) -> dict[str, Any]:
+    """The provenance entry of a ``line_informative`` mask [P, Q] (``n_lines`` pooled lines
+    per problem): the rule that made it, how it was added, and how many of the pooled
+    lines it leaves out."""
+    real = np.arange(mask.shape[1])[None, :] < np.asarray(n_lines)[:, None]
+    return {"rule": "planner.testlines.solution_independent (False: the line cannot fail or "
+                    "never names the function under test; left out by the pass_fraction "
+                    "and consensus rules, counted by the paper rule)",
+            "how": how, "pooled_lines": int(real.sum()),
+            "solution_independent_pooled_lines": int((real & ~mask).sum())}
 
 
 def model_infos(models: Sequence[ModelGenerations], prices: Mapping[str, ModelPrice]
@@ -275,7 +320,7 @@ def model_infos(models: Sequence[ModelGenerations], prices: Mapping[str, ModelPr
                       m.samples_per_loop, m.source) for m in models]
 
 
-def _relative_sha256(paths: Sequence[str]) -> dict[str, str]:
+def relative_sha256(paths: Sequence[str]) -> dict[str, str]:
     """sha256 of each input file, keyed by its path relative to the files' common folder."""
     if not paths:
         return {}
@@ -324,7 +369,7 @@ def measure_profile(problems: Sequence[Problem], models: Sequence[ModelGeneratio
                 "source": m.source,
                 "token_counting": m.token_counting,
                 "samples_per_loop": m.samples_per_loop,
-                "input_files": _relative_sha256(m.input_files),
+                "input_files": relative_sha256(m.input_files),
                 **m.details,
                 "price": prices[m.name].to_json(),
             } for m in models

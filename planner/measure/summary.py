@@ -3,8 +3,10 @@
 Per model: problems covered, samples per problem, greedy and sampled pass@1 (from the
 profile's re-executed correctness, never from a source's stored flags), test generations
 and assert lines per problem, the share of assert lines that hold for the reference
-solution (over recorded occurrences and over distinct lines), and mean generated tokens
-per solution and per test generation. Everything is computed with array operations.
+solution (over recorded occurrences and over distinct lines), how many of its kept assert
+lines (sampled and greedy test generations) the profile's ``line_informative`` mask finds
+solution-independent (None when the profile has no mask), and mean generated tokens per
+solution and per test generation. Everything is computed with array operations.
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ def profile_summary(profile: Profile) -> dict[str, Any]:
         distinct[p_idx, lines[line_present]] = True
         has_tests = n_gens > 0
         gen_tokens = profile.test_line_tokens[m].sum(axis=2)
+        kept = np.concatenate([lines.reshape(P, -1), profile.greedy_test_line[m]], axis=1)
+        independent = None
+        if profile.line_informative is not None:
+            informative = np.take_along_axis(profile.line_informative, np.maximum(kept, 0),
+                                             axis=1)
+            independent = int(((kept >= 0) & ~informative).sum())
         models.append({
             "name": info.name,
             "price_per_1m_generated": per_million(info.price_generated),
@@ -75,6 +83,8 @@ def profile_summary(profile: Profile) -> dict[str, Any]:
             "distinct_lines_holding_for_reference": (
                 float((distinct & profile.line_holds_reference).sum() / distinct.sum())
                 if distinct.sum() else None),
+            "kept_assert_lines": int((kept >= 0).sum()),
+            "solution_independent_lines": independent,
             "mean_solution_tokens": _mean(profile.sample_tokens[m].astype(float), present),
             "mean_greedy_tokens": _mean(profile.greedy_tokens[m].astype(float), has_greedy),
             "mean_test_generation_tokens": _mean(gen_tokens.astype(float), gen_present),
@@ -113,6 +123,17 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{_pct(m['lines_holding_for_reference']):>6} "
             f"{_fmt(m['mean_solution_tokens'], '.0f'):>7} "
             f"{_fmt(m['mean_test_generation_tokens'], '.0f'):>8}")
+    counts = [m for m in summary["models"] if m["solution_independent_lines"] is not None]
+    if len(counts) == len(summary["models"]):
+        masked = ", ".join(f"{m['name']} {m['solution_independent_lines']:,} of "
+                           f"{m['kept_assert_lines']:,}" for m in counts)
+        mask_note = (f"assert lines that cannot fail or never name the function under test "
+                     f"(left out by the pass_fraction and consensus rules, counted by the "
+                     f"paper rule): {masked}")
+    else:
+        mask_note = ("assert lines that cannot fail: unknown (the profile has no "
+                     "line_informative mask; the pass_fraction and consensus rules need it: "
+                     "codecascade measure OUTPUT --line-mask-of PROFILE adds it)")
     prov = summary["provenance"]
     levels = ",".join(prov.get("sandbox_levels", [])) or "?"
     created = (prov.get("run") or {}).get("created") or prov.get("created", "?")
@@ -125,6 +146,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         "greedy/sampled = pass@1 re-executed against the ground truth; tests = test "
         "generations, lines = assert lines per problem (first 5 line positions), valid = "
         "share of those lines that hold for the reference solution",
+        mask_note,
         f"built {created} by {prov.get('tool', '?')} "
         f"{prov.get('tool_version', '')}, sandbox level {levels}, fingerprint "
         f"{summary['fingerprint'][:12]}",

@@ -64,8 +64,7 @@ from ..records import (
 )
 from ..sandbox.grid import Executor, GridJob, GridResult, run_one
 from ..scoring import accepts, select_solution
-from ..testlines import is_test_line, solution_independent
-from ..vocabulary import ScoringRule
+from ..testlines import counts_every_line, is_test_line, solution_independent
 from .client import EndpointClient
 from .endpoints import Endpoint, check_covers
 from .failures import EndpointDown
@@ -321,7 +320,7 @@ class CascadeRunner:
             return _failed_stage(stage, failed.error or "", str(failed.failure),
                                  time.perf_counter() - started, solutions, tests, cost, billed,
                                  generation_s)
-        informative = None if opt.rule is ScoringRule.PAPER else problem.entry_point
+        informative = None if counts_every_line(opt.rule) else problem.entry_point
         columns = _own_columns(index, tests, opt.l, informative)
         if opt.share_tests:
             for s, prev in enumerate(earlier):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from planner.estimate import EstimateError, Sampling, stage_outcomes
-from planner.estimate.cache import cache_key
+from planner.estimate.cache import ESTIMATOR_VERSION, cache_key
 from planner.estimate.costs import Prices, stage_cost
 from planner.options import (
     Grid,
@@ -73,7 +73,7 @@ def test_specs_and_cache_keys_keep_the_same_strings(grid):
     profile = synthetic_profile(n_models=2, n_problems=5, seed=1)
     problems = np.arange(5)
     random = grid.sampling == "random"
-    literal = {"version": 1, "profile": profile.fingerprint(),
+    literal = {"version": ESTIMATOR_VERSION, "profile": profile.fingerprint(),
                "grid": json.loads(json.dumps(grid.to_json())), "problems": [0, 1, 2, 3, 4],
                "replicates": 16 if random else 0, "seed": 3 if random else 0}
     expected = hashlib.sha256(json.dumps(literal, sort_keys=True).encode()).hexdigest()[:32]

@@ -13,8 +13,10 @@ from planner.scoring import select_solution
 
 def tiny_profile(seed: int, n_problems: int = 2, n_samples: int = 4, n_tests: int = 3,
                  n_positions: int = 2, n_pool: int = 4, n_lines: int = 4,
-                 greedy: bool = True, p_pass: float = 0.6) -> Profile:
-    """One model with a handful of samples and test generations per problem."""
+                 greedy: bool = True, p_pass: float = 0.6,
+                 p_informative: float = 1.0) -> Profile:
+    """One model with a handful of samples and test generations per problem; each pooled
+    line is informative (its verdict depends on the solution) with ``p_informative``."""
     rng = np.random.default_rng(seed)
     P, N, T, L, S, Q = n_problems, n_samples, n_tests, n_positions, n_pool, n_lines
     sample_solution = rng.integers(0, S, size=(1, P, N)).astype(np.int32)
@@ -39,6 +41,7 @@ def tiny_profile(seed: int, n_problems: int = 2, n_samples: int = 4, n_tests: in
         solution_correct=rng.random((P, S)) < 0.5,
         line_holds_reference=rng.random((P, Q)) < 0.7,
         pass_matrix=rng.random((P, S, Q)) < p_pass,
+        line_informative=rng.random((P, Q)) < p_informative,
     )
 
 
@@ -57,6 +60,8 @@ def enumerate_option(profile: Profile, option: StageOption, problem: int
             ids = profile.sample_solution[m, p, list(sols)]
             lines = profile.test_line[m, p, list(gens), : option.l].ravel()
             lines = lines[lines >= 0]
+            if option.rule != "paper":  # the project's own rules count informative lines
+                lines = lines[profile.line_informative[p, lines]]
             matrix = profile.pass_matrix[p][np.ix_(ids, lines)]
             index, score, scale = select_solution(matrix, option.rule)
             accept = score >= option.theta * scale
