@@ -191,3 +191,32 @@ def test_extra_profile_agrees_with_the_default_on_the_wizardcoder_family() -> No
             keep = cols_d >= 0
             assert (default.pass_matrix[p][np.ix_(rows_d, cols_d[keep])]
                     == extra.pass_matrix[p][np.ix_(rows_e, cols_e[keep])]).all()
+
+
+#: Kept assert lines (sampled and greedy test generations, first 5 positions) that
+#: planner.testlines.solution_independent finds, per model, out of all kept assert lines
+#: (benchmarks/count_test_lines.py counts the same from the raw sources).
+SOLUTION_INDEPENDENT = {"WizardCoder-Python-7B": (0, 78_335),
+                        "WizardCoder-Python-13B": (0, 80_807),
+                        "WizardCoder-Python-34B": (0, 81_773),
+                        "CodeGen-Mono-16B": (1_683, 16_127)}
+
+
+@pytest.mark.parametrize("name", ["wizardcoder-humaneval", "humaneval-extra"])
+def test_bundled_line_masks_are_the_ones_their_sources_give(shared_data: Path, name: str,
+                                                            tmp_path: Path) -> None:
+    """The bundled masks were added after the build (measure --line-mask-of, nothing
+    executed); recomputing them from the sources, with the same verification, gives the
+    same mask, and the per-model counts are the raw sources' counts."""
+    from planner.measure import MeasureSources, add_line_mask
+
+    wizard = shared_data / "wizardcoder-python-humaneval"
+    sources = (MeasureSources(wizardcoder=wizard) if name == "wizardcoder-humaneval" else
+               MeasureSources(wizardcoder=wizard, codet=shared_data / "codet",
+                              api_runs=shared_data / "humaneval-api-runs" / "runs.jsonl"))
+    result = add_line_mask(name, tmp_path / "p.npz", sources)
+    assert result.had_mask and result.unchanged
+    assert "added after the build" in _bundled(name).provenance["line_informative"]["how"]
+    for model in profile_summary(_bundled(name))["models"]:
+        expected = SOLUTION_INDEPENDENT.get(model["name"], (0, model["kept_assert_lines"]))
+        assert (model["solution_independent_lines"], model["kept_assert_lines"]) == expected
