@@ -126,7 +126,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     counts = [m for m in summary["models"] if m["solution_independent_lines"] is not None]
     if len(counts) == len(summary["models"]):
         masked = ", ".join(f"{m['name']} {m['solution_independent_lines']:,} of "
-                           f"{m['kept_assert_lines']:,}" for m in counts)
+                           f"{m['kept_assert_lines']:,}" for m in counts
+                           if m["kept_assert_lines"]) or "no model has test lines"
         mask_note = (f"assert lines that cannot fail or never name the function under test "
                      f"(left out by the pass_fraction and consensus rules, counted by the "
                      f"paper rule): {masked}")
