@@ -68,14 +68,16 @@ SELECTORS = (
     "shrinkage:budget_confidence=0.9,prediction=632",
     "shrinkage:budget_confidence=0.95,prediction=632",
 )
-#: Candidates for plan's default: the cost rule's confidence and the statement's folds.
+#: Candidates for plan's default: the shrinkage target (option means, or a one-factor
+#: difficulty model: keep=0, rank=1) and the cost rule's confidence.
 CANDIDATES = (
     "naive",
-    "shrinkage:budget_confidence=0.8,prediction=632",
     "shrinkage:budget_confidence=0.9,prediction=632",
-    "shrinkage:budget_confidence=0.9,prediction=632,folds=3",
-    "shrinkage:budget_confidence=0.9,prediction=632plus,folds=3",
     "shrinkage:budget_confidence=0.95,prediction=632",
+    "shrinkage:budget_confidence=0.8,prediction=632,keep=0.0,rank=1",
+    "shrinkage:budget_confidence=0.85,prediction=632,keep=0.0,rank=1",
+    "shrinkage:budget_confidence=0.9,prediction=632,keep=0.0,rank=1",
+    "shrinkage:budget_confidence=0.95,prediction=632,keep=0.0,rank=1",
 )
 TARGETS = {  # measure: (target, direction)
     "accuracy_fixed": (0.730, ">="), "gain_pp_vs_naive_single": (2.5, ">="),

@@ -44,7 +44,8 @@ def evaluate(
     ] = "20",
     selection: Annotated[str | None, typer.Option(
         metavar="NAME[:K=V,...]", help="How the plan is chosen on the planning part: NAME "
-        "shrinkage (default: plan's, with budget_confidence=0.95 and prediction=632), "
+        "shrinkage (default: plan's, with budget_confidence=0.85, prediction=632, keep=0.0 "
+        "and rank=1), "
         "naive (the best plan on the planning part, the paper's rule), one-se or bootstrap, "
         "with options (docs/selection.md).")] = None,
     profile: ProfileOpt = None,

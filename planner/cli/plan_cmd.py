@@ -39,14 +39,15 @@ TargetOpt = Annotated[float | None, typer.Option(
     "reaching this expected accuracy (a fraction, e.g. 0.8).")]
 SelectionOpt = Annotated[str | None, typer.Option(
     "--selection", metavar="NAME[:K=V,...]", help="How the plan is chosen among those "
-    "within budget: shrinkage (default, with budget_confidence=0.95 and prediction=632: "
-    "shrinkage of per-problem estimates, a 0.95 budget confidence and the .632 statement "
-    "for new problems), naive (the best plan on the planning problems: the paper's rule), one-se, "
+    "within budget: shrinkage (default, with budget_confidence=0.85, prediction=632, "
+    "keep=0.0 and rank=1: per-problem estimates shrunk toward a problem-difficulty model, "
+    "a 0.85 budget confidence and the .632 statement for new problems), naive (the best "
+    "plan on the planning problems: the paper's rule), one-se, "
     "bootstrap (docs/selection.md).")]
 BudgetConfidenceOpt = Annotated[float | None, typer.Option(
     "--budget-confidence", metavar="P", help="Probability (0.5-0.999) that the plan's mean "
     "cost on new problems stays within the budget (an upper bootstrap bound must fit); "
-    "default: the selection's own (0.95 for the default selection).")]
+    "default: the selection's own (0.85 for the default selection).")]
 
 
 def method_options(methods: list[MethodName], time_limit: float | None,

@@ -15,10 +15,12 @@ from .base import SelectionError, Selector, options
 
 #: The selection ``plan``, ``frontier`` and ``compare`` use unless told otherwise: the
 #: winner of benchmarks/bench_heldout.py (README, docs/selection.md): per-problem
-#: estimates shrunk toward each option's mean, a cost rule that holds with probability
-#: 0.95 on new problems (0.9 overran 6 % of the benchmark's budgets on held-out problems,
-#: 0.95 2 %), and the .632 statement for new problems from 5-fold inner cross-validation.
-DEFAULT_SELECTION = "shrinkage:budget_confidence=0.95,prediction=632"
+#: estimates shrunk all the way toward a one-factor problem-difficulty model (keep=0,
+#: rank=1: stages stay correlated on hard problems), a cost rule that holds with
+#: probability 0.85 on new problems (5 % of the benchmark's budgets overrun on held-out
+#: problems; 0.9 2 %, 0.8 11 %), and the .632 statement for new problems from 5-fold
+#: inner cross-validation.
+DEFAULT_SELECTION = "shrinkage:budget_confidence=0.85,prediction=632,keep=0.0,rank=1"
 
 
 def _selectors() -> dict[str, type[Selector]]:

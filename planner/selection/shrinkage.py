@@ -18,6 +18,17 @@ outcome were independent of the problem. Costs are never shrunk, so the budget h
 computed. Single-model plans are unaffected (a mean does not move under shrinkage toward
 itself).
 
+The target need not be the option mean. With ``rank = r > 0`` each quantity is shrunk
+toward the option's mean plus the best rank-r approximation of all options' centred
+per-problem values (a factor model of problem difficulty, each option with its own
+loading; :func:`difficulty_target`). Toward the mean, a problem that every model finds
+hard looks average to every stage, so a cascade's stages seem to fail on unrelated
+problems and the cascade is overrated against a strong single model; toward a
+difficulty factor, a problem hard for one model stays hard for the others and only the
+noise around that shared structure is shrunk away. ``keep=0, rank=1`` is ``plan``'s
+default (benchmarks/bench_heldout.py: it loses less to the single-model plan at high
+budgets; docs/selection.md).
+
 For a target accuracy it takes the cheapest plan whose shrunk accuracy reaches the target.
 
 ``tune=True`` chooses ``keep`` from (0, 0.25, 0.5, 1) by inner cross-validation over the
@@ -33,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..cascade import OptionTable
+from ..search.blas import single_threaded_blas
 from ..search.objective import TOLERANCE, Objective
 from ..search.space import SearchSpace
 from .base import SelectionError, SelectionTask
@@ -40,19 +52,45 @@ from .candidate_selector import CandidateSelector
 from .candidates import CandidateSet, CandidateSource, family_candidates
 
 
-def shrunk_space(space: SearchSpace, keep: float) -> SearchSpace:
-    """``space`` with every option's per-problem a, g, h shrunk toward its mean over the
-    problems by ``keep`` (costs unchanged)."""
+def difficulty_target(arrays: list[np.ndarray], rank: int) -> list[np.ndarray]:
+    """The shrinkage target of one quantity (a, g or h) of every option table: each
+    option's mean over the problems plus the best rank-``rank`` approximation (truncated
+    SVD, Eckart–Young) of the options' centred per-problem values stacked over all models
+    ([options, problems] per table in, the same shapes out, clipped to [0, 1]). ``rank=0``
+    is each option's mean; ``rank=1`` keeps one problem-difficulty factor with a loading
+    per option, so a problem hard for one model stays hard for the others."""
+    stacked = np.vstack(arrays)
+    mean = stacked.mean(axis=1, keepdims=True)
+    target = np.broadcast_to(mean, stacked.shape).copy()
+    if rank > 0:
+        centred = stacked - mean
+        with single_threaded_blas():  # small products: threads only contend
+            # the top right singular vectors are the top eigenvectors of the
+            # [problems, problems] Gram matrix; projecting on them is the truncated SVD
+            _, vectors = np.linalg.eigh(centred.T @ centred)
+            top = vectors[:, ::-1][:, :min(rank, centred.shape[1])]
+            target += (centred @ top) @ top.T
+    np.clip(target, 0.0, 1.0, out=target)
+    bounds = np.cumsum([a.shape[0] for a in arrays])[:-1]
+    return np.split(target, bounds)
 
-    def shrink(x: np.ndarray) -> np.ndarray:
-        return keep * x + (1.0 - keep) * x.mean(axis=1, keepdims=True)
 
-    tables = tuple(OptionTable(model=t.model, options=t.options, accept=shrink(t.accept),
-                               accept_correct=shrink(t.accept_correct),
-                               correct=shrink(t.correct), cost=t.cost, problems=t.problems,
-                               accuracy_se=t.accuracy_se)
-                   for t in space.tables)
-    return SearchSpace(tables, space.shared_theta)
+def shrunk_space(space: SearchSpace, keep: float, rank: int = 0) -> SearchSpace:
+    """``space`` with every option's per-problem a, g, h shrunk by ``keep`` toward
+    :func:`difficulty_target` of rank ``rank`` (costs unchanged); g stays at most a and h."""
+    tables = space.tables
+
+    def shrunk(name: str) -> list[np.ndarray]:
+        values = [getattr(t, name) for t in tables]
+        return [keep * x + (1.0 - keep) * t
+                for x, t in zip(values, difficulty_target(values, rank), strict=True)]
+
+    accept, correct, both = shrunk("accept"), shrunk("correct"), shrunk("accept_correct")
+    out = tuple(OptionTable(model=t.model, options=t.options, accept=a,
+                            accept_correct=np.minimum(g, np.minimum(a, h)), correct=h,
+                            cost=t.cost, problems=t.problems, accuracy_se=t.accuracy_se)
+                for t, a, g, h in zip(tables, accept, both, correct, strict=True))
+    return SearchSpace(out, space.shared_theta)
 
 
 @dataclass(frozen=True)
@@ -60,28 +98,33 @@ class Shrinkage(CandidateSelector):
     """The most accurate plan by shrunk per-problem estimates whose true cost fits."""
 
     name = "shrinkage"
-    summary = "best plan by per-problem estimates shrunk toward each option's mean"
+    summary = ("best plan by per-problem estimates shrunk toward each option's mean, or "
+               "toward a problem-difficulty model (rank)")
     knob = "keep"
     knob_grid = (0.0, 0.25, 0.5, 1.0)
     supports_target_accuracy = True
     keep: float = 0.25
+    rank: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.keep <= 1.0:
             raise SelectionError(f"keep must be in [0, 1], got {self.keep}")
+        if self.rank < 0:
+            raise SelectionError(f"rank must be >= 0, got {self.rank}")
 
     def candidates(self, task: SelectionTask, objectives: Sequence[Objective]
                    ) -> CandidateSet:
         keep = float(self.knob_value())
         if keep == 1.0:
             return super().candidates(task, objectives)
+        space = task.memo(("shrunk-space", keep, self.rank),
+                          lambda: shrunk_space(task.planning, keep, self.rank))
         if task.source is CandidateSource.FRONT:
-            return task.memo(("shrunk", keep), lambda: family_candidates(
-                task.planning, task.family, scored_on=shrunk_space(task.planning, keep),
-                deadline=task.deadline))
-        shrunk = task.memo(("shrunk-task", keep), lambda: replace(
-            task, planning=shrunk_space(task.planning, keep), _inner={}, _memo={}))
+            return task.memo(("shrunk", keep, self.rank), lambda: family_candidates(
+                task.planning, task.family, scored_on=space, deadline=task.deadline))
+        shrunk = task.memo(("shrunk-task", keep, self.rank), lambda: replace(
+            task, planning=space, _inner={}, _memo={}))
         return self.searched(task, shrunk, objectives)
 
     def pick(self, task: SelectionTask, candidates: CandidateSet, objective: Objective,

@@ -17,6 +17,7 @@ from planner.selection import PlanFamily, SelectionError, SelectionTask, get_sel
 from planner.selection.candidates import CandidateSource
 from planner.selection.honest import plus632_weight
 from planner.selection.resampling import bootstrap_counts, inner_folds
+from planner.selection.shrinkage import shrunk_space
 from planner.splits import kfold_splits
 from planner.synthetic import synthetic_profile
 
@@ -31,6 +32,7 @@ SELECTIONS = [
     "shrinkage:keep=0,budget_confidence=0.9,prediction=nested,folds=3",
     "shrinkage:tune=True,folds=3",
     "shrinkage:prediction=632plus,folds=3",
+    "shrinkage:keep=0,rank=1,budget_confidence=0.9",
 ]
 
 
@@ -209,6 +211,8 @@ def test_nested_prediction_is_out_of_fold(profile):
     ("naive:prediction=psychic", "unknown prediction 'psychic'"),
     ("naive:tune=true", "no knob to tune"),
     ("shrinkage:keep=2", "keep must be in [0, 1]"),
+    ("shrinkage:rank=-1", "rank must be >= 0"),
+    ("shrinkage:rank=1.5", "cannot be '1.5'"),
     ("bootstrap:resamples=3", "resamples must be >= 10"),
     ("naive:folds=1", "folds >= 2"),
 ])
@@ -282,3 +286,29 @@ def test_632plus_weight():
     assert plus632_weight(0.8, 0.5, 0.5) == pytest.approx(1.0)
     assert plus632_weight(0.8, 0.65, 0.5) == pytest.approx(0.632 / (1 - 0.368 * 0.5))
     assert plus632_weight(0.5, 0.4, 0.6) == pytest.approx(0.632)  # no room: R = 0
+
+
+def test_shrinking_toward_difficulty_keeps_stages_correlated(profile):
+    """Shrunk toward each option's mean (rank 0), a problem every model finds hard looks
+    average to every stage; toward a difficulty factor (rank 1) it stays hard for all of
+    them. Either way the tables stay probabilities with g <= min(a, h), option means
+    are kept and costs never move."""
+    context = planning_context(profile, grid="paper", split="paper-seed3")
+    space = context.planning
+    correct = np.vstack([t.correct for t in space.tables])
+    hard = int(np.argmin(correct.mean(axis=0)))
+    for rank in (0, 1):
+        shrunk = shrunk_space(space, 0.0, rank)
+        for t, u in zip(space.tables, shrunk.tables, strict=True):
+            for name in ("accept", "accept_correct", "correct"):
+                x = getattr(u, name)
+                assert ((x >= 0) & (x <= 1)).all()
+            assert (u.accept_correct <= np.minimum(u.accept, u.correct) + 1e-12).all()
+            assert np.array_equal(u.cost, t.cost)
+        new = np.vstack([t.correct for t in shrunk.tables])
+        if rank == 0:
+            assert np.allclose(new, correct.mean(axis=1, keepdims=True))
+        else:
+            assert (new[:, hard] <= new.mean(axis=1) + 1e-12).all()
+            assert np.corrcoef(new[:, hard] - new.mean(axis=1), correct[:, hard]
+                               - correct.mean(axis=1))[0, 1] > 0
