@@ -8,9 +8,14 @@ computation is never lost to it.
 What a path may be, and what happens to it:
 
 - ``-``: standard output (text or bytes).
-- A character device, FIFO or socket (``/dev/null``, ``/dev/stdout``, a named pipe): written
+- A character device, FIFO or socket (``/dev/null``, a terminal, a named pipe): written
   through in place. It is never replaced: an atomic rename over ``/dev/null`` would turn the
   machine's null device into a plain file.
+- One of this process's open descriptors (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``,
+  ``/proc/self/fd/N``, or a symlink to one): written through that descriptor, whatever it
+  is open on. When the shell redirected it to a regular file (``> log.txt``, ``>> log.txt``)
+  that file is neither replaced nor truncated: the output lands where the shell's own
+  output does.
 - A symlink: its target is replaced atomically; the link stays a link.
 - A regular file: replaced atomically (a temporary file beside it, then a rename), so a reader
   or a crash never sees half a file. An existing file is replaced only when the caller allows
@@ -22,7 +27,9 @@ The result gets ordinary permissions (0666 minus the umask), not ``mkstemp``'s 0
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -41,13 +48,51 @@ class OutputError(CodecascadeError):
     """An output path that cannot be written, named with the reason in one line."""
 
 
-def _is_stream(path: Path) -> bool:
-    """True for an existing character device, FIFO or socket (followed through symlinks)."""
+#: Paths that name a descriptor of the process that opens them.
+_NAMED_DESCRIPTORS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_DESCRIPTOR_PATH = re.compile(
+    r"/(?:dev/fd|proc/(?:self|thread-self|(?P<pid>\d+))/fd)/(?P<fd>\d+)")
+#: Symlink hops followed at most (the kernel's own limit).
+_MAX_HOPS = 40
+
+
+def open_descriptor(path: str | os.PathLike[str]) -> int | None:
+    """The descriptor number when ``path`` names one of this process's open descriptors
+    (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``,
+    ``/proc/<this pid>/fd/N``, or a symlink leading to one of these), else None."""
+    text = os.path.abspath(os.fspath(path))
+    for _ in range(_MAX_HOPS):
+        number = _NAMED_DESCRIPTORS.get(text)
+        match = _DESCRIPTOR_PATH.fullmatch(text)
+        if match and (match["pid"] is None or int(match["pid"]) == os.getpid()):
+            number = int(match["fd"])
+        if number is not None:
+            try:
+                os.fstat(number)
+            except OSError:
+                return None
+            return number
+        if not os.path.islink(text):
+            return None
+        text = os.path.normpath(os.path.join(os.path.dirname(text), os.readlink(text)))
+    return None
+
+
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """True for a path written through in place, never replaced: an open descriptor of this
+    process (:func:`open_descriptor`), or an existing character device, FIFO or socket
+    (followed through symlinks)."""
+    if open_descriptor(path) is not None:
+        return True
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return False
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def _writable_descriptor(number: int) -> bool:
+    return (fcntl.fcntl(number, fcntl.F_GETFL) & os.O_ACCMODE) in (os.O_WRONLY, os.O_RDWR)
 
 
 def _regular_target(path: Path) -> Path:
@@ -72,7 +117,13 @@ def check_output(path: str | os.PathLike[str], *, overwrite: bool = True,
     if not text.strip():
         raise OutputError(f"the {what} path is empty")
     target = Path(text)
-    if _is_stream(target):
+    number = open_descriptor(target)
+    if number is not None:
+        if not _writable_descriptor(number):
+            raise OutputError(f"cannot write {what} {target}: descriptor {number} is not "
+                              "open for writing")
+        return target
+    if is_stream(target):
         if not os.access(target, os.W_OK):
             raise OutputError(f"cannot write {what} {target}: permission denied")
         return target
@@ -114,7 +165,14 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb",
         stream.flush()
         return
     target = Path(text)
-    if _is_stream(target):
+    number = open_descriptor(target)
+    if number is not None:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        with os.fdopen(os.dup(number), mode, encoding=encoding) as fh:
+            yield fh
+        return
+    if is_stream(target):
         with open(target, mode, encoding=encoding) as fh:
             yield fh
         return

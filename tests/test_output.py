@@ -141,3 +141,70 @@ def test_check_output_names_a_folder_that_cannot_be_created(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="cannot create the folder"):
         check_output(blocker / "sub" / "spec.json", what="spec")
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Child program: a spec through atomic_write, then JSONL records through JsonlWriter, both
+#: to the path given, between lines the child prints itself.
+_CHILD = """
+import sys
+from planner.output import atomic_write, check_output
+from planner.records.jsonl import JsonlWriter
+path = sys.argv[1]
+print("before", flush=True)
+check_output(path, overwrite=False, what="spec")
+with atomic_write(path, "w", encoding="utf-8") as fh:
+    fh.write("spec\\n")
+with JsonlWriter(path, append=False) as writer:
+    writer.write({"n": 1})
+    writer.write({"n": 2})
+print("after")
+"""
+
+
+def _child(path: str, stdout, tmp_path: Path):
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-c", _CHILD, path], stdout=stdout,
+                          stderr=subprocess.PIPE, env=env, cwd=tmp_path, timeout=60,
+                          check=False)
+
+
+@pytest.mark.parametrize("name", ["/dev/stdout", "/proc/self/fd/1", "/dev/fd/1", "link"])
+@pytest.mark.parametrize("append", [False, True])
+def test_dev_stdout_redirected_to_a_file_is_written_through(tmp_path, name, append):
+    """`plan -o /dev/stdout > out.txt` (or `>>`): the spec and the records land where the
+    shell's own output does; the redirect's file is neither refused as existing, replaced
+    by a rename (losing what was printed before), nor truncated."""
+    out = tmp_path / "out.txt"
+    out.write_text("earlier\n")
+    if name == "link":
+        (tmp_path / "link").symlink_to("/dev/stdout")
+    with open(out, "a" if append else "r+") as stdout:
+        if not append:
+            stdout.seek(0, os.SEEK_END)
+        done = _child(name, stdout, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert out.read_text() == 'earlier\nbefore\nspec\n{"n":1}\n{"n":2}\nafter\n'
+
+
+def test_dev_stdout_to_a_pipe_takes_records_without_fsync(tmp_path):
+    """`run -o /dev/stdout | cat`: a pipe cannot be fsynced (EINVAL); every record still
+    arrives and the command ends cleanly."""
+    import subprocess
+    done = _child("/dev/stdout", subprocess.PIPE, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode() == 'before\nspec\n{"n":1}\n{"n":2}\nafter\n'
+
+
+def test_a_descriptor_not_open_for_writing_is_refused(tmp_path):
+    with open(tmp_path / "in.txt", "w") as fh:
+        fh.write("x")
+    fd = os.open(tmp_path / "in.txt", os.O_RDONLY)
+    try:
+        with pytest.raises(OutputError, match=f"descriptor {fd} is not open for writing"):
+            check_output(f"/dev/fd/{fd}", what="spec")
+    finally:
+        os.close(fd)

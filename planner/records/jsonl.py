@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import CodecascadeError
+from ..output import open_descriptor
 
 
 class RecordError(CodecascadeError, ValueError):
@@ -84,8 +86,10 @@ class JsonlWriter:
     """Append records to a JSONL file, one durable line per record.
 
     ``append=False`` starts the file afresh; ``append=True`` first drops a partial last line
-    left by a killed writer. :meth:`write` takes a JSON-ready dict or an object with a
-    ``to_json()`` method.
+    left by a killed writer. A path naming one of this process's descriptors
+    (``/dev/stdout``) is written through that descriptor, neither truncated nor cut; lines
+    are fsynced only to a regular file (a pipe or a terminal cannot be). :meth:`write` takes
+    a JSON-ready dict or an object with a ``to_json()`` method.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, append: bool, fsync: bool = True,
@@ -94,12 +98,17 @@ class JsonlWriter:
         self._fsync = fsync
         self._what = what
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-        if append and self.path.exists():
-            drop_partial_tail(self.path)
+        number = open_descriptor(self.path)
         try:
-            self._fd: int | None = os.open(self.path, flags, 0o644)
+            if number is not None:
+                self._fd: int | None = os.dup(number)
+            else:
+                if append and self.path.is_file():
+                    drop_partial_tail(self.path)
+                self._fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
             raise RecordError(f"cannot write {what} {self.path}: {exc.strerror}") from None
+        self._regular = stat.S_ISREG(os.fstat(self._fd).st_mode)
 
     def write(self, record: Any) -> None:
         if self._fd is None:
@@ -109,7 +118,7 @@ class JsonlWriter:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
-        if self._fsync:
+        if self._fsync and self._regular:
             os.fsync(self._fd)
 
     def close(self) -> None:

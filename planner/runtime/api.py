@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .. import progress
 from ..errors import CodecascadeError
-from ..output import check_output
+from ..output import check_output, is_stream
 from ..problems import load_problems
 from ..records import RecordWriter, finished_task_ids, read_records
 from ..sandbox import SandboxBrokenError
@@ -116,6 +116,9 @@ def run_spec(
     if not output.parent.is_dir():
         raise RunError(f"output folder {output.parent} does not exist")
     check_output(output, what="records file")
+    if is_stream(output):
+        raise RunError(f"the records file must be a regular file (run reads it back for its "
+                       f"summary and --resume), not {os.fspath(output)!r}")
     if output.exists() and output.stat().st_size and not (resume or overwrite):
         raise RunError(f"{output} exists; pass --resume to continue it or --overwrite to "
                        "start again")

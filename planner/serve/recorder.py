@@ -18,7 +18,7 @@ import os
 import threading
 from pathlib import Path
 
-from ..output import check_output
+from ..output import check_output, is_stream
 from ..records import ProblemRecord, RecordError, RecordWriter
 from .config import ServeError
 
@@ -34,7 +34,7 @@ class Recorder:
         if not self.path.parent.is_dir():
             raise ServeError(f"records folder {self.path.parent} does not exist")
         check_output(self.path, what="records file")
-        if self.path.is_file() and self.path.stat().st_size:
+        if not is_stream(self.path) and self.path.is_file() and self.path.stat().st_size:
             try:
                 last = last_record(self.path)
             except (RecordError, OSError) as exc:

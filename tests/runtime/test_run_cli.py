@@ -125,6 +125,12 @@ def test_bad_invocations_fail_in_one_line(setup, capsys, monkeypatch, tmp_path):
                "-o", str(tmp / "k.jsonl"))
     assert code == 2 and "CODECASCADE_TEST_KEY is not set" in capsys.readouterr().err
     assert not (tmp / "k.jsonl").exists()
+    # run reads its records back (summary, --resume): a pipe or /dev/stdout would hang or
+    # be read as records, so it is refused before any request
+    fifo = tmp / "records.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/stdout"):
+        assert "must be a regular file" in error("--problems", "humaneval", "-o", str(path))
 
 
 @pytest.mark.slow
