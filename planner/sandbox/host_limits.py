@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import resource
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .jobs import Limits
@@ -21,6 +22,11 @@ from .jobs import Limits
 MIN_SOLUTION_MEMORY_MB = 64
 MIN_OPEN_FILES = 32
 MIN_PROCESSES = 16
+#: Bytes per written file below which the sandbox cannot start: it copies its runner (about
+#: 90 KiB) into each sandbox's folder, under the same limit as everything it writes.
+MIN_FILE_BYTES = 256 << 10
+#: The runner the sandbox copies (its size is named in a refusal).
+_RUNNER = Path(__file__).with_name("runner.py")
 
 _MiB = 1 << 20
 
@@ -93,6 +99,11 @@ class HostLimits:
         if self.open_files is not None and self.open_files < MIN_OPEN_FILES:
             return (f"the host's hard limit on open files (RLIMIT_NOFILE, ulimit -n) is "
                     f"{self.open_files}: the sandbox needs at least {MIN_OPEN_FILES}")
+        if self.file_size is not None and self.file_size < MIN_FILE_BYTES:
+            return (f"the host's hard limit on file size (RLIMIT_FSIZE, ulimit -f) is "
+                    f"{self.file_size >> 10} KiB: the sandbox copies its runner "
+                    f"({_RUNNER.stat().st_size >> 10} KiB) and needs at least "
+                    f"{MIN_FILE_BYTES >> 10} KiB per file")
         if dedicated_uid and self.processes is not None and self.processes < MIN_PROCESSES:
             return (f"the host's hard limit on processes (RLIMIT_NPROC, ulimit -u) is "
                     f"{self.processes}: the sandbox needs at least {MIN_PROCESSES}")

@@ -67,8 +67,10 @@ def test_lower_hard_limits_are_clamped_and_recorded(level_a):
 
 
 def test_unusable_hard_limits_are_refused_in_one_line(level_a):
+    # a file-size limit below the runner's own size: was an internal OSError (exit 1)
     for limits, word in (({"RLIMIT_NOFILE": 20}, "open files"),
-                         ({"RLIMIT_CPU": 3}, "CPU time")):
+                         ({"RLIMIT_CPU": 3}, "CPU time"),
+                         ({"RLIMIT_FSIZE": 80 << 10}, "file size")):
         proc = _python(_CLI.format(limits=limits), "sandbox", "check")
         assert proc.returncode == 2, proc.stderr
         errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
@@ -100,6 +102,7 @@ def test_probe_reports_lowered_and_unusable_limits(level_a):
     (HostLimits(80 * MiB, None, None, None, None, 30 * MiB), ("memory_mb",), "address space"),
     (HostLimits(None, 31, None, None, None, 0), ("max_open_files",), "open files"),
     (HostLimits(None, None, None, 4, None, 0), (), "CPU time"),
+    (HostLimits(None, None, 80 << 10, None, None, 0), ("max_file_mb",), "file size"),
     (HostLimits(None, None, None, None, 8, 0), ("max_processes",), "processes"),
 ])
 def test_clamping_rules(host, clamped, refusal):
