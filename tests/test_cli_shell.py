@@ -57,6 +57,16 @@ def test_usage_errors_are_one_line_naming_the_help(capsys):
         assert "--help" in err and "Usage:" not in err
 
 
+@pytest.mark.parametrize("argv", [[], ["sandbox"]])
+def test_a_group_without_its_command_shows_its_help(argv, capsys):
+    """`codecascade` alone printed its whole help folded into one `error: Usage: ...` line."""
+    code, err = _status(argv, capsys)
+    assert code == 2 and not err.startswith("error")
+    lines = err.splitlines()
+    assert lines[0].startswith("Usage: codecascade") and "Commands:" in lines
+    assert max(len(line) for line in lines) < 100
+
+
 @pytest.mark.parametrize(("argv", "line"), [
     (["plan", "--budget"],
      "error: Option '--budget' requires an argument (see 'codecascade plan --help')"),

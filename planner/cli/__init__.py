@@ -69,6 +69,17 @@ def _command_path(command: Any, argv: Sequence[str] | None, prog_name: str) -> s
     return f"{prog_name} {first}" if first in names else prog_name
 
 
+def _help_asked_for(exc: Any) -> str | None:
+    """The command's help when ``exc`` is a group called without its command
+    (``codecascade``, ``codecascade sandbox``: the library raises its help as the error), so
+    that it is shown as ``--help`` shows it, not folded into one line."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return None
+    help_text = ctx.get_help()
+    return help_text if str(exc.format_message()) == help_text else None
+
+
 def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int:
     """Run a Typer command and turn every failure into one line and an exit status.
 
@@ -94,6 +105,10 @@ def run_command(command: Any, argv: Sequence[str] | None, prog_name: str) -> int
         print("aborted", file=sys.stderr)
         return 130
     except typer.TyperException as exc:
+        help_text = _help_asked_for(exc)
+        if help_text is not None:
+            print(help_text, file=sys.stderr)
+            return 2
         print(usage_line(exc, _command_path(command, argv, prog_name)), file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
