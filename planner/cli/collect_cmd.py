@@ -9,6 +9,7 @@ import typer
 
 from . import app
 from .options import NoProgressOpt, option_names
+from .run_cmd import UNFINISHED_EXIT
 from .running import long_work
 
 #: How ``collect`` spells the fields of its options' domain objects.
@@ -58,8 +59,9 @@ def collect(
     no_progress: NoProgressOpt = False,
 ) -> None:
     """Collect every model's greedy and sampled solutions and test generations on the
-    problems, for `codecascade measure --records`. Killed, it keeps every finished
-    (model, problem); run it again with --resume to request only what is missing."""
+    problems, for `codecascade measure --records`. Every endpoint is checked before the
+    first request. Killed, it keeps every finished (model, problem); run it again with
+    --resume to request only what is missing (exit status 3 while generations failed)."""
     from ..collect import CollectOptions, Want
     from ..collect import collect as collect_generations
 
@@ -80,6 +82,10 @@ def collect(
     typer.echo(format_result(result, output))
     if result.stop is not None:
         typer.echo(result.stop.message(), err=True)
+    if result.stats.failures:
+        # as run: generations an endpoint failure kept back are not done (--resume asks
+        # again), so a script does not take the file for complete
+        raise typer.Exit(UNFINISHED_EXIT)
 
 
 def format_result(result, output: Path) -> str:

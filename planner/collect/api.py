@@ -44,12 +44,14 @@ from .work import (
 class CollectOptions:
     """How a collection proceeds: generations wanted per (model, problem) (:class:`Want`),
     batches in flight (>= 1), a cap in $ on this command's whole spending (> 0; None: no
-    cap). (The progress bar is the command line's, planner.progress.) FieldError naming a
-    bad value."""
+    cap), and whether every endpoint is checked before the first batch (``preflight``, as
+    ``run`` does). (The progress bar is the command line's, planner.progress.) FieldError
+    naming a bad value."""
 
     want: Want = field(default_factory=Want)
     concurrency: int = 8
     max_cost: float | None = None
+    preflight: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "concurrency", fields.whole(
@@ -158,7 +160,7 @@ def collect(
         batches = missing_batches(chosen, todo, options.want, existing)
         cap = CostCap(options.max_cost) if options.max_cost is not None else None
         collector = Collector(endpoints, infos, chosen, concurrency=options.concurrency,
-                              cap=cap)
+                              cap=cap, preflight=options.preflight)
         planned = sum(b.need.total for b in batches)
         with CollectedWriter(output, append=resume) as writer:
             stats = _run_with_progress(collector, batches, writer, planned, on_record)

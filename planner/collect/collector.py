@@ -9,7 +9,10 @@ asks for its greedy solution, greedy test generation, sampled solutions and samp
 generations at once; when all have come back its line is appended to the generations file
 at once (:class:`~planner.records.CollectedWriter`, one write and an fsync). A generation
 that still fails after the retries is an infrastructure failure: its row keeps the error,
-no reader counts it, and ``--resume`` asks for it again.
+no reader counts it, and ``--resume`` asks for it again. Before the first batch every endpoint
+with batches to collect passes ``run``'s pre-flight check (:mod:`planner.runtime.preflight`):
+a URL where nothing answers, a server answering 500 or HTML, a model name a proxy refuses
+stop the collection in seconds with one line, before anything is written.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from ..records import CollectedRecord, CollectedWriter, EndpointInfo
 from ..runtime.client import EndpointClient
 from ..runtime.endpoints import Endpoint
+from ..runtime.preflight import preflight_clients
 from ..runtime.prompts import solution_prompt, test_prompt
 from ..runtime.rows import solution_record, test_record
 from .budget import CostCap, batch_bound, billed_cost
@@ -53,17 +57,19 @@ class Collector:
 
     ``infos`` is each model's :class:`~planner.records.EndpointInfo` (what every line
     records), ``models`` the collection's models in order, ``cap`` an optional
-    :class:`~planner.collect.budget.CostCap`.
+    :class:`~planner.collect.budget.CostCap`; ``preflight=False`` skips the pre-flight
+    check.
     """
 
     def __init__(self, endpoints: dict[str, Endpoint], infos: dict[str, EndpointInfo],
                  models: Sequence[str], *, concurrency: int = 8,
-                 cap: CostCap | None = None) -> None:
+                 cap: CostCap | None = None, preflight: bool = True) -> None:
         self.endpoints = endpoints
         self.infos = infos
         self.models = tuple(models)
         self.concurrency = concurrency
         self.cap = cap
+        self.preflight = preflight
         self.stats = CollectStats()
         self._clients: dict[str, EndpointClient] = {}
 
@@ -73,6 +79,14 @@ class Collector:
         as soon as its batch is complete."""
         started = time.perf_counter()
         self._clients = {m: EndpointClient(self.endpoints[m]) for m in self.models}
+        if self.preflight and batches:
+            try:
+                await self._preflight(batches)
+            except BaseException:
+                for client in self._clients.values():
+                    await client.close()
+                self._clients = {}
+                raise
         queue: asyncio.Queue[tuple[int, Batch]] = asyncio.Queue()
         for position, batch in enumerate(batches):
             queue.put_nowait((position, batch))
@@ -110,6 +124,15 @@ class Collector:
             self._clients = {}
             self.stats.wall_s = time.perf_counter() - started
         return self.stats
+
+    async def _preflight(self, batches: Sequence[Batch]) -> None:
+        """Check every endpoint that has batches to collect (raises
+        :class:`~planner.runtime.preflight.PreflightError`, one line naming each failing
+        endpoint); those asked for samples are probed with ``n=2``."""
+        used = {b.model for b in batches}
+        sampled = {b.model for b in batches if b.need.samples > 1 or b.need.tests > 1}
+        await preflight_clients({m: self._clients[m] for m in self.models if m in used},
+                                probe_n=sampled)
 
     async def _admitted(self, position: int, batch: Batch) -> CollectedRecord | None:
         """The batch's record, or None when the cost cap stops the collection first

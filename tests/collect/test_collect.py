@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from cli_support import cli
 from collect_helpers import problem_rows, write_endpoints, write_problems
+from runtime.misbehaving import Misbehaving, unused_port
 
 from planner.collect import CollectOptions, Want, batch_bound, collect
 from planner.collect.work import CollectError
@@ -93,7 +94,9 @@ def test_resume_requests_only_what_is_missing_and_never_duplicates(tmp_path, rep
     server = replay_server(Faults(server_error=0.3, seed=5))
     eps = endpoints_for(tmp_path, server, max_retries=0)
     out = tmp_path / "g.jsonl"
-    options = CollectOptions(want=Want(samples=3, tests=2), concurrency=4)
+    # a server failing 30 % of requests at random, without retries, would fail the
+    # pre-flight check as often as not: this test is about what a collection keeps
+    options = CollectOptions(want=Want(samples=3, tests=2), concurrency=4, preflight=False)
     models = ["WizardCoder-Python-7B", "WizardCoder-Python-13B"]
     first = collect(eps, "humaneval", out, limit=4, models=models, options=options)
     assert first.stats.failures > 0 and first.stats.batches == 8
@@ -327,3 +330,57 @@ def test_max_cost_collects_every_batch_before_the_one_that_cannot_fit(tmp_path, 
     assert (f"spent ${spent:.6g}, and the next batch (WizardCoder-Python-13B, HumanEval/0) "
             f"could cost up to ${dear:.6g}") in captured.err
     assert "not collected: 3 batches" in captured.out
+
+
+MODEL = "WizardCoder-Python-7B"
+
+
+def _one_endpoint(tmp_path: Path, base_url: str) -> Path:
+    return write_endpoints(tmp_path / "one.toml", {
+        "defaults": {"base_url": base_url, "backoff_s": 0.01, "backoff_max_s": 0.02,
+                     "timeout_s": 2.0},
+        "models": {MODEL: {"model": MODEL, "price_per_1m_generated": 1.0}}})
+
+
+@pytest.mark.parametrize("behaviour, cause", [
+    ("unused port", "cannot be reached (GET /models): connection error"),
+    ("http500", "failed a 1-token request after 4 attempt(s): HTTP 500"),
+    ("not_json", "malformed"),
+    ("refuse", "HTTP 400 Invalid model name passed in model=WizardCoder-Python-7B"),
+])
+def test_every_endpoint_is_checked_before_the_first_batch(tmp_path, capsys, behaviour, cause):
+    """As run does: a dead or refusing endpoint stops collect at once with one line naming
+    it, exit 2, no file. Before, an unused port cost 55 s of retries and a proxy refusing
+    the model name (400) gave exit 0 and a file of failed generations."""
+    out = tmp_path / "g.jsonl"
+    args = ["-p", "humaneval", "--limit", "2", "-o", str(out), "--no-progress"]
+    if behaviour == "unused port":
+        code = cli("collect", "-e", str(_one_endpoint(
+            tmp_path, f"http://127.0.0.1:{unused_port()}/v1")), *args)
+    else:
+        with Misbehaving(behaviour, models=(MODEL,),
+                         refusal=f"Invalid model name passed in model={MODEL}") as server:
+            code = cli("collect", "-e", str(_one_endpoint(tmp_path, server.base_url)), *args)
+            # the 1-token request with n=2 and, after a 500, once without n: 4 attempts each
+            assert server.hits["/completions"] + server.hits["/chat/completions"] <= 8
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0, err
+    assert err.startswith(f"error: pre-flight check failed: endpoint '{MODEL}'") and cause in err
+    assert not out.exists()
+
+
+def test_generations_an_endpoint_failure_kept_back_make_exit_status_3(tmp_path, capsys):
+    """The endpoint passes the pre-flight check, then refuses every real request: the file
+    keeps the failed rows for --resume and the exit status says it is not complete."""
+    def refuse_all_but_the_ping(body: bytes) -> str | None:
+        return None if b"Reply with the single word OK" in body else "refuse"
+
+    out = tmp_path / "g.jsonl"
+    with Misbehaving("ok", models=(MODEL,), override=refuse_all_but_the_ping) as server:
+        code = cli("collect", "-e", str(_one_endpoint(tmp_path, server.base_url)), "-p",
+                   "humaneval", "--limit", "1", "--samples", "1", "--test-generations", "1",
+                   "-o", str(out), "--no-progress")
+    captured = capsys.readouterr()
+    assert code == 3, captured.err
+    assert "failed: 4 generations did not come back" in captured.out
+    assert [len(r.failures) for r in lines_of(out)] == [4]
