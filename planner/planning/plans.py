@@ -56,8 +56,15 @@ def plan(request: PlanRequest | Profile | str | os.PathLike[str] | None = None,
     if budget is not None:
         fields["budget"] = budget
     request = as_request(request, **fields)
+    request.require_objective()
+    return plan_in(planning_context(request))
+
+
+def plan_in(context: PlanningContext) -> CascadeSpec:
+    """:func:`plan` in a context already built (its option tables computed); the time
+    limit counts from here."""
+    request = context.request
     objective = request.require_objective()
-    context = planning_context(request)
     deadline = Deadline.after(request.time_limit())
     selector = request.selector()
     if selector.label() == NAIVE:
@@ -110,4 +117,4 @@ def _no_plan_fits(task: SelectionTask, choice: Choice, objective: Objective,
         f"${choice.planning_cost:.6g}); raise the budget or lower the budget confidence")
 
 
-__all__ = ["PlanningContext", "plan"]
+__all__ = ["PlanningContext", "plan", "plan_in"]
