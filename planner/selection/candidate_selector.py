@@ -119,10 +119,11 @@ class CandidateSelector(Selector):
         key = ("searched", id(search_task), self.budget_confidence, budgets, targets)
 
         def compute() -> CandidateSet:
-            plans = [search_task.search(Objective(target_accuracy=0.0))]
+            cheapest = search_task.search(Objective(target_accuracy=0.0))
+            plans = [cheapest]
             for budget in budgets:
                 if not task.expired():
-                    plans.append(self._fitting(task, search_task, budget))
+                    plans.append(self._fitting(task, search_task, budget, cheapest))
             if not task.expired():
                 plans += self._reaching(search_task, targets)
             return candidate_set(task.planning, plans,
@@ -144,10 +145,12 @@ class CandidateSelector(Selector):
                     raise
         return out
 
-    def _fitting(self, task: SelectionTask, search_task: SelectionTask, budget: float
-                 ) -> tuple[tuple[int, int], ...]:
+    def _fitting(self, task: SelectionTask, search_task: SelectionTask, budget: float,
+                 cheapest: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        """The method's plan for ``budget``, its budget lowered until the plan fits under
+        the cost rule (``cheapest``, the method's cheapest plan, if none does)."""
         target = budget
-        stages = search_task.search(Objective(target_accuracy=0.0))
+        stages = cheapest
         for _ in range(SEARCH_ROUNDS):
             if task.expired():
                 break
@@ -244,6 +247,11 @@ class CandidateSelector(Selector):
                 repeats=self.repeats,
                 plans=lambda: CandidateSelector.candidates(self, task, objectives))
         except OutOfTime:
+            return [self._uncorrected(c) for c in choices]
+        except SearchError:
+            # a search given what was left of the deadline found no plan in time
+            if not task.expired():
+                raise
             return [self._uncorrected(c) for c in choices]
         return [replace(c, predicted=e) for c, e in zip(choices, estimates, strict=True)]
 

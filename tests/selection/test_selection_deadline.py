@@ -309,3 +309,17 @@ def test_compare_says_when_its_selection_row_was_stopped_early(profile):
     assert row.result is not None and row.cost <= BUDGET + 1e-9
     assert compare_methods(context, Objective(budget=BUDGET), ["exact"])[-1].method == (
         "selection " + context.request.selector().label())
+
+
+def test_a_selection_from_searches_stops_at_the_deadline_too(profile):
+    """With another method the candidates come from its searches (one per budget, each
+    given what is left of the deadline); stopped, they are the searches run by then."""
+    request = StopRequest()
+    request.set()
+    with stop_requests(request):
+        spec = plan(profile, BUDGET, method="heuristic", **KW)
+    _assert_valid(spec)
+    assert spec.provenance.extra["selection"] == {
+        "stopped_early": True, "candidates_complete": False, "statement_complete": False}
+    full = plan(profile, BUDGET, method="heuristic", **KW)
+    assert full.provenance.extra["selection"]["stopped_early"] is False
