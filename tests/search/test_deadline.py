@@ -247,3 +247,22 @@ def test_the_objectives_direction_lives_in_the_goal():
     assert cheapest.first_stage_fits(np.array([1.9, 2.1])).tolist() == [True, True]
     assert most.order("acc", "cost") == ("acc", "cost")
     assert cheapest.order("acc", "cost") == ("cost", "acc")
+
+
+def test_pair_bounds_come_in_blocks_with_the_deadline_read_between_them(monkeypatch):
+    """One multiplier's pair bounds were one product (9 s on the generalised grid, past a
+    5 s limit); in blocks they are the same numbers, and a deadline stops them between
+    blocks."""
+    space = _space(5)
+    chain, goal, _ = _longest_chain_and_incumbent(space, _mid_budget(space))
+    whole = bounds.pair_bounds(chain.stages, goal, bounds.MULTIPLIERS, Deadline(math.inf))
+    n_second = chain.stages[1].rows.size
+    monkeypatch.setattr(bounds, "CHUNK_ELEMENTS", n_second)  # one first-stage row a block
+    clock = CountingClock()
+    blocked = bounds.pair_bounds(chain.stages, goal, bounds.MULTIPLIERS, Deadline(1.0, clock))
+    np.testing.assert_allclose(blocked, whole, rtol=0, atol=1e-12)
+    assert clock.reads == len(bounds.MULTIPLIERS) * chain.stages[0].rows.size
+    clock = CountingClock(expire_after=1)  # passes at the second block of the first one
+    with pytest.raises(OutOfTime):
+        bounds.pair_bounds(chain.stages, goal, bounds.MULTIPLIERS, Deadline(1.0, clock))
+    assert clock.reads == 2
