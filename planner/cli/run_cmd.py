@@ -134,6 +134,10 @@ def format_result(result, output: Path) -> str:
             "; other problems than the run's")
         lines.append(f"spec predicted ({p.split}, {p.n_problems} problems{other}): "
                      f"{_prediction(p)}")
+        if result.spec_edited:
+            lines.append("note: the spec's stages were edited after planning (k, t, l, θ, a "
+                         "model or the order changed): its prediction is for the plan as "
+                         "planned, not for these stages")
     reach = ", ".join(f"{r}/{a}" for r, a in zip(s.stage_reached, s.stage_answered,
                                                    strict=True))
     lines.append(f"stages reached/answered: {reach}; generation errors: {s.generation_errors}")

@@ -43,8 +43,9 @@ class RunResult:
     """What a run did: problems run now and skipped as already recorded, timing, the
     summary of the whole records file, the spec's own prediction (if it has one: for the
     problems it was planned or checked on), the spec's plan estimated on the finished
-    problems of the records file (``run_prediction``) and the notes on prices taken from
-    the spec."""
+    problems of the records file (``run_prediction``), the notes on prices taken from
+    the spec, and whether the spec's stages were edited after planning (its own prediction
+    is then for other stages)."""
 
     ran: int
     skipped: int
@@ -53,6 +54,7 @@ class RunResult:
     predicted: object | None
     price_notes: tuple[str, ...] = ()
     run_prediction: object | None = None
+    spec_edited: bool = False
 
 
 def spec_hash(path: str | os.PathLike[str]) -> str:
@@ -144,6 +146,7 @@ def run_spec(
     summary = summarize(output, len(plan.stages))
     return RunResult(ran=len(remaining), skipped=len(todo) - len(remaining), stats=stats,
                      summary=summary, predicted=predicted, price_notes=price_notes,
+                     spec_edited=spec.edited,
                      run_prediction=(None if predict_run is None
                                      else predict_run(spec, summary.task_ids)))
 

@@ -76,13 +76,30 @@ def test_run_writes_records_and_reports_accuracy_next_to_the_prediction(setup, c
     assert ("spec predicted (test, 115 problems; other problems than the run's: the profile "
             "'wizardcoder-humaneval' differs from the one the spec was planned on): accuracy "
             "72.0%") in printed
-    assert "predicted for the" not in printed
+    assert "predicted for the" not in printed and "edited after planning" not in printed
     # Resume: the three recorded problems are skipped, two more are run.
     code = cli("run", str(spec), "--endpoints", str(endpoints), "--problems", "humaneval",
                "-o", str(out), "--limit", "5", "--no-progress", "--resume")
     printed = capsys.readouterr().out
     assert code == 0 and "2 run now, 3 already recorded" in printed
     assert len({r.task_id for r in read_records(out)}) == 5 == len(list(read_records(out)))
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="planner.sandbox.run_batch is unavailable")
+def test_a_spec_edited_after_planning_is_said_so_next_to_its_prediction(setup, capsys):
+    """replay flags a spec whose stages were edited; run printed the stale prediction as
+    if it were for the stages it ran."""
+    spec, endpoints, tmp, _ = setup
+    edited = json.loads(spec.read_text())
+    edited["stages"][0]["theta"] = 0.5
+    (tmp / "edited.json").write_text(json.dumps(edited))
+    code = cli("run", str(tmp / "edited.json"), "--endpoints", str(endpoints), "--problems",
+               "humaneval", "-o", str(tmp / "e.jsonl"), "--limit", "1", "--no-progress")
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    lines = printed.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("spec predicted"))
+    assert lines[at + 1].startswith("note: the spec's stages were edited after planning")
 
 
 def test_bad_invocations_fail_in_one_line(setup, capsys, monkeypatch, tmp_path):
