@@ -85,4 +85,5 @@ def check(
         if not row[0].startswith(expected[name]):
             bad.append(name)
     if bad:
-        raise SandboxError(f"unexpected verdicts for: {', '.join(bad)}")
+        cause = f" ({result.broken_cause})" if result.broken else ""
+        raise SandboxError(f"unexpected verdicts for: {', '.join(bad)}{cause}")

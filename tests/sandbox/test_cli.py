@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import typer
 
@@ -35,3 +38,25 @@ def test_check_runs_the_known_batch(level_a, capsys):
     out = capsys.readouterr().out
     assert "sandbox level A, fast mode" in out
     assert "correct  pass pass pass" in out and "exits    crash" in out
+
+
+def test_check_names_the_cause_when_the_sandbox_does_not_work(level_a, capsys, monkeypatch):
+    """An interpreter that starts (the probe passes) but cannot run the sandbox's runner:
+    every cell is harness_error, and the one line says why, not only which rows."""
+    folder = Path(tempfile.mkdtemp(prefix="cc-broken-python-"))  # readable by the sandbox uid
+    try:
+        folder.chmod(0o755)
+        wrapper = folder / "python3"
+        wrapper.write_text("#!/bin/sh\ncase \"$*\" in *runner.py*) exit 1;; esac\n"
+                           "exec /usr/bin/python3 \"$@\"\n")
+        wrapper.chmod(0o755)
+        monkeypatch.delenv("CI", raising=False)  # a wrapper outside /usr runs at level B
+        assert _cli("sandbox", "check", "--python", str(wrapper)) == 2
+    finally:
+        shutil.rmtree(folder)
+    captured = capsys.readouterr()
+    assert "correct  harness_error" in captured.out
+    error = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "unexpected verdicts for: correct" in error[0]
+    # the runner's exit status, or the pipe it closed when the sandbox saw that first
+    assert "stopped working: runner" in error[0]
