@@ -161,13 +161,17 @@ async def _run(runner: CascadeRunner, problems: list, output: Path, append: bool
         except BaseException:
             await runner.close()
             raise
+    created = not output.exists()
     with RecordWriter(output, append=append) as writer:
         try:
             return await _run_with_progress(runner, problems, writer)
         except (EndpointDown, SandboxBrokenError) as exc:
+            where = f"recorded in {output}: fix the cause and run again with --resume"
+            if created and output.stat().st_size == 0:
+                output.unlink()  # a file made by this run and left empty: never leave it
+                where = f"nothing written to {output}: fix the cause and run again"
             raise RunError(f"{exc}; the run stopped after {runner.stats.problems} problem(s), "
-                           f"recorded in {output}: fix the cause and run again with --resume"
-                           ) from None
+                           f"{where}") from None
 
 
 async def _run_with_progress(runner: CascadeRunner, problems: list,

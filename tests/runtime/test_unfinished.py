@@ -251,3 +251,25 @@ def test_a_broken_sandbox_stops_the_run_and_records_nothing(replay_server, tmp_p
     assert "stopped working: " in str(info.value) and str(info.value).startswith("sandbox level")
     assert "cannot open /dev/null: Permission denied" in str(info.value)
     assert out.read_text() == ""
+
+
+@pytest.mark.skipif(not sandbox_available(), reason="planner.sandbox.run_batch is unavailable")
+def test_a_run_stopped_before_its_first_record_leaves_no_file(replay_server, tmp_path, capsys,
+                                                              broken_sandbox):
+    """The sandbox stops working on the first problem: one line, exit 2, and no empty
+    records file left behind (it said "recorded in r.jsonl" of a 0-byte file); a file
+    being resumed is kept as it was."""
+    server = replay_server()
+    spec = make_spec(tmp_path / "spec.json")
+    eps = make_endpoints(tmp_path / "endpoints.toml", server.base_url)
+    out = tmp_path / "r.jsonl"
+    args = ["run", str(spec), "--endpoints", str(eps), "--problems", "humaneval", "--limit",
+            "2", "--no-progress", "-o", str(out)]
+    assert cli(*args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "stopped working" in err
+    assert f"the run stopped after 0 problem(s), nothing written to {out}" in err
+    assert not out.exists()
+    out.write_text("")
+    assert cli(*args, "--resume") == 2
+    assert f"recorded in {out}" in capsys.readouterr().err and out.exists()
