@@ -105,4 +105,6 @@ def format_result(result, output: Path) -> str:
                      "not counted as the model's); run again with --resume to ask again")
     lines.append(f"cost: ${s.cost:.6g} now, ${result.file_cost:.6g} in the file "
                  "(reported usage x the endpoints' prices)")
+    for model, note in sorted(s.n_notes.items()):
+        lines.append(f"note: {model}'s endpoint {note}: it was asked one sample per request")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ import asyncio
 import datetime as _dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..records import CollectedRecord, CollectedWriter, EndpointInfo
 from ..runtime.client import EndpointClient
@@ -37,7 +37,8 @@ from .work import Batch
 @dataclass
 class CollectStats:
     """What this collection did: batches written, generations received and failed,
-    requests and retries, $ spent (reported usage × prices), wall seconds."""
+    requests and retries, $ spent (reported usage × prices), wall seconds, and per model
+    why its endpoint was asked one sample per request (``n`` refused or ignored)."""
 
     batches: int = 0
     generations: int = 0
@@ -46,6 +47,7 @@ class CollectStats:
     retries: int = 0
     cost: float = 0.0
     wall_s: float = 0.0
+    n_notes: dict[str, str] = field(default_factory=dict)
 
 
 def _now() -> str:
@@ -117,9 +119,11 @@ class Collector:
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            for client in self._clients.values():
+            for model, client in self._clients.items():
                 self.stats.requests += client.requests
                 self.stats.retries += client.retries
+                if client.n_note is not None:
+                    self.stats.n_notes[model] = client.n_note
                 await client.close()
             self._clients = {}
             self.stats.wall_s = time.perf_counter() - started

@@ -384,3 +384,28 @@ def test_generations_an_endpoint_failure_kept_back_make_exit_status_3(tmp_path, 
     assert code == 3, captured.err
     assert "failed: 4 generations did not come back" in captured.out
     assert [len(r.failures) for r in lines_of(out)] == [4]
+
+
+def test_the_summary_says_when_an_endpoint_was_asked_one_sample_per_request(
+        tmp_path, capsys, replay_server):
+    """As run's summary does: a server that ignores n (llama-cpp-python) or refuses it (the
+    llama.cpp server's 400) is named, with why."""
+    import re
+
+    def refuse_n(body: bytes) -> str | None:
+        return "refuse" if re.search(rb'"n":\s*[2-9]', body) else None
+
+    out = tmp_path / "g.jsonl"
+    args = ["-p", "humaneval", "--limit", "1", "--samples", "2", "--test-generations", "2",
+            "--no-progress"]
+    ignoring = replay_server(honour_n=False)
+    assert cli("collect", "-e", str(endpoints_for(tmp_path, ignoring)), "-o", str(out),
+               "--models", "WizardCoder-Python-13B", *args) == 0
+    assert ("note: WizardCoder-Python-13B's endpoint answered n=2 with 1 choice: it was "
+            "asked one sample per request") in capsys.readouterr().out
+    with Misbehaving("ok", models=(MODEL,), override=refuse_n,
+                     refusal="Only one completion choice is allowed") as server:
+        assert cli("collect", "-e", str(_one_endpoint(tmp_path, server.base_url)), "-o",
+                   str(tmp_path / "h.jsonl"), *args) == 0
+    assert (f"note: {MODEL}'s endpoint refused n=2 (HTTP 400 Only one completion choice is "
+            "allowed): it was asked one sample per request") in capsys.readouterr().out
