@@ -22,8 +22,11 @@ from .units import TABLE_COST_UNIT, per_1k_problems
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A fixed-width table; numbers right-aligned, text left-aligned."""
-    cells = [[_cell(v) for v in row] for row in rows]
+    """A fixed-width table; numbers right-aligned, text left-aligned. A column of floats
+    shows every value with the same number of decimals (``80.00`` under ``80.52``, not
+    ``80``), at most six significant digits."""
+    decimals = [_decimals([row[j] for row in rows]) for j in range(len(headers))]
+    cells = [[_cell(v, d) for v, d in zip(row, decimals, strict=True)] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for j, text in enumerate(row):
@@ -45,11 +48,23 @@ def _is_number(value: object) -> bool:
     return (isinstance(value, int | float) and not isinstance(value, bool)) or value is None
 
 
-def _cell(value: object) -> str:
+def _decimals(column: Sequence[object]) -> int | None:
+    """Decimals shared by a column whose values are all floats (or None); None otherwise,
+    or when a value needs exponent notation at six significant digits."""
+    values = [v for v in column if v is not None]
+    if not values or not all(isinstance(v, float) for v in values):
+        return None
+    shown = [f"{v:.6g}" for v in values]
+    if any("e" in text or "n" in text for text in shown):
+        return None
+    return max(len(text.partition(".")[2]) for text in shown)
+
+
+def _cell(value: object, decimals: int | None = None) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:.6g}" if decimals is None else f"{value:.{decimals}f}"
     return str(value)
 
 

@@ -54,3 +54,25 @@ def test_the_chosen_plan_stays_inside_the_figure(tmp_path, monkeypatch):
     assert seen["axes"].width > 0.8 and seen["axes"].x0 < 0.15
     assert "".join(seen["texts"]).replace("\n", " ") == f"chosen plan (★): {PLAN}"
     assert (tmp_path / "front.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_float_column_shows_its_values_with_the_same_decimals():
+    from planner.report import format_table
+
+    text = format_table(["acc %", "$/1k problems", "n", "plan"],
+                        [[80.52, 2.0464, 3, "a"], [80.0, 2.074, 12, "b"], [None, 0.5, 1, "c"]])
+    rows = [line.split() for line in text.splitlines()[2:]]
+    assert rows == [["80.52", "2.0464", "3", "a"], ["80.00", "2.0740", "12", "b"],
+                    ["-", "0.5000", "1", "c"]]
+    assert format_table(["x"], [[1.5e-9], [2.0]]).splitlines()[2:] == ["1.5e-09", "      2"]
+
+
+def test_the_profile_table_prints_every_price_with_two_decimals():
+    from planner.measure.summary import format_summary, profile_summary
+    from planner.profile import load_profile
+
+    text = format_summary(profile_summary(load_profile("humaneval-extra")))
+    prices = {line.split()[0]: line.split()[1] for line in text.splitlines()[2:9]}
+    assert prices["gpt-3.5-turbo"] == "2.00" and prices["WizardCoder-Python-7B"] == "1.91"
+    assert prices["gpt-4"] == "60.00" and prices["CodeLlama-34B-Instruct"] == "1.00"
+    assert len(text.splitlines()[0]) <= 92

@@ -103,23 +103,35 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _price(per_1m: float) -> str:
+    """A price in $ per million tokens: two decimals, two significant digits below $0.10."""
+    return f"{per_1m:.2f}" if per_1m == 0 or per_1m >= 0.1 else f"{per_1m:.2g}"
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """A fixed-width table of :func:`profile_summary` for the terminal."""
-    header = (f"{'model':<26} {'$/M gen':>9} {'probs':>5} {'samples':>7} {'greedy':>7} "
-              f"{'sampled':>7} {'tests':>5} {'lines':>6} {'valid':>6} {'tok/sol':>7} "
-              f"{'tok/test':>8}")
+    """A fixed-width table of :func:`profile_summary` for the terminal (prices with two
+    decimals, or two significant digits below $0.10; a problems column only when the
+    models differ in how many they cover)."""
+    models = summary["models"]
+    width = max([5, *(len(m["name"]) for m in models)])
+    per_model_problems = len({m["problems"] for m in models}) > 1
+    header = (f"{'model':<{width}} {'$/M gen':>8}" + (f" {'probs':>5}" if per_model_problems
+                                                    else "")
+              + f" {'samples':>7} {'greedy':>6} {'sampled':>7} {'tests':>5} {'lines':>5} "
+              f"{'valid':>6} {'tok/sol':>7} {'tok/test':>8}")
     rows = [header, "-" * len(header)]
-    for m in summary["models"]:
+    for m in models:
         rows.append(
-            f"{m['name'][:26]:<26} {m['price_per_1m_generated']:>9.4g} {m['problems']:>5} "
-            f"{_fmt(m['samples_per_problem'], '.0f'):>7} "
-            f"{_pct(m['greedy_pass_at_1']):>7} {_pct(m['sampled_pass_at_1']):>7} "
+            f"{m['name']:<{width}} {_price(m['price_per_1m_generated']):>8}"
+            + (f" {m['problems']:>5}" if per_model_problems else "")
+            + f" {_fmt(m['samples_per_problem'], '.0f'):>7} "
+            f"{_pct(m['greedy_pass_at_1']):>6} {_pct(m['sampled_pass_at_1']):>7} "
             f"{_fmt(m['test_generations_per_problem'], '.0f'):>5} "
-            f"{_fmt(m['assert_lines_per_problem'], '.0f'):>6} "
+            f"{_fmt(m['assert_lines_per_problem'], '.0f'):>5} "
             f"{_pct(m['lines_holding_for_reference']):>6} "
             f"{_fmt(m['mean_solution_tokens'], '.0f'):>7} "
             f"{_fmt(m['mean_test_generation_tokens'], '.0f'):>8}")
