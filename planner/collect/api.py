@@ -23,7 +23,7 @@ from .. import fields, progress
 from ..output import check_output
 from ..problems import load_problems
 from ..records import CollectedRecord, CollectedWriter
-from ..runtime.endpoints import Endpoint, EndpointError, load_endpoints
+from ..runtime.endpoints import Endpoint, EndpointError, check_keys, load_endpoints
 from ..testlines import LINE_POSITIONS
 from .budget import CostCap, Stop
 from .collector import Collector, CollectStats
@@ -139,8 +139,8 @@ def collect(
     warn = warn or (lambda message: print(f"warning: {message}", file=sys.stderr))
     endpoints = load_endpoints(endpoints_path)
     chosen = select_models(endpoints, models, str(endpoints_path))
+    check_keys(endpoints, chosen, str(endpoints_path))
     for model in chosen:
-        endpoints[model].api_key()
         endpoints[model].price_generated  # noqa: B018  an unknown price is never $0
     todo = load_problems(problems, limit=limit, task_ids=task_ids)
     if check_output(output, what="generations file") is None or (

@@ -97,8 +97,9 @@ class Sampling:
             raise SamplingFieldError(
                 f"{{replicates}} = {self.replicates} would need about "
                 f"{per_replicate * self.replicates / gib:,.0f} GiB for the estimator's "
-                f"draws on this profile; this machine has {memory / gib:,.0f} GiB (at most "
-                f"{memory // per_replicate:,} replicates fit)", "replicates")
+                f"draws on this profile; this machine has {memory / gib:,.0f} GiB in all, which "
+                f"would hold at most {memory // per_replicate:,} replicates with nothing else "
+                f"running", "replicates")
 
     def key(self) -> dict[str, int]:
         """What of it changes an estimate: R and the seed for random subsets, nothing for

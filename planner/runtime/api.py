@@ -27,7 +27,7 @@ from ..sandbox import SandboxBrokenError
 from ..sandbox.grid import Executor, GridConfig, SandboxExecutor
 from ..spec import CascadeSpec
 from ..units import money
-from .endpoints import check_covers, load_endpoints
+from .endpoints import check_covers, check_keys, load_endpoints
 from .failures import EndpointDown
 from .pricing import priced_endpoints
 from .runner import CascadeRunner, RunOptions, RunStats
@@ -110,8 +110,7 @@ def run_spec(
     digest = spec_hash(spec_path)
     endpoints = load_endpoints(endpoints_path)
     check_covers(endpoints, plan.models)
-    for model in plan.models:
-        endpoints[model].api_key()
+    check_keys(endpoints, plan.models, str(endpoints_path))
     endpoints, price_notes = priced_endpoints(endpoints, spec)
     todo = load_problems(problems, limit=limit, task_ids=task_ids)
     output = Path(output)

@@ -245,6 +245,11 @@ class EndpointClient:
 
     def _parse(self, response: Any, n: int, attempts: int, wait: float) -> list[Generation]:
         """The choices of a response (at most ``n``; fewer when the server ignored ``n``)."""
+        if isinstance(response, str | bytes):  # the client's answer to a non-JSON body
+            start = (response if isinstance(response, str)
+                     else response.decode("utf-8", "replace"))[:40]
+            raise _AttemptFailed(Failure(FailureKind.BAD_RESPONSE,
+                                         f"malformed response: not JSON ({start!r})"))
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
             raise _AttemptFailed(Failure(FailureKind.BAD_RESPONSE,

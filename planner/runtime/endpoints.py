@@ -228,3 +228,13 @@ def check_covers(endpoints: dict[str, Endpoint], models: Iterable[str]) -> None:
     if missing:
         known = ", ".join(sorted(endpoints)) or "none"
         raise EndpointError(f"no endpoint for spec model(s) {missing}; the file defines: {known}")
+
+
+def check_keys(endpoints: dict[str, Endpoint], models: Iterable[str], source: str) -> None:
+    """Every chosen model's ``api_key_env`` variable must be set: EndpointError naming
+    ``source`` (the endpoints file), the endpoint and the variable, never its value."""
+    for model in models:
+        try:
+            endpoints[model].api_key()
+        except EndpointError as exc:
+            raise EndpointError(f"{source}: {exc}") from None

@@ -85,7 +85,7 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     server cannot start. ``executor`` replaces the sandbox (tests). Drift detection is off
     until :meth:`Prepared.watch_drift` is given the predictions."""
     from ..runtime.api import spec_hash
-    from ..runtime.endpoints import check_covers, load_endpoints
+    from ..runtime.endpoints import check_covers, check_keys, load_endpoints
     from ..runtime.pricing import priced_endpoints
     from ..runtime.runner import CascadeRunner, OnFailure, RunOptions
     from ..spec import load_spec
@@ -93,8 +93,7 @@ def prepare(options: ServeOptions, *, executor: Executor | None = None) -> Prepa
     spec = load_spec(options.spec)
     endpoints = load_endpoints(options.endpoints)
     check_covers(endpoints, spec.models)
-    for model in spec.models:
-        endpoints[model].api_key()
+    check_keys(endpoints, spec.models, str(options.endpoints))
     endpoints, price_notes = priced_endpoints(endpoints, spec)
     token = load_token(options.api_key_env)
     if options.fallback == REJECT:

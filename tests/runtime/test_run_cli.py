@@ -140,7 +140,9 @@ def test_bad_invocations_fail_in_one_line(setup, capsys, monkeypatch, tmp_path):
     keyed = make_endpoints(tmp / "keyed.toml", server.base_url, "CODECASCADE_TEST_KEY")
     code = cli("run", str(spec), "--endpoints", str(keyed), "--problems", "humaneval",
                "-o", str(tmp / "k.jsonl"))
-    assert code == 2 and "CODECASCADE_TEST_KEY is not set" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "CODECASCADE_TEST_KEY is not set" in err
+    assert f"{keyed}: endpoint " in err  # the file the variable is named in
     assert not (tmp / "k.jsonl").exists()
     # run reads its records back (summary, --resume): a pipe or /dev/stdout would hang or
     # be read as records, so it is refused before any request

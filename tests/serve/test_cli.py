@@ -42,7 +42,7 @@ def test_bad_inputs_are_one_line_and_exit_2(files, capsys, monkeypatch):
     keyed = write_endpoints(tmp / "keyed.toml", "http://127.0.0.1:9/v1",
                             api_key_env="NO_SUCH_KEY_VAR")
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
-    _fails(capsys, str(spec), "-e", str(keyed), expect="NO_SUCH_KEY_VAR is not set")
+    _fails(capsys, str(spec), "-e", str(keyed), expect=f"{keyed}: endpoint ")
     monkeypatch.delenv("SERVE_TOKEN_UNSET", raising=False)
     _fails(capsys, *base, "--api-key-env", "SERVE_TOKEN_UNSET", expect="is not set or empty")
     err = _fails(capsys, *base, "--api-key-env", "sk-live 1234", expect="must name")
