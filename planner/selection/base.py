@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -113,6 +114,14 @@ class SelectionTask:
     def expired(self) -> bool:
         """Whether the task's deadline has passed (never without one)."""
         return self.deadline is not None and self.deadline.expired()
+
+    def time_left(self) -> float:
+        """Seconds left of the task's deadline (infinite without one; 0 once stopped)."""
+        return math.inf if self.deadline is None else self.deadline.remaining()
+
+    def clock(self) -> float:
+        """The deadline's clock (``time.perf_counter`` without one), seconds."""
+        return time.perf_counter() if self.deadline is None else self.deadline.clock()
 
     @property
     def n_problems(self) -> int:

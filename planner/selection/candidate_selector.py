@@ -36,8 +36,15 @@ import numpy as np
 from ..search.deadline import OutOfTime
 from ..search.errors import BudgetTooLowError, SearchError
 from ..search.objective import TOLERANCE, Objective
+from ..search.stages import stages_from_codes
 from .base import Choice, SelectionError, SelectionTask, Selector
-from .candidates import CandidateSet, CandidateSource, PlanFamily, candidate_set
+from .candidates import (
+    CandidateSet,
+    CandidateSource,
+    PlanFamily,
+    candidate_set,
+    single_model_codes,
+)
 from .honest import PredictionMethod, cost_bounds, honest_estimates, nested_outcome
 from .predict import in_sample_estimate
 
@@ -111,24 +118,38 @@ class CandidateSelector(Selector):
         with other numbers): for every budget, the method's plan, its budget lowered until
         the plan fits under the cost rule with ``task``'s true numbers (at most
         ``SEARCH_ROUNDS`` searches), for every target accuracy the method's cheapest plan
-        reaching it, plus the cheapest plan. Cached per task. Past the task's deadline
-        only the cheapest plan is searched for (each search gets what is left of it), and
-        the set is marked incomplete."""
+        reaching it, plus the cheapest plan. Cached per task.
+
+        Under the task's deadline each search gets what is left of it, and no search
+        starts with less time left than the cheapest plan's search took (every search
+        pays a setup that does not stop at the deadline: half a second on the generalised
+        grid); the set is then marked incomplete. Past the deadline before any search, the
+        cheapest single-model plan stands in for the cheapest plan."""
         budgets = tuple(sorted({o.budget for o in objectives if o.is_budget}))
         targets = tuple(sorted({o.target_accuracy for o in objectives if not o.is_budget}))
         key = ("searched", id(search_task), self.budget_confidence, budgets, targets)
+        scored_on = None if search_task is task else search_task.planning
 
         def compute() -> CandidateSet:
+            if task.expired():
+                return candidate_set(task.planning, [_cheapest_single(search_task)],
+                                     scored_on, complete=False)
+            started = task.clock()
             cheapest = search_task.search(Objective(target_accuracy=0.0))
+            setup = task.clock() - started
             plans = [cheapest]
+            complete = True
             for budget in budgets:
-                if not task.expired():
-                    plans.append(self._fitting(task, search_task, budget, cheapest))
-            if not task.expired():
+                if task.time_left() > setup:
+                    plans.append(self._fitting(task, search_task, budget, cheapest, setup))
+                else:
+                    complete = False
+            if targets and task.time_left() > setup:
                 plans += self._reaching(search_task, targets)
-            return candidate_set(task.planning, plans,
-                                 None if search_task is task else search_task.planning,
-                                 complete=not task.expired())
+            elif targets:
+                complete = False
+            return candidate_set(task.planning, plans, scored_on,
+                                 complete=complete and not task.expired())
 
         return task.memo(key, compute)
 
@@ -146,13 +167,15 @@ class CandidateSelector(Selector):
         return out
 
     def _fitting(self, task: SelectionTask, search_task: SelectionTask, budget: float,
-                 cheapest: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+                 cheapest: tuple[tuple[int, int], ...], setup: float = 0.0
+                 ) -> tuple[tuple[int, int], ...]:
         """The method's plan for ``budget``, its budget lowered until the plan fits under
-        the cost rule (``cheapest``, the method's cheapest plan, if none does)."""
+        the cost rule (``cheapest``, the method's cheapest plan, if none does); no round
+        starts with ``setup`` seconds or less left of the task's deadline."""
         target = budget
         stages = cheapest
         for _ in range(SEARCH_ROUNDS):
-            if task.expired():
+            if task.time_left() <= setup:
                 break
             try:
                 stages = search_task.search(Objective(budget=target))
@@ -286,3 +309,9 @@ class CandidateSelector(Selector):
             raise SelectionError(f"selection {self.name!r}: no knob value could be tuned")
         return best, scores, True
 
+
+
+def _cheapest_single(task: SelectionTask) -> tuple[tuple[int, int], ...]:
+    """The cheapest single-model plan of ``task`` (no search: a vectorised front)."""
+    front = single_model_codes(task.planning)
+    return stages_from_codes(front.codes[int(np.argmin(front.cost))])
