@@ -53,7 +53,8 @@ def refine_result(context: PlanningContext, result: SearchResult, objective: Obj
     is refined. At ``deadline`` (default: none, or Ctrl-C on the command line) it stops
     with the best plan so far (``refinement.stopped``), leaving time for the simulations
     that predict a sharing plan afterwards (one per part of the split: planner.search.
-    sharing's ``reserve``); past it, nothing is refined (``refinement`` None)."""
+    sharing's ``reserve``); past it (before the refinement, or once the exact front of
+    the neighbours took what was left), nothing is refined (``refinement`` None)."""
     start = time.perf_counter()
     if deadline is None:
         deadline = Deadline.after(None)
@@ -69,6 +70,8 @@ def refine_result(context: PlanningContext, result: SearchResult, objective: Obj
             bases = [context.stages_plan(normalise_stages(context.planning,
                                                           stages_from_codes(codes)))
                      for codes in front.codes[lo:hi]]
+            if deadline.expired():  # the front took what was left: nothing to simulate
+                return SharedResult(result, None, time.perf_counter() - start)
         reserve = 1 if context.heldout is None else 2
         refinement = refine_with_sharing(context.simulator(), plan, objective, context.grid,
                                          bases, deadline, reserve=reserve)
