@@ -8,21 +8,17 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from planner.estimate import EstimateError, draw_subsets, estimate_plan, stage_outcomes
+from planner.estimate import EstimateError, estimate_plan, stage_outcomes
 from planner.estimate.draws import counted_lines
-from planner.estimate.replicates import generic_replicates
 from planner.measure import sources
 from planner.measure.build import ProblemPool, generation_arrays, line_informative
 from planner.measure.sources import LINE_POSITIONS, ModelGenerations, ProblemGenerations, Sample
-from planner.options import SCORING_RULES, THETA_STEPS, CascadePlan, Stage, StageOption
+from planner.options import SCORING_RULES, CascadePlan, Stage, StageOption
 from planner.problems import Problem
-from planner.profile import ModelInfo, Profile, _replace
+from planner.profile import ModelInfo, Profile
 from planner.records import TestRecord
 from planner.runtime.runner import _own_columns
-from planner.synthetic import synthetic_profile
 from planner.testlines import counts_every_line
 from planner.vocabulary import ScoringRule
 
@@ -94,31 +90,6 @@ def test_a_profile_without_the_mask_refuses_the_projects_rules_only():
             estimate_plan(old, plan(rule), replicates=4)
         message = str(info.value)
         assert "\n" not in message and "--line-mask-of" in message and rule in message
-
-
-@settings(max_examples=20, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), data=st.data())
-def test_fast_path_equals_explicit_matrices_with_a_mask(seed, data):
-    """The prefix-sum fast path and the explicit per-replicate matrices agree replicate by
-    replicate when a third of the pooled lines are solution-independent."""
-    base = synthetic_profile(n_models=1, n_problems=6, n_samples=12, n_tests=12, seed=seed)
-    rng = np.random.default_rng(seed)
-    profile = _replace(base, line_informative=rng.random(base.line_informative.shape) < 0.67)
-    options = data.draw(st.lists(st.builds(
-        StageOption, k=st.integers(2, 6), t=st.integers(1, 5), l=st.integers(1, 5),
-        theta=st.sampled_from(THETA_STEPS), rule=st.sampled_from(SCORING_RULES)),
-        min_size=1, max_size=10))
-    idx = np.arange(6)
-    out = stage_outcomes(profile, 0, options, idx, replicates=5, seed=seed,
-                         keep_replicates=True)
-    draws = draw_subsets(profile, 0, idx, k_max=max(o.k for o in options),
-                         t_max=max(o.t for o in options), replicates=5, seed=seed,
-                         sampling="random")
-    accept, correct, cost, _ = generic_replicates(profile, 0, options, draws, None)
-    np.testing.assert_array_equal(out.replicate_accept, accept)
-    np.testing.assert_array_equal(out.replicate_correct, correct)
-    np.testing.assert_allclose(out.replicate_cost, cost)
 
 
 def test_greedy_options_by_hand_with_a_mask():
