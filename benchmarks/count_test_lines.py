@@ -10,7 +10,7 @@ compile alone (and every solution fails it). For CodeGen-Mono-16B (CodeT's Human
 test generations) and WizardCoder-Python 7B/13B/34B (the seed paper's release) this counts
 kept test lines, those that do not compile alone (compiled in a child process, never run),
 those of them that open a bracket they do not close (a statement split over lines), and
-the lines planner.testlines.solution_independent finds (always true, or never naming the
+the lines planner.testlines.solution_independent finds (always true, or never calling the
 function under test). Prints a table and writes benchmarks/results/count_test_lines.json.
 """
 

@@ -9,7 +9,7 @@ generated-token count), the greedy solution, and the recorded test generations l
 (which pooled assert line each line position is, or -1, and that line's token count).
 Optionally it says which pooled assert lines are *informative*: ``line_informative`` [P, Q]
 is False for a line whose verdict does not depend on the solution (it cannot fail, or it
-never names the function under test: :func:`planner.testlines.solution_independent`).
+never calls the function under test: :func:`planner.testlines.solution_independent`).
 The project's own scoring rules (``pass_fraction``, ``consensus``) leave such lines out, as
 ``codecascade run`` does; the ``paper`` rule counts every raw assert line. Profiles written
 before the mask existed have none (``None``: unknown); the estimator then refuses the

@@ -52,8 +52,20 @@ def solution_independent(line: str, entry_point: str) -> bool:
     """True when the verdict of the assert ``line`` does not depend on the solution: a
     line that cannot fail (its test is always true: ``assert True``, ``assert 1``, a
     non-empty tuple such as ``assert (isinstance(x, list), "msg")``, which Python warns
-    about, a lambda) or that never names the function under test ``entry_point``
-    (``assert 1 + 1 == 2``, ``assert False``).
+    about, a lambda) or whose test never calls the function under test ``entry_point``.
+
+    "Calls" means that the name ``entry_point`` (or an attribute of that name, as in
+    ``Solution().f(x)``) occurs anywhere inside a call expression: as its callee
+    (``f(x)``, ``(lambda: f(1))()``, ``f.__call__(1)``) or anywhere in its arguments
+    (``map(f, xs)``, ``sorted(xs, key=f)``, ``reduce(f, xs)``, ``all(g(1) for g in [f])``),
+    since a higher-order function may call it. Everything else does not call it and is
+    solution-independent: no mention at all (``assert 1 + 1 == 2``, ``assert False``) and
+    a bare reference to the function object (``assert f``, ``assert f is not None``,
+    ``assert f != None``, ``assert not f is None``, ``assert f.__name__ == "f"``), which
+    holds for every solution that defines ``f`` (a solution that does not define it
+    fails every line alike). The rule is conservative: any mention inside a call counts
+    as calling, so ``assert callable(f)`` and ``assert f.__name__.startswith("f")`` are
+    kept though they cannot tell two definitions apart.
 
     Such a line says nothing about a solution. The project's own scoring rules
     (``pass_fraction``, ``consensus``) leave it out of the pass matrix; the ``paper`` rule
@@ -75,9 +87,7 @@ def solution_independent(line: str, entry_point: str) -> bool:
     test = tree.body[0].test
     if _always_true(test):
         return True
-    return not any((isinstance(node, ast.Name) and node.id == entry_point)
-                   or (isinstance(node, ast.Attribute) and node.attr == entry_point)
-                   for node in ast.walk(test))
+    return not _calls(test, entry_point)
 
 
 def counts_every_line(rule: ScoringRule) -> bool:
@@ -88,6 +98,20 @@ def counts_every_line(rule: ScoringRule) -> bool:
     (:mod:`planner.runtime.runner`) and the estimator (:mod:`planner.estimate.draws`, on a
     profile's ``line_informative`` mask) both ask it."""
     return rule is ScoringRule.PAPER
+
+
+def _calls(test: ast.expr, entry_point: str) -> bool:
+    """True when ``entry_point`` is named (a name or an attribute) inside a call in
+    ``test``: one pass over the tree, each node with whether a call encloses it."""
+    stack: list[tuple[ast.AST, bool]] = [(test, False)]
+    while stack:
+        node, in_call = stack.pop()
+        in_call = in_call or isinstance(node, ast.Call)
+        if in_call and ((isinstance(node, ast.Name) and node.id == entry_point)
+                        or (isinstance(node, ast.Attribute) and node.attr == entry_point)):
+            return True
+        stack.extend((child, in_call) for child in ast.iter_child_nodes(node))
+    return False
 
 
 def _always_true(node: ast.expr) -> bool:

@@ -160,6 +160,6 @@ def _add_line_mask(profile: str, output_path: str, sources: MeasureSources,
              "replacing a different mask" if result.had_mask else "added")
     typer.echo(f"wrote {result.path}: line mask {state}; "
                f"{record['solution_independent_pooled_lines']:,} of "
-               f"{record['pooled_lines']:,} pooled assert lines cannot fail or never name the "
+               f"{record['pooled_lines']:,} pooled assert lines cannot fail or never call the "
                f"function under test; nothing executed, no verdict changed; fingerprint "
                f"{result.profile.fingerprint()[:12]}")

@@ -18,7 +18,7 @@ def profile_command(
 ) -> None:
     """Per model: price ($ per million generated tokens), problems, samples, greedy and
     sampled pass@1, assert lines per problem, share of lines that hold for the reference
-    solution, mean tokens, and how many kept assert lines cannot fail or never name the
+    solution, mean tokens, and how many kept assert lines cannot fail or never call the
     function under test (left out by pass_fraction and consensus); plus provenance."""
     from ..measure.summary import format_summary, profile_summary
     from ..profile import load_profile

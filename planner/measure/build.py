@@ -304,8 +304,9 @@ def line_mask_record(mask: np.ndarray, n_lines: Sequence[int], how: str) -> dict
     lines it leaves out."""
     real = np.arange(mask.shape[1])[None, :] < np.asarray(n_lines)[:, None]
     return {"rule": "planner.testlines.solution_independent (False: the line cannot fail or "
-                    "never names the function under test; left out by the pass_fraction "
-                    "and consensus rules, counted by the paper rule)",
+                    "never calls the function under test, i.e. names it inside no call; "
+                    "left out by the pass_fraction and consensus rules, counted by the "
+                    "paper rule)",
             "how": how, "pooled_lines": int(real.sum()),
             "solution_independent_pooled_lines": int((real & ~mask).sum())}
 

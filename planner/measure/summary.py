@@ -140,7 +140,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         masked = ", ".join(f"{m['name']} {m['solution_independent_lines']:,} of "
                            f"{m['kept_assert_lines']:,}" for m in counts
                            if m["kept_assert_lines"]) or "no model has test lines"
-        mask_note = (f"assert lines that cannot fail or never name the function under test "
+        mask_note = (f"assert lines that cannot fail or never call the function under test "
                      f"(left out by the pass_fraction and consensus rules, counted by the "
                      f"paper rule): {masked}")
     else:

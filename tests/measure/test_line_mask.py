@@ -18,9 +18,9 @@ from planner.output import OutputError
 from planner.profile import ARRAY_SPECS, load_profile, save_profile
 from planner.testlines import solution_independent
 
-#: Lines put into the fake release's test generations: always true, or never naming f.
+#: Lines put into the fake release's test generations: always true, or never calling f.
 INDEPENDENT = ("assert (isinstance(f(), int), lambda x: len(x))", "assert True",
-               "assert 1 + 1 == 2")
+               "assert 1 + 1 == 2", "assert f is not None")
 
 
 def _with_independent_lines(wizard_dir: Path) -> Path:
