@@ -184,6 +184,13 @@ class _Slot:
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             self._drain_stderr()
+            # a runner that died names itself by its exit status, as recv says it, whichever
+            # of the write and the death the sandbox saw first
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=2.0)
+            if self.proc.returncode is not None:
+                raise _SandboxDied(f"runner exited with status {self.proc.returncode}"
+                                   f"{self._stderr_tail()}") from None
             raise _SandboxDied(f"runner pipe closed ({exc}){self._stderr_tail()}") from None
 
     def _drain_stderr(self, timeout: float = 2.0) -> None:

@@ -58,5 +58,6 @@ def test_check_names_the_cause_when_the_sandbox_does_not_work(level_a, capsys, m
     assert "correct  harness_error" in captured.out
     error = [line for line in captured.err.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and "unexpected verdicts for: correct" in error[0]
-    # the runner's exit status, or the pipe it closed when the sandbox saw that first
-    assert "stopped working: runner" in error[0]
+    # the runner's exit status, also when the sandbox saw the closed pipe first (it said
+    # "runner pipe closed (Broken pipe)" about one run in four)
+    assert "stopped working: runner exited with status 1" in error[0]
