@@ -27,12 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 RESULT = ROOT / "benchmarks" / "results" / "count_test_lines.json"
 
+#: Compiles each source of a JSON list read from stdin; writes a JSON list of bools.
 _COMPILER = """
 import json, sys, warnings
 warnings.simplefilter("ignore")
 def ok(source):
     try:
-        compile(source, "<line>", "exec")
+        compile(source, "<source>", "exec")
         return True
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
@@ -40,9 +41,12 @@ json.dump([ok(s) for s in json.load(sys.stdin)], sys.stdout)
 """
 
 
-def compiles(sources: list[str]) -> list[bool]:
+def compiles(sources: list[str], timeout: float = 3600.0) -> list[bool]:
+    """Whether each model-written source compiles, decided in a child interpreter (a
+    pathological text can crash the compiler; model output never runs in this process).
+    Also used by tests/runtime/test_extract_corpus.py."""
     done = subprocess.run([sys.executable, "-I", "-c", _COMPILER], input=json.dumps(sources),
-                          capture_output=True, text=True, timeout=3600, check=True)
+                          capture_output=True, text=True, timeout=timeout, check=True)
     return json.loads(done.stdout)
 
 

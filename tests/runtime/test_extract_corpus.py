@@ -9,9 +9,8 @@ Compiling model output happens in a child process, never in the test's own.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -20,24 +19,14 @@ from planner.runtime.fences import parse_blocks
 
 pytestmark = pytest.mark.slow
 
-#: Compiles each source of a JSON list read from stdin; writes a JSON list of bools.
-_COMPILER = """
-import json, sys, warnings
-warnings.simplefilter("ignore")
-def ok(source):
-    try:
-        compile(source, "<answer>", "exec")
-        return True
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-json.dump([ok(s) for s in json.load(sys.stdin)], sys.stdout)
-"""
-
 
 def compiles(sources: list[str]) -> list[bool]:
-    done = subprocess.run([sys.executable, "-I", "-c", _COMPILER], input=json.dumps(sources),
-                          capture_output=True, text=True, timeout=600, check=True)
-    return json.loads(done.stdout)
+    """benchmarks/count_test_lines.py's child-process compile check (one home for it)."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "count_test_lines.py"
+    spec = importlib.util.spec_from_file_location("count_test_lines", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.compiles(sources, timeout=600)
 
 
 def without_fence_lines(text: str) -> str:
