@@ -12,3 +12,18 @@ def cli(*args: str) -> int:
 
     _register_commands()
     return run_command(typer.main.get_command(app), list(args), "codecascade")
+
+
+def saved_profile(tmp_path_factory, profile=None, *, seed: int = 2) -> str:
+    """``profile`` saved as a .npz file in a fresh temporary folder (default: the synthetic
+    profile the command-line tests plan on, 3 models × 40 problems × 20 samples and 20 test
+    generations, drawn with ``seed``); its path as a string."""
+    from planner.profile import save_profile
+    from planner.synthetic import synthetic_profile
+
+    if profile is None:
+        profile = synthetic_profile(n_models=3, n_problems=40, n_samples=20, n_tests=20,
+                                    seed=seed)
+    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
+    save_profile(profile, path)
+    return str(path)

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from cli_support import saved_profile
 
 from planner.cli import main
 from planner.planning import plan
-from planner.profile import save_profile
 from planner.replay import replay_spec
 from planner.spec import save_spec
-from planner.synthetic import synthetic_profile
 
 REPLICATES = 16
 
@@ -23,10 +22,7 @@ pytestmark = pytest.mark.usefixtures("private_cache")
 
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
-    save_profile(synthetic_profile(n_models=3, n_problems=40, n_samples=20, n_tests=20,
-                                   seed=3), path)
-    return path
+    return saved_profile(tmp_path_factory, seed=3)
 
 
 @pytest.fixture(scope="module")

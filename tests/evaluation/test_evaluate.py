@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from cli_support import cli
+from cli_support import cli, saved_profile
 
 from planner.errors import CodecascadeError
 from planner.evaluation import (
@@ -20,7 +20,6 @@ from planner.evaluation import (
     protocol_splits,
     summarise,
 )
-from planner.profile import save_profile
 from planner.synthetic import synthetic_profile
 
 pytestmark = pytest.mark.usefixtures("private_cache")
@@ -33,9 +32,7 @@ def profile():
 
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory, profile):
-    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
-    save_profile(profile, path)
-    return str(path)
+    return saved_profile(tmp_path_factory, profile)
 
 
 

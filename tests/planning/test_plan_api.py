@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_support import cli
+from cli_support import cli, saved_profile
 
 from planner.planning import (
     PlanRequest,
@@ -17,8 +17,6 @@ from planner.planning import (
     planning_context,
     run_search,
 )
-from planner.profile import save_profile
-from planner.synthetic import synthetic_profile
 from planner.vocabulary import MethodName, ObjectiveKind, SolverStatus
 
 REPLICATES = 16
@@ -29,10 +27,7 @@ pytestmark = pytest.mark.usefixtures("private_cache")
 
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
-    save_profile(synthetic_profile(n_models=3, n_problems=40, n_samples=20, n_tests=20,
-                                   seed=2), path)
-    return str(path)
+    return saved_profile(tmp_path_factory)
 
 
 

@@ -6,22 +6,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_support import cli
+from cli_support import cli, saved_profile
 
 from planner.cli import plan_main
-from planner.profile import save_profile
 from planner.spec import load_spec, validate_spec_json
-from planner.synthetic import synthetic_profile
 
 pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
-    save_profile(synthetic_profile(n_models=3, n_problems=40, n_samples=20, n_tests=20,
-                                   seed=2), path)
-    return str(path)
+    return saved_profile(tmp_path_factory)
 
 
 #: Today's rule on the paper's first split: these tests check the search methods' path.

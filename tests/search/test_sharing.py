@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from cli_support import cli
+from cli_support import cli, saved_profile
 
 from planner.estimate import PlanSimulator, simulate_plan
 from planner.options import CascadePlan, Stage, StageOption, default_grid, paper_grid
@@ -22,7 +22,6 @@ from planner.planning import (
     run_search,
     spec_from_result,
 )
-from planner.profile import save_profile
 from planner.replay import replay_spec
 from planner.search import Objective
 from planner.search.sharing import refine_with_sharing, sharing_variants, simulate_point
@@ -42,9 +41,7 @@ def profile():
 
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory, profile):
-    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
-    save_profile(profile, path)
-    return str(path)
+    return saved_profile(tmp_path_factory, profile)
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_support import cli
+from cli_support import cli, saved_profile
 
 from planner.planning import PlanRequest, plan, planning_context, run_search
-from planner.profile import save_profile
 from planner.replay import replay_spec
 from planner.search.errors import BudgetTooLowError
 from planner.selection import DEFAULT_SELECTION, SelectionError
 from planner.selection.candidates import candidate_set
 from planner.selection.honest import cost_bounds
 from planner.spec import CascadeSpec, load_spec, save_spec
-from planner.synthetic import synthetic_profile
 
 REPLICATES = 16
 #: The paper grid keeps the fronts (and so the inner cross-validation) small.
@@ -32,10 +30,7 @@ pytestmark = pytest.mark.usefixtures("private_cache")
 
 @pytest.fixture(scope="module")
 def profile_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("profiles") / "syn.npz"
-    save_profile(synthetic_profile(n_models=3, n_problems=40, n_samples=20, n_tests=20,
-                                   seed=4), path)
-    return str(path)
+    return saved_profile(tmp_path_factory, seed=4)
 
 
 
